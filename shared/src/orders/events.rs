@@ -1,0 +1,206 @@
+//! Applying Stripe's snapshot events to orders. Every path is idempotent and convergent:
+//! creation is a put-if-absent and state moves only forward (see `state`), so duplicated
+//! and reordered deliveries end in the same record.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{DisputeFact, Order, PaymentFact, RefundFact};
+use crate::store::{Applied, OrderStore, StoreError};
+use crate::stripe::checkout::CheckoutSessionApi;
+use crate::stripe::objects::{Charge, Dispute, PaymentIntent, SnapshotEvent};
+use crate::stripe::StripeError;
+
+pub const HANDLED_EVENT_TYPES: &[&str] = &[
+    "checkout.session.completed",
+    "checkout.session.expired",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+];
+
+/// What an event did, stored as the idempotency record's response and logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum EventOutcome {
+    OrderCreated { checkout_session_id: String },
+    OrderAlreadyExisted { checkout_session_id: String },
+    StateUpdated { checkout_session_id: String, state: &'static str },
+    StateAlreadyNewer { checkout_session_id: String, state: &'static str },
+    /// Nothing to do: e.g. a payment that did not come from a checkout session.
+    Ignored { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Try again later (Stripe redelivers on a 5xx).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// The event cannot be applied as it is; redelivery will not help.
+    #[error("invalid event: {0}")]
+    Invalid(String),
+}
+
+impl From<StoreError> for ApplyError {
+    // A store error never drops the event: even a "permanent" one (a missing table, say)
+    // is fixed by an operator, after which Stripe's redelivery succeeds.
+    fn from(e: StoreError) -> Self {
+        ApplyError::Transient(e.to_string())
+    }
+}
+
+impl From<StripeError> for ApplyError {
+    fn from(e: StripeError) -> Self {
+        if e.is_transient() {
+            ApplyError::Transient(e.to_string())
+        } else {
+            ApplyError::Invalid(e.to_string())
+        }
+    }
+}
+
+fn object_of<T: serde::de::DeserializeOwned>(event: &SnapshotEvent) -> Result<T, ApplyError> {
+    serde_json::from_value(event.data.object.clone())
+        .map_err(|e| ApplyError::Invalid(format!("{} data.object: {e}", event.kind)))
+}
+
+fn object_id(event: &SnapshotEvent) -> Result<String, ApplyError> {
+    event
+        .data
+        .object
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ApplyError::Invalid(format!("{} has no data.object.id", event.kind)))
+}
+
+/// Applies one event for connected account `account` (the event's `account`).
+pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
+    orders: &O,
+    stripe: &A,
+    account: &str,
+    event: &SnapshotEvent,
+) -> Result<EventOutcome, ApplyError> {
+    match event.kind.as_str() {
+        "checkout.session.completed" => {
+            let session_id = object_id(event)?;
+            record_order(orders, stripe, account, &session_id).await
+        }
+        "checkout.session.expired" => {
+            let session_id = object_id(event)?;
+            let fact = PaymentFact::new("expired", event.created, Some(&event.id));
+            let applied = orders.apply_payment(account, &session_id, &fact).await?;
+            Ok(state_outcome(applied, session_id, "payment", "an expired session has no order"))
+        }
+        "payment_intent.succeeded" | "payment_intent.payment_failed" => {
+            let intent: PaymentIntent = object_of(event)?;
+            let fact = PaymentFact::from_intent_event(&intent, &event.kind, event.created, &event.id);
+            let Some(session_id) = locate_order(orders, stripe, account, &intent.id).await? else {
+                return Ok(EventOutcome::Ignored {
+                    reason: format!("payment intent {} did not come from a checkout session", intent.id),
+                });
+            };
+            let applied = orders.apply_payment(account, &session_id, &fact).await?;
+            Ok(state_outcome(applied, session_id, "payment", "order vanished"))
+        }
+        "charge.refunded" => {
+            let charge: Charge = object_of(event)?;
+            let fact = RefundFact::from_charge_event(&charge, &event.id);
+            let Some(intent) = charge.payment_intent.as_deref() else {
+                return Ok(EventOutcome::Ignored {
+                    reason: format!("charge {} has no payment intent", charge.id),
+                });
+            };
+            let Some(session_id) = locate_order(orders, stripe, account, intent).await? else {
+                return Ok(EventOutcome::Ignored {
+                    reason: format!("charge {} did not come from a checkout session", charge.id),
+                });
+            };
+            let applied = orders.apply_refund(account, &session_id, &fact).await?;
+            Ok(state_outcome(applied, session_id, "refund", "order vanished"))
+        }
+        kind if kind.starts_with("charge.dispute.") => {
+            let dispute: Dispute = object_of(event)?;
+            let fact = DisputeFact::from_event(&dispute, event.created, &event.id);
+            let Some(intent) = dispute.payment_intent.as_deref() else {
+                return Ok(EventOutcome::Ignored {
+                    reason: format!("dispute {} has no payment intent", dispute.id),
+                });
+            };
+            let Some(session_id) = locate_order(orders, stripe, account, intent).await? else {
+                return Ok(EventOutcome::Ignored {
+                    reason: format!("dispute {} is not on a checkout session's payment", dispute.id),
+                });
+            };
+            let applied = orders.apply_dispute(account, &session_id, &fact).await?;
+            Ok(state_outcome(applied, session_id, "dispute", "order vanished"))
+        }
+        other => Ok(EventOutcome::Ignored {
+            reason: format!("event type {other} is not handled"),
+        }),
+    }
+}
+
+fn state_outcome(applied: Applied, checkout_session_id: String, state: &'static str, missing: &str) -> EventOutcome {
+    match applied {
+        Applied::Updated => EventOutcome::StateUpdated { checkout_session_id, state },
+        Applied::Stale => EventOutcome::StateAlreadyNewer { checkout_session_id, state },
+        Applied::Missing => EventOutcome::Ignored {
+            reason: format!("{missing} ({checkout_session_id})"),
+        },
+    }
+}
+
+/// Retrieves the session once, with every expansion, and stores the order if it is new.
+/// When it already existed (created by a payment event that arrived first), the retrieved
+/// state is merged through the same forward-only rules.
+async fn record_order<O: OrderStore, A: CheckoutSessionApi>(
+    orders: &O,
+    stripe: &A,
+    account: &str,
+    session_id: &str,
+) -> Result<EventOutcome, ApplyError> {
+    let session = stripe.retrieve_for_order(account, session_id).await?;
+    let order = Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
+    if orders.insert_if_absent(&order).await? {
+        tracing::info!(account, checkout_session_id = session_id, "order created");
+        return Ok(EventOutcome::OrderCreated {
+            checkout_session_id: session_id.to_string(),
+        });
+    }
+    orders.apply_payment(account, session_id, &order.payment).await?;
+    orders.apply_refund(account, session_id, &order.refund).await?;
+    Ok(EventOutcome::OrderAlreadyExisted {
+        checkout_session_id: session_id.to_string(),
+    })
+}
+
+/// Finds the order a payment belongs to. Payment events can overtake
+/// `checkout.session.completed`, so when our index has no order yet we ask Stripe which
+/// session the payment came from and record that order first.
+async fn locate_order<O: OrderStore, A: CheckoutSessionApi>(
+    orders: &O,
+    stripe: &A,
+    account: &str,
+    payment_intent_id: &str,
+) -> Result<Option<String>, ApplyError> {
+    if let Some(session_id) = orders.find_by_payment_intent(account, payment_intent_id).await? {
+        return Ok(Some(session_id));
+    }
+    let Some(session_id) = stripe.find_by_payment_intent(account, payment_intent_id).await? else {
+        return Ok(None);
+    };
+    let session = stripe.retrieve_for_order(account, &session_id).await?;
+    if session.status.as_deref() != Some("complete") {
+        return Ok(None);
+    }
+    let order = Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
+    if orders.insert_if_absent(&order).await? {
+        tracing::info!(account, checkout_session_id = %session_id, "order created ahead of checkout.session.completed");
+    }
+    Ok(Some(session_id))
+}

@@ -1,0 +1,9 @@
+//! Orders: the record built from a completed agentic checkout, and the convergent state
+//! that payment, refund and dispute events move.
+
+pub mod events;
+mod model;
+pub mod state;
+
+pub use model::{Order, OrderBuildError, OrderLine, OrderTax};
+pub use state::{DisputeFact, PaymentFact, RefundFact};

@@ -1,0 +1,91 @@
+//! Persistence, one small trait per capability, with DynamoDB adapters (`dynamo`) and
+//! in-memory fakes (`memory`) side by side. Handlers ask for the narrowest trait they need.
+
+pub mod attr;
+pub mod dynamo;
+pub mod memory;
+pub mod schema;
+
+use std::future::Future;
+
+use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, service errors: the operation may succeed later.
+    #[error("store temporarily unavailable: {0}")]
+    Transient(String),
+    /// A request the store refuses whatever the timing (bad schema, missing table…).
+    #[error("store refused the request: {0}")]
+    Permanent(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient(_))
+    }
+}
+
+/// What a conditional state update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The fact was newer and is now stored.
+    Updated,
+    /// The stored state was already as new or newer: nothing changed.
+    Stale,
+    /// There is no such order (yet).
+    Missing,
+}
+
+pub trait OrderStore: Send + Sync {
+    /// Stores the order unless one already exists for (account, session). True if stored.
+    fn insert_if_absent(&self, order: &Order) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn get(&self, account_id: &str, checkout_session_id: &str)
+        -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+
+    /// The session id of the order paid by `payment_intent_id` (eventually consistent).
+    fn find_by_payment_intent(&self, account_id: &str, payment_intent_id: &str)
+        -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    fn list(&self, account_id: &str, limit: usize) -> impl Future<Output = Result<Vec<Order>, StoreError>> + Send;
+
+    fn apply_payment(&self, account_id: &str, checkout_session_id: &str, fact: &PaymentFact)
+        -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    fn apply_refund(&self, account_id: &str, checkout_session_id: &str, fact: &RefundFact)
+        -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    fn apply_dispute(&self, account_id: &str, checkout_session_id: &str, fact: &DisputeFact)
+        -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours: do the work, then `complete` (or `release` on failure).
+    Acquired,
+    /// Done before: here is the stored response.
+    Completed(String),
+    /// Someone is working on it now (or crashed less than the in-progress expiry ago).
+    InProgress,
+    /// The key was used with a different payload.
+    PayloadMismatch,
+}
+
+/// Idempotency on the AWS Lambda Powertools design: a conditional put marks a key in
+/// progress; the result is stored on completion; an in-progress mark expires so a crashed
+/// invocation does not block retries forever; every record has a TTL.
+pub trait IdempotencyStore: Send + Sync {
+    /// `payload_hash`: when given, a later claim with another hash is a `PayloadMismatch`.
+    fn claim(&self, key: &str, payload_hash: Option<&str>, now_millis: i64)
+        -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    fn complete(&self, key: &str, response: &str, now_millis: i64)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives up a claim after a failure, so the next delivery can try again at once.
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

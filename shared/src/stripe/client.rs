@@ -1,0 +1,291 @@
+//! The Stripe HTTP client: one per cold start, shared by every handler invocation.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::error::{ErrorEnvelope, StripeError};
+use super::retry::RetryPolicy;
+use crate::config::StripeSettings;
+use crate::secret::Secret;
+
+/// Which Stripe host a call goes to: uploads use the files host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    Api,
+    Files,
+}
+
+/// Per-call options, like the SDKs' request options.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// `Stripe-Account`: act on a connected account (v1 APIs).
+    pub account: Option<String>,
+    /// `Stripe-Context`: the account context for v2 APIs and thin events.
+    pub context: Option<String>,
+    /// `Stripe-Version` for this call; previews and betas come from configuration.
+    pub version: Option<String>,
+    /// `Idempotency-Key`; when absent a POST gets a random one, reused across its retries.
+    pub idempotency_key: Option<String>,
+}
+
+impl RequestOptions {
+    pub fn account(account: impl Into<String>) -> Self {
+        Self {
+            account: Some(account.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+/// A deterministic idempotency key for an effect triggered by something Stripe or S3 may
+/// deliver more than once: the same trigger always yields the same key, so a retried
+/// delivery replays Stripe's first answer instead of repeating the effect.
+pub fn idempotency_key_for(purpose: &str, trigger_parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in trigger_parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hex::encode(hasher.finalize());
+    format!("acb-{purpose}-{}", &digest[..40])
+}
+
+fn random_idempotency_key() -> String {
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    format!("acb-{}", hex::encode(bytes))
+}
+
+enum Body {
+    None,
+    Form(String),
+    Json(Value),
+}
+
+#[derive(Clone)]
+pub struct StripeClient {
+    http: reqwest::Client,
+    api_base: String,
+    files_base: String,
+    secret_key: Secret,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for StripeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeClient")
+            .field("api_base", &self.api_base)
+            .field("files_base", &self.files_base)
+            .field("secret_key", &self.secret_key)
+            .finish()
+    }
+}
+
+impl StripeClient {
+    pub fn new(settings: &StripeSettings) -> Result<Self, StripeError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .user_agent(concat!("agentic-commerce-bundle/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StripeError::Network(format!("building the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            api_base: settings.api_base.clone(),
+            files_base: settings.files_base.clone(),
+            secret_key: settings.secret_key.clone(),
+            retry: RetryPolicy::sdk_default(settings.max_network_retries),
+        })
+    }
+
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Opens the connection pool (TLS handshake included) during init, so the first real
+    /// call of an invocation does not pay for it. Failures are only logged.
+    pub async fn warm_up(&self) {
+        let started = Instant::now();
+        let result = self.http.head(format!("{}/v1", self.api_base)).send().await;
+        match result {
+            Ok(r) => tracing::debug!(status = r.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "stripe connection warmed"),
+            Err(e) => tracing::warn!(error = %e, "stripe warm-up failed; the first call will connect"),
+        }
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, &str)], options: &RequestOptions) -> Result<Value, StripeError> {
+        self.send(Method::GET, Host::Api, path, query, Body::None, options).await
+    }
+
+    /// A v1 POST with Stripe's form encoding (`expand[]=…`, `metadata[k]=v`).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], options: &RequestOptions) -> Result<Value, StripeError> {
+        let encoded = serde_urlencoded::to_string(form)
+            .map_err(|e| StripeError::Network(format!("encoding the form: {e}")))?;
+        self.send(Method::POST, Host::Api, path, &[], Body::Form(encoded), options).await
+    }
+
+    /// A v2 POST with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value, options: &RequestOptions) -> Result<Value, StripeError> {
+        self.send(Method::POST, Host::Api, path, &[], Body::Json(body.clone()), options).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        host: Host,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Body,
+        options: &RequestOptions,
+    ) -> Result<Value, StripeError> {
+        let base = match host {
+            Host::Api => &self.api_base,
+            Host::Files => &self.files_base,
+        };
+        let url = format!("{base}{path}");
+        // One key for the logical request, reused by every retry of it.
+        let idempotency_key = (method == Method::POST)
+            .then(|| options.idempotency_key.clone().unwrap_or_else(random_idempotency_key));
+
+        let mut attempt = 0u32;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(self.secret_key.expose())
+                .query(query);
+            if let Some(account) = &options.account {
+                request = request.header("Stripe-Account", account);
+            }
+            if let Some(context) = &options.context {
+                request = request.header("Stripe-Context", context);
+            }
+            if let Some(version) = &options.version {
+                request = request.header("Stripe-Version", version);
+            }
+            if let Some(key) = &idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            if attempt > 0 {
+                request = request.header("X-Stripe-Client-Retry-Count", attempt.to_string());
+            }
+            request = match &body {
+                Body::None => request,
+                Body::Form(form) => request
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(form.clone()),
+                Body::Json(json) => request.json(json),
+            };
+
+            let started = Instant::now();
+            let outcome = request.send().await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match outcome {
+                Err(error) => {
+                    // reqwest errors can carry the URL but never our headers, so no key leaks.
+                    tracing::warn!(%method, path, attempt, elapsed_ms, error = %error, "stripe request failed");
+                    if self.retry.should_retry(attempt, None, None) {
+                        attempt += 1;
+                        tokio::time::sleep(self.retry.delay(attempt, None, fastrand::f64())).await;
+                        continue;
+                    }
+                    return Err(StripeError::Network(error.without_url().to_string()));
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let header = |name: &str| {
+                        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+                    };
+                    let request_id = header("request-id");
+                    let should_retry = header("stripe-should-retry");
+                    let retry_after = header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    tracing::info!(
+                        %method, path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or(""),
+                        account = options.account.as_deref().unwrap_or(""), attempt, elapsed_ms,
+                        "stripe request"
+                    );
+                    if !status.is_success()
+                        && self.retry.should_retry(attempt, Some(status.as_u16()), should_retry.as_deref())
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(self.retry.delay(attempt, retry_after, fastrand::f64())).await;
+                        continue;
+                    }
+                    let bytes = response
+                        .bytes()
+                        .await
+                        .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+                    return parse_response(status, &bytes, request_id);
+                }
+            }
+        }
+    }
+}
+
+fn parse_response(status: StatusCode, bytes: &[u8], request_id: Option<String>) -> Result<Value, StripeError> {
+    if status.is_success() {
+        return serde_json::from_slice(bytes).map_err(|e| StripeError::Decode {
+            status: status.as_u16(),
+            message: e.to_string(),
+            request_id,
+        });
+    }
+    match serde_json::from_slice::<ErrorEnvelope>(bytes) {
+        Ok(envelope) => Err(StripeError::Api {
+            status: status.as_u16(),
+            body: envelope.error,
+            request_id,
+        }),
+        Err(_) => Err(StripeError::Decode {
+            status: status.as_u16(),
+            message: format!("non-JSON error body of {} bytes", bytes.len()),
+            request_id,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_deterministic_and_distinct() {
+        let a = idempotency_key_for("refund", &["evt_1", "pi_1"]);
+        assert_eq!(a, idempotency_key_for("refund", &["evt_1", "pi_1"]));
+        assert_ne!(a, idempotency_key_for("refund", &["evt_1", "pi_2"]));
+        assert_ne!(a, idempotency_key_for("capture", &["evt_1", "pi_1"]));
+        // Length-prefixed parts: shifting a boundary changes the key.
+        assert_ne!(idempotency_key_for("x", &["ab", "c"]), idempotency_key_for("x", &["a", "bc"]));
+        assert!(a.len() <= 255);
+    }
+
+    #[test]
+    fn error_bodies_are_typed() {
+        let body = br#"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such checkout.session: 'cs_x'","param":"id"}}"#;
+        let err = parse_response(StatusCode::NOT_FOUND, body, Some("req_1".into())).unwrap_err();
+        assert!(err.is_not_found());
+        assert_eq!(err.code(), Some("resource_missing"));
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains("req_1"));
+        let err = parse_response(StatusCode::BAD_GATEWAY, b"<html>", None).unwrap_err();
+        assert!(err.is_transient());
+    }
+}

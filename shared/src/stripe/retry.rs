@@ -1,0 +1,86 @@
+//! The official SDKs' retry rule (STRIPE.md §7), so we behave like stripe-node under load.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+    /// `Retry-After` is honoured only up to this.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    pub fn sdk_default(max_retries: u32) -> Self {
+        Self {
+            max_retries,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+
+    /// Whether to retry after a response (or a network error when `status` is None).
+    /// `Stripe-Should-Retry`, when present, decides; otherwise 409 and 5xx are retried and a
+    /// plain 429 is not (a 429 Stripe wants retried, such as a lock timeout, says so).
+    pub fn should_retry(&self, attempt: u32, status: Option<u16>, should_retry_header: Option<&str>) -> bool {
+        if attempt >= self.max_retries {
+            return false;
+        }
+        let Some(status) = status else { return true };
+        match should_retry_header {
+            Some("true") => return true,
+            Some("false") => return false,
+            _ => {}
+        }
+        status == 409 || status >= 500
+    }
+
+    /// Delay before retry number `attempt` (1-based): 0.5 s × 2^(n−1) capped at 5 s, jittered
+    /// into [d/2, d], and never shorter than an acceptable `Retry-After`.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        let exp = attempt.saturating_sub(1).min(16);
+        let base = self.initial_delay.saturating_mul(1u32 << exp).min(self.max_delay);
+        let jittered = base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+        match retry_after {
+            Some(after) if after <= self.max_retry_after => jittered.max(after),
+            _ => jittered,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_decides_when_present() {
+        let p = RetryPolicy::sdk_default(2);
+        assert!(p.should_retry(0, Some(429), Some("true")));
+        assert!(!p.should_retry(0, Some(500), Some("false")));
+        assert!(!p.should_retry(0, Some(429), None));
+        assert!(p.should_retry(0, Some(409), None));
+        assert!(p.should_retry(0, Some(503), None));
+        assert!(!p.should_retry(0, Some(400), None));
+        assert!(p.should_retry(1, None, None));
+        assert!(!p.should_retry(2, Some(503), None), "no retries past the maximum");
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_into_the_upper_half() {
+        let p = RetryPolicy::sdk_default(10);
+        assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(500));
+        assert_eq!(p.delay(1, None, 0.0), Duration::from_millis(250));
+        assert_eq!(p.delay(3, None, 1.0), Duration::from_secs(2));
+        assert_eq!(p.delay(9, None, 1.0), Duration::from_secs(5));
+        assert_eq!(p.delay(40, None, 0.0), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_a_minute() {
+        let p = RetryPolicy::sdk_default(3);
+        assert_eq!(p.delay(1, Some(Duration::from_secs(7)), 1.0), Duration::from_secs(7));
+        assert_eq!(p.delay(1, Some(Duration::from_secs(120)), 1.0), Duration::from_millis(500));
+    }
+}
