@@ -10,5 +10,6 @@ pub mod store;
 pub mod orders;
 pub mod webhooks;
 pub mod logging;
+pub mod fixtures;
 #[cfg(feature = "lambda")]
 pub mod apigw;

@@ -1,0 +1,105 @@
+//! Re-signing the committed `events/` fixtures (API Gateway HTTP API requests) with the
+//! current time, so they pass the signature tolerance when sent to a running stack, given
+//! to `cargo lambda invoke --data-file`, or replayed by tests.
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::signature::sign_header;
+
+/// The documented local test secrets (README): never valid anywhere but a local stack.
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_agentic_commerce_local";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FixtureError {
+    #[error("the fixture is not an API Gateway HTTP API (2.0) request: {0}")]
+    NotAnApiGatewayRequest(&'static str),
+    #[error("the fixture's body is marked base64 but does not decode")]
+    BadBase64,
+}
+
+/// The raw body bytes of an API Gateway v2 request fixture.
+pub fn body_bytes(request: &Value) -> Result<Vec<u8>, FixtureError> {
+    let body = request
+        .get("body")
+        .and_then(Value::as_str)
+        .ok_or(FixtureError::NotAnApiGatewayRequest("no string `body`"))?;
+    if request.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| FixtureError::BadBase64)
+    } else {
+        Ok(body.as_bytes().to_vec())
+    }
+}
+
+/// Signs the fixture's body at `now` (unix seconds) with `secrets` and updates the
+/// request's `stripe-signature` header and timestamps in place.
+pub fn resign(request: &mut Value, secrets: &[&str], now: i64) -> Result<(), FixtureError> {
+    if request.get("version").and_then(Value::as_str) != Some("2.0") {
+        return Err(FixtureError::NotAnApiGatewayRequest("`version` is not \"2.0\""));
+    }
+    let body = body_bytes(request)?;
+    let header = sign_header(&body, secrets, now);
+    let headers = request
+        .get_mut("headers")
+        .and_then(Value::as_object_mut)
+        .ok_or(FixtureError::NotAnApiGatewayRequest("no `headers` object"))?;
+    headers.insert("stripe-signature".into(), Value::String(header));
+    if let Some(context) = request.get_mut("requestContext").and_then(Value::as_object_mut) {
+        context.insert("timeEpoch".into(), Value::from(now * 1000));
+        if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) {
+            let format = time::macros::format_description!(
+                "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+            );
+            if let Ok(text) = t.format(&format) {
+                context.insert("time".into(), Value::String(text));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::signature::Verifier;
+
+    #[test]
+    fn every_committed_fixture_resigns_and_verifies() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/webhooks");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let mut request: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let now = 1_900_000_000;
+            resign(&mut request, &[TEST_WEBHOOK_SECRET], now).unwrap();
+            let header = request["headers"]["stripe-signature"].as_str().unwrap();
+            let verifier = Verifier::new(vec![Secret::new(TEST_WEBHOOK_SECRET)], 300);
+            assert_eq!(verifier.verify(&body_bytes(&request).unwrap(), Some(header), now), Ok(now), "{path:?}");
+            assert_eq!(request["requestContext"]["timeEpoch"], now * 1000);
+            count += 1;
+        }
+        assert!(count >= 8, "expected a fixture per handled event type, found {count}");
+    }
+
+    #[test]
+    fn committed_signatures_are_valid_at_their_own_time() {
+        // The fixtures are committed signed, so a reader can check them with any SDK.
+        let text = include_str!("../../events/webhooks/checkout_session_completed.json");
+        let request: Value = serde_json::from_str(text).unwrap();
+        let header = request["headers"]["stripe-signature"].as_str().unwrap();
+        let t: i64 = header[2..header.find(',').unwrap()].parse().unwrap();
+        let verifier = Verifier::new(vec![Secret::new(TEST_WEBHOOK_SECRET)], 300);
+        assert!(verifier.verify(&body_bytes(&request).unwrap(), Some(header), t).is_ok());
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_api_gateway_request() {
+        let mut v = serde_json::json!({"body": "{}"});
+        assert!(resign(&mut v, &["whsec_x"], 1).is_err());
+        let mut v = serde_json::json!({"version": "2.0", "body": "%%%", "isBase64Encoded": true, "headers": {}});
+        assert_eq!(resign(&mut v, &["whsec_x"], 1), Err(FixtureError::BadBase64));
+    }
+}
