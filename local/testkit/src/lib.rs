@@ -1,6 +1,8 @@
 //! Test support shared by the integration tests of every crate. Each test gets its own
 //! tables (unique names) so tests run in parallel against one DynamoDB Local.
 
+pub mod gateway;
+
 use std::path::PathBuf;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
