@@ -49,11 +49,15 @@ impl Env {
 
     /// The process environment, plus the secrets document when `SECRETS_ID` names one.
     pub async fn load() -> Result<Self, ConfigError> {
-        let mut env = Self::from_map(std::env::vars());
-        if let Some(secret_id) = env.optional("SECRETS_ID") {
-            env.secrets = fetch_secrets_document(&env, &secret_id).await?;
+        Self::from_map(std::env::vars()).with_secrets_document().await
+    }
+
+    /// Overlays the secrets document named by `SECRETS_ID`, if any.
+    pub async fn with_secrets_document(mut self) -> Result<Self, ConfigError> {
+        if let Some(secret_id) = self.optional("SECRETS_ID") {
+            self.secrets = fetch_secrets_document(&self, &secret_id).await?;
         }
-        Ok(env)
+        Ok(self)
     }
 
     pub fn optional(&self, name: &str) -> Option<String> {
