@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod events;
 
 #[derive(Parser)]
-#[command(name = "acb", version, about = "Operate the agentic-commerce bundle: fixtures and events (merchants, catalog, orders and agreements follow)")]
+#[command(
+    name = "acb",
+    version,
+    about = "Operate the agentic-commerce bundle: fixtures and events (merchants, catalog, orders and agreements follow)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -3,11 +3,11 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use shared::secret::Secret;
-use shared::signature::{sign_header, Verifier};
+use shared::signature::{Verifier, sign_header};
 
 const SECRET: &str = "whsec_bench_0123456789abcdef0123456789abcdef";
 const NOW: i64 = 1_764_340_000;
@@ -27,7 +27,10 @@ fn bench(c: &mut Criterion) {
     let header = sign_header(&body, &[SECRET], NOW);
     let one_secret = Verifier::new(vec![Secret::new(SECRET)], 300);
     // While a secret is rolled: two configured, the matching one second.
-    let rolling = Verifier::new(vec![Secret::new("whsec_old_secret_value"), Secret::new(SECRET)], 300);
+    let rolling = Verifier::new(
+        vec![Secret::new("whsec_old_secret_value"), Secret::new(SECRET)],
+        300,
+    );
 
     let mut group = c.benchmark_group("stripe_signature_4KiB");
     group.throughput(Throughput::Bytes(body.len() as u64));
@@ -39,10 +42,18 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("verify_one_secret", |b| {
-        b.iter(|| one_secret.verify(black_box(&body), Some(black_box(&header)), NOW).unwrap())
+        b.iter(|| {
+            one_secret
+                .verify(black_box(&body), Some(black_box(&header)), NOW)
+                .unwrap()
+        })
     });
     group.bench_function("verify_two_secrets", |b| {
-        b.iter(|| rolling.verify(black_box(&body), Some(black_box(&header)), NOW).unwrap())
+        b.iter(|| {
+            rolling
+                .verify(black_box(&body), Some(black_box(&header)), NOW)
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -16,7 +16,13 @@ pub fn raw_body(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, HttpAnswer
     if request.is_base64_encoded {
         base64::engine::general_purpose::STANDARD
             .decode(body.as_bytes())
-            .map_err(|_| HttpAnswer::error(400, "invalid_request", "the request body is not valid base64"))
+            .map_err(|_| {
+                HttpAnswer::error(
+                    400,
+                    "invalid_request",
+                    "the request body is not valid base64",
+                )
+            })
     } else {
         Ok(body.as_bytes().to_vec())
     }

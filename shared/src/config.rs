@@ -19,7 +19,9 @@ pub enum ConfigError {
     Missing { name: String },
     #[error("configuration: {name} is malformed: {reason}")]
     Malformed { name: String, reason: String },
-    #[error("configuration: could not read secrets {secret_id} through the Secrets Manager extension: {reason}")]
+    #[error(
+        "configuration: could not read secrets {secret_id} through the Secrets Manager extension: {reason}"
+    )]
     SecretsUnavailable { secret_id: String, reason: String },
 }
 
@@ -40,16 +42,23 @@ pub mod secret_names {
 }
 
 impl Env {
-    pub fn from_map<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_map<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Self {
-            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             secrets: HashMap::new(),
         }
     }
 
     /// The process environment, plus the secrets document when `SECRETS_ID` names one.
     pub async fn load() -> Result<Self, ConfigError> {
-        Self::from_map(std::env::vars()).with_secrets_document().await
+        Self::from_map(std::env::vars())
+            .with_secrets_document()
+            .await
     }
 
     /// Overlays the secrets document named by `SECRETS_ID`, if any.
@@ -61,11 +70,15 @@ impl Env {
     }
 
     pub fn optional(&self, name: &str) -> Option<String> {
-        self.vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn required(&self, name: &str) -> Result<String, ConfigError> {
-        self.optional(name).ok_or_else(|| ConfigError::Missing { name: name.into() })
+        self.optional(name)
+            .ok_or_else(|| ConfigError::Missing { name: name.into() })
     }
 
     pub fn parsed_or<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
@@ -121,7 +134,9 @@ impl Env {
 
     /// A comma-separated list of secrets (several while one is being rolled).
     pub fn secret_list(&self, name: &str, prefix: &str) -> Result<Vec<Secret>, ConfigError> {
-        let raw = self.secret_value(name).ok_or_else(|| ConfigError::Missing { name: name.into() })?;
+        let raw = self
+            .secret_value(name)
+            .ok_or_else(|| ConfigError::Missing { name: name.into() })?;
         let secrets: Vec<Secret> = raw
             .split(',')
             .map(str::trim)
@@ -131,7 +146,10 @@ impl Env {
         if let Some(bad) = secrets.iter().find(|s| !s.expose().starts_with(prefix)) {
             return Err(ConfigError::Malformed {
                 name: name.into(),
-                reason: format!("every value must start with {prefix:?}; found {}", bad.masked()),
+                reason: format!(
+                    "every value must start with {prefix:?}; found {}",
+                    bad.masked()
+                ),
             });
         }
         if secrets.is_empty() {
@@ -142,7 +160,10 @@ impl Env {
 }
 
 /// Reads the secrets document through the Parameters and Secrets Lambda Extension.
-async fn fetch_secrets_document(env: &Env, secret_id: &str) -> Result<HashMap<String, String>, ConfigError> {
+async fn fetch_secrets_document(
+    env: &Env,
+    secret_id: &str,
+) -> Result<HashMap<String, String>, ConfigError> {
     let unavailable = |reason: String| ConfigError::SecretsUnavailable {
         secret_id: secret_id.to_string(),
         reason,
@@ -224,7 +245,10 @@ impl StripeSettings {
         if !(key_live || key_test) {
             return Err(ConfigError::Malformed {
                 name: secret_names::STRIPE_SECRET_KEY.into(),
-                reason: format!("expected an sk_… or rk_… key, found {}", secret_key.masked()),
+                reason: format!(
+                    "expected an sk_… or rk_… key, found {}",
+                    secret_key.masked()
+                ),
             });
         }
         if key_live != livemode {
@@ -305,7 +329,8 @@ pub struct WebhooksConfig {
 
 impl WebhooksConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let tolerance_seconds = env.parsed_or("WEBHOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)?;
+        let tolerance_seconds =
+            env.parsed_or("WEBHOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)?;
         if tolerance_seconds <= 0 {
             return Err(ConfigError::Malformed {
                 name: "WEBHOOK_TOLERANCE_SECONDS".into(),
@@ -362,11 +387,22 @@ mod tests {
 
     #[test]
     fn malformed_settings_are_named_without_leaking_secrets() {
-        let err = WebhooksConfig::from_env(&with(&[("WEBHOOK_TOLERANCE_SECONDS", "5m")])).unwrap_err();
-        assert!(err.to_string().contains("WEBHOOK_TOLERANCE_SECONDS"), "{err}");
-        let err = WebhooksConfig::from_env(&with(&[("STRIPE_WEBHOOK_SECRETS", "whsec_ok,oops_secretvalue123")])).unwrap_err();
+        let err =
+            WebhooksConfig::from_env(&with(&[("WEBHOOK_TOLERANCE_SECONDS", "5m")])).unwrap_err();
+        assert!(
+            err.to_string().contains("WEBHOOK_TOLERANCE_SECONDS"),
+            "{err}"
+        );
+        let err = WebhooksConfig::from_env(&with(&[(
+            "STRIPE_WEBHOOK_SECRETS",
+            "whsec_ok,oops_secretvalue123",
+        )]))
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("STRIPE_WEBHOOK_SECRETS") && !msg.contains("secretvalue123"), "{msg}");
+        assert!(
+            msg.contains("STRIPE_WEBHOOK_SECRETS") && !msg.contains("secretvalue123"),
+            "{msg}"
+        );
         let err = WebhooksConfig::from_env(&with(&[("STRIPE_API_BASE", "ftp://x")])).unwrap_err();
         assert!(err.to_string().contains("STRIPE_API_BASE"), "{err}");
     }
@@ -380,13 +416,17 @@ mod tests {
     fn key_mode_must_match_deployment_mode() {
         let err = WebhooksConfig::from_env(&with(&[("STRIPE_LIVEMODE", "true")])).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("STRIPE_SECRET_KEY") && !msg.contains("abcdefghijkl"), "{msg}");
+        assert!(
+            msg.contains("STRIPE_SECRET_KEY") && !msg.contains("abcdefghijkl"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn secrets_document_overrides_environment() {
         let mut env = with(&[]);
-        env.secrets = parse_secret_string(Some(r#"{"STRIPE_WEBHOOK_SECRETS":"whsec_from_sm"}"#)).unwrap();
+        env.secrets =
+            parse_secret_string(Some(r#"{"STRIPE_WEBHOOK_SECRETS":"whsec_from_sm"}"#)).unwrap();
         let config = WebhooksConfig::from_env(&env).unwrap();
         assert_eq!(config.webhook_secrets, vec![Secret::new("whsec_from_sm")]);
     }

@@ -24,7 +24,11 @@ pub fn body_bytes(request: &Value) -> Result<Vec<u8>, FixtureError> {
         .get("body")
         .and_then(Value::as_str)
         .ok_or(FixtureError::NotAnApiGatewayRequest("no string `body`"))?;
-    if request.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
+    if request
+        .get("isBase64Encoded")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
         base64::engine::general_purpose::STANDARD
             .decode(body)
             .map_err(|_| FixtureError::BadBase64)
@@ -37,7 +41,9 @@ pub fn body_bytes(request: &Value) -> Result<Vec<u8>, FixtureError> {
 /// request's `stripe-signature` header and timestamps in place.
 pub fn resign(request: &mut Value, secrets: &[&str], now: i64) -> Result<(), FixtureError> {
     if request.get("version").and_then(Value::as_str) != Some("2.0") {
-        return Err(FixtureError::NotAnApiGatewayRequest("`version` is not \"2.0\""));
+        return Err(FixtureError::NotAnApiGatewayRequest(
+            "`version` is not \"2.0\"",
+        ));
     }
     let body = body_bytes(request)?;
     let header = sign_header(&body, secrets, now);
@@ -46,7 +52,10 @@ pub fn resign(request: &mut Value, secrets: &[&str], now: i64) -> Result<(), Fix
         .and_then(Value::as_object_mut)
         .ok_or(FixtureError::NotAnApiGatewayRequest("no `headers` object"))?;
     headers.insert("stripe-signature".into(), Value::String(header));
-    if let Some(context) = request.get_mut("requestContext").and_then(Value::as_object_mut) {
+    if let Some(context) = request
+        .get_mut("requestContext")
+        .and_then(Value::as_object_mut)
+    {
         context.insert("timeEpoch".into(), Value::from(now * 1000));
         if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) {
             let format = time::macros::format_description!(
@@ -72,16 +81,24 @@ mod tests {
         let mut count = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            let mut request: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let mut request: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let now = 1_900_000_000;
             resign(&mut request, &[TEST_WEBHOOK_SECRET], now).unwrap();
             let header = request["headers"]["stripe-signature"].as_str().unwrap();
             let verifier = Verifier::new(vec![Secret::new(TEST_WEBHOOK_SECRET)], 300);
-            assert_eq!(verifier.verify(&body_bytes(&request).unwrap(), Some(header), now), Ok(now), "{path:?}");
+            assert_eq!(
+                verifier.verify(&body_bytes(&request).unwrap(), Some(header), now),
+                Ok(now),
+                "{path:?}"
+            );
             assert_eq!(request["requestContext"]["timeEpoch"], now * 1000);
             count += 1;
         }
-        assert!(count >= 8, "expected a fixture per handled event type, found {count}");
+        assert!(
+            count >= 8,
+            "expected a fixture per handled event type, found {count}"
+        );
     }
 
     #[test]
@@ -92,7 +109,11 @@ mod tests {
         let header = request["headers"]["stripe-signature"].as_str().unwrap();
         let t: i64 = header[2..header.find(',').unwrap()].parse().unwrap();
         let verifier = Verifier::new(vec![Secret::new(TEST_WEBHOOK_SECRET)], 300);
-        assert!(verifier.verify(&body_bytes(&request).unwrap(), Some(header), t).is_ok());
+        assert!(
+            verifier
+                .verify(&body_bytes(&request).unwrap(), Some(header), t)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -100,6 +121,9 @@ mod tests {
         let mut v = serde_json::json!({"body": "{}"});
         assert!(resign(&mut v, &["whsec_x"], 1).is_err());
         let mut v = serde_json::json!({"version": "2.0", "body": "%%%", "isBase64Encoded": true, "headers": {}});
-        assert_eq!(resign(&mut v, &["whsec_x"], 1), Err(FixtureError::BadBase64));
+        assert_eq!(
+            resign(&mut v, &["whsec_x"], 1),
+            Err(FixtureError::BadBase64)
+        );
     }
 }

@@ -35,7 +35,13 @@ pub fn mask(value: &str) -> String {
         .unwrap_or("");
     let rest = &value[prefix.len()..];
     let tail: String = if rest.chars().count() > 8 {
-        rest.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+        rest.chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
     } else {
         String::new()
     };

@@ -88,7 +88,8 @@ impl Verifier {
 
         let mut matched = false;
         for secret in &self.secrets {
-            let expected = compute_signature(secret.expose().as_bytes(), parsed.timestamp_text, payload);
+            let expected =
+                compute_signature(secret.expose().as_bytes(), parsed.timestamp_text, payload);
             for candidate in &parsed.v1 {
                 // Compare every candidate, even after a match, so timing does not reveal
                 // which secret or position matched.
@@ -131,9 +132,9 @@ fn parse_header(header: &str) -> Result<ParsedHeader<'_>, SignatureError> {
                 if timestamp.is_some() {
                     return Err(SignatureError::MalformedHeader("more than one timestamp"));
                 }
-                let parsed: i64 = value
-                    .parse()
-                    .map_err(|_| SignatureError::MalformedHeader("the timestamp is not an integer"))?;
+                let parsed: i64 = value.parse().map_err(|_| {
+                    SignatureError::MalformedHeader("the timestamp is not an integer")
+                })?;
                 timestamp = Some((parsed, value));
             }
             "v1" => v1.push(value),
@@ -176,7 +177,11 @@ pub fn sign_header(payload: &[u8], secrets: &[&str], timestamp: i64) -> String {
     let mut header = format!("t={t}");
     for secret in secrets {
         header.push_str(",v1=");
-        header.push_str(&hex::encode(compute_signature(secret.as_bytes(), &t, payload)));
+        header.push_str(&hex::encode(compute_signature(
+            secret.as_bytes(),
+            &t,
+            payload,
+        )));
     }
     header
 }
@@ -202,28 +207,41 @@ mod tests {
 
     #[test]
     fn missing_or_blank_header_is_named() {
-        assert_eq!(verifier().verify(b"{}", None, NOW), Err(SignatureError::MissingHeader));
-        assert_eq!(verifier().verify(b"{}", Some("  "), NOW), Err(SignatureError::MissingHeader));
+        assert_eq!(
+            verifier().verify(b"{}", None, NOW),
+            Err(SignatureError::MissingHeader)
+        );
+        assert_eq!(
+            verifier().verify(b"{}", Some("  "), NOW),
+            Err(SignatureError::MissingHeader)
+        );
     }
 
     #[test]
     fn header_without_v1_is_named() {
         let header = format!("t={NOW},v0=abcdef");
-        assert_eq!(verifier().verify(b"{}", Some(&header), NOW), Err(SignatureError::NoV1Signature));
+        assert_eq!(
+            verifier().verify(b"{}", Some(&header), NOW),
+            Err(SignatureError::NoV1Signature)
+        );
     }
 
     #[test]
     fn header_without_timestamp_is_malformed() {
         let err = verifier().verify(b"{}", Some("v1=00"), NOW).unwrap_err();
         assert!(matches!(err, SignatureError::MalformedHeader(_)), "{err}");
-        let err = verifier().verify(b"{}", Some("t=soon,v1=00"), NOW).unwrap_err();
+        let err = verifier()
+            .verify(b"{}", Some("t=soon,v1=00"), NOW)
+            .unwrap_err();
         assert!(matches!(err, SignatureError::MalformedHeader(_)), "{err}");
     }
 
     #[test]
     fn tampered_body_does_not_match_and_says_raw_body() {
         let header = sign_header(br#"{"amount":100}"#, &[SECRET], NOW);
-        let err = verifier().verify(br#"{"amount":900}"#, Some(&header), NOW).unwrap_err();
+        let err = verifier()
+            .verify(br#"{"amount":900}"#, Some(&header), NOW)
+            .unwrap_err();
         assert_eq!(err, SignatureError::NoMatch);
         assert!(err.to_string().contains("raw request body"));
     }
@@ -232,20 +250,29 @@ mod tests {
     fn reserialised_json_does_not_verify() {
         let body = b"{\n  \"id\": \"evt_1\"\n}";
         let header = sign_header(body, &[SECRET], NOW);
-        assert_eq!(verifier().verify(br#"{"id":"evt_1"}"#, Some(&header), NOW), Err(SignatureError::NoMatch));
+        assert_eq!(
+            verifier().verify(br#"{"id":"evt_1"}"#, Some(&header), NOW),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     #[test]
     fn wrong_secret_does_not_match() {
         let header = sign_header(b"{}", &["whsec_other"], NOW);
-        assert_eq!(verifier().verify(b"{}", Some(&header), NOW), Err(SignatureError::NoMatch));
+        assert_eq!(
+            verifier().verify(b"{}", Some(&header), NOW),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     #[test]
     fn old_timestamp_is_refused_even_with_a_valid_signature() {
         let header = sign_header(b"{}", &[SECRET], NOW - 301);
         let err = verifier().verify(b"{}", Some(&header), NOW).unwrap_err();
-        assert!(matches!(err, SignatureError::TimestampOutsideTolerance { .. }), "{err}");
+        assert!(
+            matches!(err, SignatureError::TimestampOutsideTolerance { .. }),
+            "{err}"
+        );
         // Exactly at the edge is still inside.
         let header = sign_header(b"{}", &[SECRET], NOW - 300);
         assert!(verifier().verify(b"{}", Some(&header), NOW).is_ok());
@@ -268,29 +295,43 @@ mod tests {
         assert!(verifier().verify(body, Some(&header), NOW).is_ok());
         // We are rolling ours: two secrets configured, Stripe signs with the new one.
         let rolling = Verifier::new(vec![Secret::new("whsec_new"), Secret::new(SECRET)], 300);
-        assert!(rolling.verify(body, Some(&sign_header(body, &["whsec_new"], NOW)), NOW).is_ok());
+        assert!(
+            rolling
+                .verify(body, Some(&sign_header(body, &["whsec_new"], NOW)), NOW)
+                .is_ok()
+        );
     }
 
     #[test]
     fn v0_signatures_are_ignored() {
         let body = b"{}";
         let valid = sign_header(body, &[SECRET], NOW);
-        let v1 = valid.split_once(",v1=").map(|(_, s)| s.to_string()).unwrap();
+        let v1 = valid
+            .split_once(",v1=")
+            .map(|(_, s)| s.to_string())
+            .unwrap();
         let header = format!("t={NOW},v0={v1}");
-        assert_eq!(verifier().verify(body, Some(&header), NOW), Err(SignatureError::NoV1Signature));
+        assert_eq!(
+            verifier().verify(body, Some(&header), NOW),
+            Err(SignatureError::NoV1Signature)
+        );
     }
 
     #[test]
     fn no_secret_configured_is_an_error_not_an_acceptance() {
         let none = Verifier::new(vec![Secret::new("")], 300);
         let header = sign_header(b"{}", &[""], NOW);
-        assert_eq!(none.verify(b"{}", Some(&header), NOW), Err(SignatureError::NoSecretConfigured));
+        assert_eq!(
+            none.verify(b"{}", Some(&header), NOW),
+            Err(SignatureError::NoSecretConfigured)
+        );
     }
 
     #[test]
     fn stripe_node_vector_verifies() {
         let vector: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/vectors/stripe_node_signature.json")).unwrap();
+            serde_json::from_str(include_str!("../tests/vectors/stripe_node_signature.json"))
+                .unwrap();
         let payload = vector["payload"].as_str().unwrap().as_bytes();
         let header = vector["header"].as_str().unwrap();
         let secret = vector["secret"].as_str().unwrap();
@@ -302,7 +343,10 @@ mod tests {
         // One changed byte and it fails.
         let mut tampered = payload.to_vec();
         tampered[10] ^= 1;
-        assert_eq!(verifier.verify(&tampered, Some(header), t), Err(SignatureError::NoMatch));
+        assert_eq!(
+            verifier.verify(&tampered, Some(header), t),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     proptest! {

@@ -6,10 +6,10 @@
 //! event is in flight, 5xx for transient failures, 200 otherwise (handled or deliberately
 //! ignored event types alike, so Stripe does not retry what we will never process).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::clock::Clock;
-use crate::orders::events::{apply_event, ApplyError, HANDLED_EVENT_TYPES};
+use crate::orders::events::{ApplyError, HANDLED_EVENT_TYPES, apply_event};
 use crate::signature::Verifier;
 use crate::store::{Claim, IdempotencyStore, OrderStore};
 use crate::stripe::checkout::CheckoutSessionApi;
@@ -53,20 +53,39 @@ where
     C: Clock,
 {
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
-        if let Err(error) = self.verifier.verify(raw_body, signature, self.clock.now_seconds()) {
+        if let Err(error) = self
+            .verifier
+            .verify(raw_body, signature, self.clock.now_seconds())
+        {
             tracing::warn!(error = %error, "webhook signature verification failed");
             return HttpAnswer::error(400, "signature_verification_failed", error.to_string());
         }
         let envelope: Value = match serde_json::from_slice(raw_body) {
             Ok(v) => v,
-            Err(e) => return HttpAnswer::error(400, "invalid_event", format!("the body is not JSON: {e}")),
+            Err(e) => {
+                return HttpAnswer::error(
+                    400,
+                    "invalid_event",
+                    format!("the body is not JSON: {e}"),
+                );
+            }
         };
         if envelope.get("object").and_then(Value::as_str) == Some("v2.core.event") {
-            return HttpAnswer::error(400, "invalid_event", "this is a thin (v2) event: send it to /stripe/events");
+            return HttpAnswer::error(
+                400,
+                "invalid_event",
+                "this is a thin (v2) event: send it to /stripe/events",
+            );
         }
         let event: SnapshotEvent = match serde_json::from_value(envelope) {
             Ok(e) => e,
-            Err(e) => return HttpAnswer::error(400, "invalid_event", format!("not a Stripe snapshot event: {e}")),
+            Err(e) => {
+                return HttpAnswer::error(
+                    400,
+                    "invalid_event",
+                    format!("not a Stripe snapshot event: {e}"),
+                );
+            }
         };
         if event.livemode != self.livemode {
             tracing::warn!(event_id = %event.id, event_livemode = event.livemode, "event refused: wrong mode");
@@ -83,32 +102,54 @@ where
         }
         if !HANDLED_EVENT_TYPES.contains(&event.kind.as_str()) {
             tracing::info!(event_id = %event.id, event_type = %event.kind, "event type not handled; acknowledged");
-            return HttpAnswer::ok(json!({"received": true, "handled": false, "reason": "event type not handled"}));
+            return HttpAnswer::ok(
+                json!({"received": true, "handled": false, "reason": "event type not handled"}),
+            );
         }
         let Some(account) = event.account.clone().filter(|a| a.starts_with("acct_")) else {
             tracing::info!(event_id = %event.id, event_type = %event.kind, "event not from a connected account; acknowledged");
-            return HttpAnswer::ok(json!({"received": true, "handled": false, "reason": "not from a connected account"}));
+            return HttpAnswer::ok(
+                json!({"received": true, "handled": false, "reason": "not from a connected account"}),
+            );
         };
 
         let key = format!("webhook:{}", event.id);
-        match self.idempotency.claim(&key, None, self.clock.now_millis()).await {
+        match self
+            .idempotency
+            .claim(&key, None, self.clock.now_millis())
+            .await
+        {
             Ok(Claim::Acquired) => {}
             Ok(Claim::Completed(previous)) => {
                 tracing::info!(event_id = %event.id, "duplicate delivery; already applied");
                 let outcome = serde_json::from_str(&previous).unwrap_or(Value::Null);
-                return HttpAnswer::ok(json!({"received": true, "duplicate": true, "outcome": outcome}));
+                return HttpAnswer::ok(
+                    json!({"received": true, "duplicate": true, "outcome": outcome}),
+                );
             }
             Ok(Claim::InProgress) => {
-                return HttpAnswer::error(409, "in_progress", format!("event {} is being processed; retry later", event.id));
+                return HttpAnswer::error(
+                    409,
+                    "in_progress",
+                    format!("event {} is being processed; retry later", event.id),
+                );
             }
             // Webhook claims carry no payload hash, so a mismatch cannot happen; treat it
             // like a concurrent delivery rather than drop the event.
             Ok(Claim::PayloadMismatch) => {
-                return HttpAnswer::error(409, "in_progress", format!("event {} is being processed; retry later", event.id));
+                return HttpAnswer::error(
+                    409,
+                    "in_progress",
+                    format!("event {} is being processed; retry later", event.id),
+                );
             }
             Err(e) => {
                 tracing::error!(event_id = %event.id, error = %e, "idempotency store unavailable");
-                return HttpAnswer::error(503, "store_unavailable", "the event store is unavailable; retry later");
+                return HttpAnswer::error(
+                    503,
+                    "store_unavailable",
+                    "the event store is unavailable; retry later",
+                );
             }
         }
 
@@ -116,7 +157,11 @@ where
             Ok(outcome) => {
                 let outcome_json = serde_json::to_value(&outcome).unwrap_or(Value::Null);
                 tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, outcome = %outcome_json, "event applied");
-                if let Err(e) = self.idempotency.complete(&key, &outcome_json.to_string(), self.clock.now_millis()).await {
+                if let Err(e) = self
+                    .idempotency
+                    .complete(&key, &outcome_json.to_string(), self.clock.now_millis())
+                    .await
+                {
                     // The effect is durable and idempotent; a redelivery re-applies it harmlessly.
                     tracing::warn!(event_id = %event.id, error = %e, "could not mark the event completed");
                 }
@@ -129,7 +174,11 @@ where
                 match error {
                     ApplyError::Transient(message) => {
                         tracing::error!(event_id = %event.id, event_type = %event.kind, account = %account, error = %message, "event failed; Stripe will redeliver");
-                        HttpAnswer::error(500, "api_error", "the event could not be applied now; it will be retried")
+                        HttpAnswer::error(
+                            500,
+                            "api_error",
+                            "the event could not be applied now; it will be retried",
+                        )
                     }
                     ApplyError::Invalid(message) => {
                         tracing::error!(event_id = %event.id, event_type = %event.kind, account = %account, error = %message, "event cannot be applied");

@@ -10,10 +10,19 @@ use shared::store::{Applied, Claim, IdempotencyStore, OrderStore};
 use shared::stripe::objects::{CheckoutSession, Dispute};
 
 async fn table(spec: &TableSpec) -> (Client, String) {
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
-        .expect("DYNAMODB_ENDPOINT is not set: these tests need DynamoDB Local; run them with `make test`");
-    let client = shared::store::dynamo::client(&DynamoSettings { endpoint: Some(endpoint) }).await;
-    let name = format!("{}-{}-{:08x}", spec.logical_id, std::process::id(), fastrand::u32(..));
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT is not set: these tests need DynamoDB Local; run them with `make test`",
+    );
+    let client = shared::store::dynamo::client(&DynamoSettings {
+        endpoint: Some(endpoint),
+    })
+    .await;
+    let name = format!(
+        "{}-{}-{:08x}",
+        spec.logical_id,
+        std::process::id(),
+        fastrand::u32(..)
+    );
     schema::create_table(&client, spec, &name).await.unwrap();
     (client, name)
 }
@@ -43,8 +52,15 @@ async fn orders_insert_once_and_round_trip() {
     let store = DynamoOrders::new(client, name);
     let order = fixture_order("acct_1A");
     assert!(store.insert_if_absent(&order).await.unwrap());
-    assert!(!store.insert_if_absent(&order).await.unwrap(), "second insert must not overwrite");
-    let stored = store.get("acct_1A", &order.checkout_session_id).await.unwrap().unwrap();
+    assert!(
+        !store.insert_if_absent(&order).await.unwrap(),
+        "second insert must not overwrite"
+    );
+    let stored = store
+        .get("acct_1A", &order.checkout_session_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, order);
     assert_eq!(store.list("acct_1A", 10).await.unwrap().len(), 1);
     assert!(store.list("acct_1B", 10).await.unwrap().is_empty());
@@ -57,8 +73,14 @@ async fn payment_intent_index_respects_tenancy() {
     let order = fixture_order("acct_1A");
     store.insert_if_absent(&order).await.unwrap();
     let pi = order.payment_intent_id.clone().unwrap();
-    assert_eq!(store.find_by_payment_intent("acct_1A", &pi).await.unwrap(), Some(order.checkout_session_id.clone()));
-    assert_eq!(store.find_by_payment_intent("acct_1B", &pi).await.unwrap(), None);
+    assert_eq!(
+        store.find_by_payment_intent("acct_1A", &pi).await.unwrap(),
+        Some(order.checkout_session_id.clone())
+    );
+    assert_eq!(
+        store.find_by_payment_intent("acct_1B", &pi).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -69,22 +91,81 @@ async fn state_moves_only_forward_and_never_creates_orders() {
     let session = order.checkout_session_id.clone();
 
     let succeeded = PaymentFact::new("succeeded", 100, Some("evt_ok"));
-    assert_eq!(store.apply_payment("acct_1A", &session, &succeeded).await.unwrap(), Applied::Missing);
-    assert!(store.get("acct_1A", &session).await.unwrap().is_none(), "an update must not create a partial order");
+    assert_eq!(
+        store
+            .apply_payment("acct_1A", &session, &succeeded)
+            .await
+            .unwrap(),
+        Applied::Missing
+    );
+    assert!(
+        store.get("acct_1A", &session).await.unwrap().is_none(),
+        "an update must not create a partial order"
+    );
 
     store.insert_if_absent(&order).await.unwrap();
-    assert_eq!(store.apply_payment("acct_1A", &session, &succeeded).await.unwrap(), Applied::Updated);
-    assert_eq!(store.apply_payment("acct_1A", &session, &succeeded).await.unwrap(), Applied::Stale);
+    assert_eq!(
+        store
+            .apply_payment("acct_1A", &session, &succeeded)
+            .await
+            .unwrap(),
+        Applied::Updated
+    );
+    assert_eq!(
+        store
+            .apply_payment("acct_1A", &session, &succeeded)
+            .await
+            .unwrap(),
+        Applied::Stale
+    );
     let late_failure = PaymentFact::new("failed", 200, Some("evt_late"));
-    assert_eq!(store.apply_payment("acct_1A", &session, &late_failure).await.unwrap(), Applied::Stale);
+    assert_eq!(
+        store
+            .apply_payment("acct_1A", &session, &late_failure)
+            .await
+            .unwrap(),
+        Applied::Stale
+    );
 
-    let partial = RefundFact { amount_refunded: 1000, status: "partial".into(), event_id: Some("evt_r1".into()) };
-    let full = RefundFact { amount_refunded: 3748, status: "full".into(), event_id: Some("evt_r2".into()) };
-    assert_eq!(store.apply_refund("acct_1A", &session, &full).await.unwrap(), Applied::Updated);
-    assert_eq!(store.apply_refund("acct_1A", &session, &partial).await.unwrap(), Applied::Stale);
+    let partial = RefundFact {
+        amount_refunded: 1000,
+        status: "partial".into(),
+        event_id: Some("evt_r1".into()),
+    };
+    let full = RefundFact {
+        amount_refunded: 3748,
+        status: "full".into(),
+        event_id: Some("evt_r2".into()),
+    };
+    assert_eq!(
+        store
+            .apply_refund("acct_1A", &session, &full)
+            .await
+            .unwrap(),
+        Applied::Updated
+    );
+    assert_eq!(
+        store
+            .apply_refund("acct_1A", &session, &partial)
+            .await
+            .unwrap(),
+        Applied::Stale
+    );
 
-    assert_eq!(store.apply_dispute("acct_1A", &session, &dispute("lost", 50)).await.unwrap(), Applied::Updated);
-    assert_eq!(store.apply_dispute("acct_1A", &session, &dispute("under_review", 90)).await.unwrap(), Applied::Stale);
+    assert_eq!(
+        store
+            .apply_dispute("acct_1A", &session, &dispute("lost", 50))
+            .await
+            .unwrap(),
+        Applied::Updated
+    );
+    assert_eq!(
+        store
+            .apply_dispute("acct_1A", &session, &dispute("under_review", 90))
+            .await
+            .unwrap(),
+        Applied::Stale
+    );
 
     let stored = store.get("acct_1A", &session).await.unwrap().unwrap();
     assert_eq!(stored.payment.event_id.as_deref(), Some("evt_ok"));
@@ -99,13 +180,31 @@ async fn idempotency_claims_follow_the_powertools_design() {
     let t0 = 1_800_000_000_000i64;
 
     assert_eq!(store.claim("k1", None, t0).await.unwrap(), Claim::Acquired);
-    assert_eq!(store.claim("k1", None, t0 + 1_000).await.unwrap(), Claim::InProgress);
+    assert_eq!(
+        store.claim("k1", None, t0 + 1_000).await.unwrap(),
+        Claim::InProgress
+    );
     // A crashed invocation's claim expires: the next delivery may proceed.
-    assert_eq!(store.claim("k1", None, t0 + 61_000).await.unwrap(), Claim::Acquired);
-    store.complete("k1", r#"{"ok":true}"#, t0 + 62_000).await.unwrap();
-    assert_eq!(store.claim("k1", None, t0 + 63_000).await.unwrap(), Claim::Completed(r#"{"ok":true}"#.into()));
+    assert_eq!(
+        store.claim("k1", None, t0 + 61_000).await.unwrap(),
+        Claim::Acquired
+    );
+    store
+        .complete("k1", r#"{"ok":true}"#, t0 + 62_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("k1", None, t0 + 63_000).await.unwrap(),
+        Claim::Completed(r#"{"ok":true}"#.into())
+    );
     // Past the TTL the record counts as absent even before DynamoDB deletes it.
-    assert_eq!(store.claim("k1", None, t0 + 62_000 + 3_601_000).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store
+            .claim("k1", None, t0 + 62_000 + 3_601_000)
+            .await
+            .unwrap(),
+        Claim::Acquired
+    );
 
     // Released claims can be taken again at once; completed ones are not released.
     assert_eq!(store.claim("k2", None, t0).await.unwrap(), Claim::Acquired);
@@ -113,13 +212,25 @@ async fn idempotency_claims_follow_the_powertools_design() {
     assert_eq!(store.claim("k2", None, t0).await.unwrap(), Claim::Acquired);
     store.complete("k2", "done", t0).await.unwrap();
     store.release("k2").await.unwrap();
-    assert_eq!(store.claim("k2", None, t0).await.unwrap(), Claim::Completed("done".into()));
+    assert_eq!(
+        store.claim("k2", None, t0).await.unwrap(),
+        Claim::Completed("done".into())
+    );
 
     // Same key, other payload.
-    assert_eq!(store.claim("k3", Some("hash-a"), t0).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.claim("k3", Some("hash-a"), t0).await.unwrap(),
+        Claim::Acquired
+    );
     store.complete("k3", "answer-a", t0).await.unwrap();
-    assert_eq!(store.claim("k3", Some("hash-b"), t0).await.unwrap(), Claim::PayloadMismatch);
-    assert_eq!(store.claim("k3", Some("hash-a"), t0).await.unwrap(), Claim::Completed("answer-a".into()));
+    assert_eq!(
+        store.claim("k3", Some("hash-b"), t0).await.unwrap(),
+        Claim::PayloadMismatch
+    );
+    assert_eq!(
+        store.claim("k3", Some("hash-a"), t0).await.unwrap(),
+        Claim::Completed("answer-a".into())
+    );
 }
 
 #[tokio::test]
@@ -132,6 +243,9 @@ async fn concurrent_claims_have_exactly_one_winner() {
         tokio::spawn(async move { store.claim("race", None, t0).await.unwrap() })
     });
     let results = futures::future::join_all(claims).await;
-    let winners = results.iter().filter(|r| matches!(r, Ok(Claim::Acquired))).count();
+    let winners = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Claim::Acquired)))
+        .count();
     assert_eq!(winners, 1);
 }

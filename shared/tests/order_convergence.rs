@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use serde_json::{json, Value};
-use shared::orders::events::{apply_event, EventOutcome};
-use shared::store::memory::MemoryOrders;
+use serde_json::{Value, json};
+use shared::orders::events::{EventOutcome, apply_event};
 use shared::store::OrderStore;
+use shared::store::memory::MemoryOrders;
 use shared::stripe::checkout::CheckoutSessionApi;
 use shared::stripe::objects::{CheckoutSession, SnapshotEvent};
 use shared::stripe::{ApiErrorBody, StripeError};
@@ -23,7 +23,8 @@ struct FakeStripe {
 
 impl FakeStripe {
     fn with_fixture() -> Self {
-        let session: Value = serde_json::from_str(include_str!("fixtures/checkout_session_expanded.json")).unwrap();
+        let session: Value =
+            serde_json::from_str(include_str!("fixtures/checkout_session_expanded.json")).unwrap();
         Self {
             sessions: HashMap::from([((ACCOUNT.to_string(), SESSION.to_string()), session)]),
         }
@@ -33,18 +34,22 @@ impl FakeStripe {
 fn not_found(id: &str) -> StripeError {
     StripeError::Api {
         status: 404,
-        body: ApiErrorBody {
+        body: Box::new(ApiErrorBody {
             kind: "invalid_request_error".into(),
             code: Some("resource_missing".into()),
             message: Some(format!("No such checkout.session: '{id}'")),
             ..Default::default()
-        },
+        }),
         request_id: None,
     }
 }
 
 impl CheckoutSessionApi for FakeStripe {
-    async fn retrieve_for_order(&self, account: &str, session_id: &str) -> Result<CheckoutSession, StripeError> {
+    async fn retrieve_for_order(
+        &self,
+        account: &str,
+        session_id: &str,
+    ) -> Result<CheckoutSession, StripeError> {
         let value = self
             .sessions
             .get(&(account.to_string(), session_id.to_string()))
@@ -52,11 +57,17 @@ impl CheckoutSessionApi for FakeStripe {
         Ok(serde_json::from_value(value.clone()).unwrap())
     }
 
-    async fn find_by_payment_intent(&self, account: &str, payment_intent_id: &str) -> Result<Option<String>, StripeError> {
+    async fn find_by_payment_intent(
+        &self,
+        account: &str,
+        payment_intent_id: &str,
+    ) -> Result<Option<String>, StripeError> {
         Ok(self
             .sessions
             .iter()
-            .find(|((acct, _), s)| acct == account && s["payment_intent"]["id"] == payment_intent_id)
+            .find(|((acct, _), s)| {
+                acct == account && s["payment_intent"]["id"] == payment_intent_id
+            })
             .map(|((_, id), _)| id.clone()))
     }
 }
@@ -83,24 +94,66 @@ fn dispute(status: &str) -> Value {
 /// up to the whole, a dispute opened and lost.
 fn purchase_events() -> Vec<SnapshotEvent> {
     vec![
-        event("evt_completed", "checkout.session.completed", 1_764_339_070, json!({"id": SESSION, "object": "checkout.session"})),
-        event("evt_failed", "payment_intent.payment_failed", 1_764_339_050, json!({
-            "id": INTENT, "object": "payment_intent", "status": "requires_payment_method", "amount_received": 0,
-            "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
-        })),
-        event("evt_succeeded", "payment_intent.succeeded", 1_764_339_065, json!({
-            "id": INTENT, "object": "payment_intent", "status": "succeeded", "amount_received": 3748, "amount_capturable": 0
-        })),
-        event("evt_refund_1", "charge.refunded", 1_764_339_200, charge(1000)),
-        event("evt_refund_2", "charge.refunded", 1_764_339_300, charge(3748)),
-        event("evt_dispute_open", "charge.dispute.created", 1_764_339_400, dispute("needs_response")),
-        event("evt_dispute_review", "charge.dispute.updated", 1_764_339_450, dispute("under_review")),
-        event("evt_dispute_lost", "charge.dispute.closed", 1_764_339_500, dispute("lost")),
+        event(
+            "evt_completed",
+            "checkout.session.completed",
+            1_764_339_070,
+            json!({"id": SESSION, "object": "checkout.session"}),
+        ),
+        event(
+            "evt_failed",
+            "payment_intent.payment_failed",
+            1_764_339_050,
+            json!({
+                "id": INTENT, "object": "payment_intent", "status": "requires_payment_method", "amount_received": 0,
+                "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
+            }),
+        ),
+        event(
+            "evt_succeeded",
+            "payment_intent.succeeded",
+            1_764_339_065,
+            json!({
+                "id": INTENT, "object": "payment_intent", "status": "succeeded", "amount_received": 3748, "amount_capturable": 0
+            }),
+        ),
+        event(
+            "evt_refund_1",
+            "charge.refunded",
+            1_764_339_200,
+            charge(1000),
+        ),
+        event(
+            "evt_refund_2",
+            "charge.refunded",
+            1_764_339_300,
+            charge(3748),
+        ),
+        event(
+            "evt_dispute_open",
+            "charge.dispute.created",
+            1_764_339_400,
+            dispute("needs_response"),
+        ),
+        event(
+            "evt_dispute_review",
+            "charge.dispute.updated",
+            1_764_339_450,
+            dispute("under_review"),
+        ),
+        event(
+            "evt_dispute_lost",
+            "charge.dispute.closed",
+            1_764_339_500,
+            dispute("lost"),
+        ),
     ]
 }
 
 fn deliver(events: &[SnapshotEvent]) -> shared::orders::Order {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let orders = MemoryOrders::default();
         let stripe = FakeStripe::with_fixture();
@@ -108,7 +161,11 @@ fn deliver(events: &[SnapshotEvent]) -> shared::orders::Order {
             apply_event(&orders, &stripe, ACCOUNT, e).await.unwrap();
         }
         let all = orders.snapshot();
-        assert_eq!(all.len(), 1, "exactly one order whatever the delivery order");
+        assert_eq!(
+            all.len(),
+            1,
+            "exactly one order whatever the delivery order"
+        );
         all.into_iter().next().unwrap()
     })
 }
@@ -159,45 +216,82 @@ proptest! {
 
 #[test]
 fn payment_event_before_completion_creates_the_order_from_stripe() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let orders = MemoryOrders::default();
         let stripe = FakeStripe::with_fixture();
         let events = purchase_events();
-        let outcome = apply_event(&orders, &stripe, ACCOUNT, &events[2]).await.unwrap();
-        assert!(matches!(outcome, EventOutcome::StateUpdated { .. }), "{outcome:?}");
-        let order = orders.get(ACCOUNT, SESSION).await.unwrap().expect("order created from Stripe");
+        let outcome = apply_event(&orders, &stripe, ACCOUNT, &events[2])
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, EventOutcome::StateUpdated { .. }),
+            "{outcome:?}"
+        );
+        let order = orders
+            .get(ACCOUNT, SESSION)
+            .await
+            .unwrap()
+            .expect("order created from Stripe");
         assert_eq!(order.payment.event_id.as_deref(), Some("evt_succeeded"));
-        let outcome = apply_event(&orders, &stripe, ACCOUNT, &events[0]).await.unwrap();
-        assert!(matches!(outcome, EventOutcome::OrderAlreadyExisted { .. }), "{outcome:?}");
+        let outcome = apply_event(&orders, &stripe, ACCOUNT, &events[0])
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, EventOutcome::OrderAlreadyExisted { .. }),
+            "{outcome:?}"
+        );
     });
 }
 
 #[test]
 fn another_accounts_payment_is_not_attached_to_this_order() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let orders = MemoryOrders::default();
         let stripe = FakeStripe::with_fixture();
-        apply_event(&orders, &stripe, ACCOUNT, &purchase_events()[0]).await.unwrap();
+        apply_event(&orders, &stripe, ACCOUNT, &purchase_events()[0])
+            .await
+            .unwrap();
         // The same payment intent id announced under another connected account.
         let foreign = purchase_events()[2].clone();
-        let outcome = apply_event(&orders, &stripe, "acct_1Other", &foreign).await.unwrap();
-        assert!(matches!(outcome, EventOutcome::Ignored { .. }), "{outcome:?}");
+        let outcome = apply_event(&orders, &stripe, "acct_1Other", &foreign)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, EventOutcome::Ignored { .. }),
+            "{outcome:?}"
+        );
         let order = orders.get(ACCOUNT, SESSION).await.unwrap().unwrap();
-        assert_eq!(order.payment.event_id, None, "untouched by the other account's event");
+        assert_eq!(
+            order.payment.event_id, None,
+            "untouched by the other account's event"
+        );
         assert!(orders.list("acct_1Other", 10).await.unwrap().is_empty());
     });
 }
 
 #[test]
 fn unknown_session_is_an_invalid_event_not_a_silent_success() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let orders = MemoryOrders::default();
         let stripe = FakeStripe::with_fixture();
-        let e = event("evt_x", "checkout.session.completed", 1, json!({"id": "cs_test_missing"}));
-        let err = apply_event(&orders, &stripe, ACCOUNT, &e).await.unwrap_err();
+        let e = event(
+            "evt_x",
+            "checkout.session.completed",
+            1,
+            json!({"id": "cs_test_missing"}),
+        );
+        let err = apply_event(&orders, &stripe, ACCOUNT, &e)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("cs_test_missing"), "{err}");
         assert!(orders.snapshot().is_empty());
     });
@@ -209,17 +303,47 @@ fn order_holds_every_field_of_the_stripe_md_table() {
     assert_eq!(order.order_date, Some(1_764_339_060));
     assert_eq!(order.order_number.as_deref(), Some("1843-2291"));
     let line = &order.lines[0];
-    assert_eq!((line.quantity, line.sku.as_deref()), (2, Some("MUG-TRAIL-12")));
-    assert_eq!(line.description.as_deref(), Some("12 oz enamel camping mug"));
+    assert_eq!(
+        (line.quantity, line.sku.as_deref()),
+        (2, Some("MUG-TRAIL-12"))
+    );
+    assert_eq!(
+        line.description.as_deref(),
+        Some("12 oz enamel camping mug")
+    );
     assert_eq!(line.unit_amount, Some(1500));
     assert_eq!(line.taxes[0].amount, 248);
     assert_eq!(line.taxes[0].tax_type.as_deref(), Some("sales_tax"));
     assert_eq!(line.taxes[0].rate_percentage.as_deref(), Some("8.25"));
-    assert_eq!(order.shipping_address().and_then(|a| a.line2.as_deref()), Some("Suite 5"));
-    assert_eq!(order.billing.as_ref().and_then(|b| b.address.as_ref()).and_then(|a| a.city.as_deref()), Some("Oakland"));
+    assert_eq!(
+        order.shipping_address().and_then(|a| a.line2.as_deref()),
+        Some("Suite 5")
+    );
+    assert_eq!(
+        order
+            .billing
+            .as_ref()
+            .and_then(|b| b.address.as_ref())
+            .and_then(|a| a.city.as_deref()),
+        Some("Oakland")
+    );
     let card = order.card.as_ref().unwrap();
-    assert_eq!((card.last4.as_deref(), card.exp_month, card.exp_year, card.brand.as_deref()), (Some("4242"), Some(12), Some(2030), Some("visa")));
+    assert_eq!(
+        (
+            card.last4.as_deref(),
+            card.exp_month,
+            card.exp_year,
+            card.brand.as_deref()
+        ),
+        (Some("4242"), Some(12), Some(2030), Some("visa"))
+    );
     assert_eq!(order.amount_total, Some(3748));
-    assert_eq!((line.gtin.as_deref(), line.mpn.as_deref()), (Some("00012345678905"), Some("TM-12")));
-    assert_eq!(order.agent_details.as_ref().unwrap()["agent_name"], "ChatGPT");
+    assert_eq!(
+        (line.gtin.as_deref(), line.mpn.as_deref()),
+        (Some("00012345678905"), Some("TM-12"))
+    );
+    assert_eq!(
+        order.agent_details.as_ref().unwrap()["agent_name"],
+        "ChatGPT"
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use shared::config::{Env, StripeSettings};
 use shared::stripe::checkout::{CheckoutSessionApi, StripeCheckoutSessions};
 use shared::stripe::{RequestOptions, RetryPolicy, StripeClient, StripeError};
@@ -16,19 +16,29 @@ async fn sim() -> SimHandle {
 }
 
 fn client(sim: &SimHandle, key: &str, max_retries: u32) -> StripeClient {
-    let env = Env::from_map([("STRIPE_SECRET_KEY", key.to_string()), ("STRIPE_API_BASE", sim.base_url())]);
+    let env = Env::from_map([
+        ("STRIPE_SECRET_KEY", key.to_string()),
+        ("STRIPE_API_BASE", sim.base_url()),
+    ]);
     let settings = StripeSettings::from_env(&env).unwrap();
     // Real backoff shape, compressed so the suite stays fast.
-    StripeClient::new(&settings).unwrap().with_retry_policy(RetryPolicy {
-        max_retries,
-        initial_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(60),
-    })
+    StripeClient::new(&settings)
+        .unwrap()
+        .with_retry_policy(RetryPolicy {
+            max_retries,
+            initial_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(60),
+        })
 }
 
 async fn control(sim: &SimHandle, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new().post(format!("{}{path}", sim.base_url())).json(&body).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_success(), "{path}");
     response.json().await.unwrap()
 }
@@ -48,12 +58,26 @@ async fn server_errors_are_retried_until_the_limit() {
     let id = created["checkout_session"]["id"].as_str().unwrap();
     let sessions = StripeCheckoutSessions::new(client(&sim, KEY, 2), "2025-12-15.preview");
 
-    fault(&sim, json!({"path_prefix": "/v1/checkout/sessions", "status": 500, "count": 2})).await;
-    let session = sessions.retrieve_for_order("acct_1A", id).await.expect("third attempt succeeds");
+    fault(
+        &sim,
+        json!({"path_prefix": "/v1/checkout/sessions", "status": 500, "count": 2}),
+    )
+    .await;
+    let session = sessions
+        .retrieve_for_order("acct_1A", id)
+        .await
+        .expect("third attempt succeeds");
     assert_eq!(session.id, id);
 
-    fault(&sim, json!({"path_prefix": "/v1/checkout/sessions", "status": 503, "count": 3})).await;
-    let err = sessions.retrieve_for_order("acct_1A", id).await.unwrap_err();
+    fault(
+        &sim,
+        json!({"path_prefix": "/v1/checkout/sessions", "status": 503, "count": 3}),
+    )
+    .await;
+    let err = sessions
+        .retrieve_for_order("acct_1A", id)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert!(err.is_transient());
 }
@@ -65,49 +89,102 @@ async fn plain_429_is_not_retried_but_should_retry_header_wins() {
     let id = created["checkout_session"]["id"].as_str().unwrap();
     let sessions = StripeCheckoutSessions::new(client(&sim, KEY, 2), "2025-12-15.preview");
 
-    fault(&sim, json!({"path_prefix": "/v1/checkout/sessions", "status": 429, "count": 1})).await;
-    let err = sessions.retrieve_for_order("acct_1A", id).await.unwrap_err();
+    fault(
+        &sim,
+        json!({"path_prefix": "/v1/checkout/sessions", "status": 429, "count": 1}),
+    )
+    .await;
+    let err = sessions
+        .retrieve_for_order("acct_1A", id)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(429));
     // The fault was used up by that single attempt.
     assert!(sessions.retrieve_for_order("acct_1A", id).await.is_ok());
 
     fault(&sim, json!({"path_prefix": "/v1/checkout/sessions", "status": 429, "count": 1, "should_retry": true})).await;
-    assert!(sessions.retrieve_for_order("acct_1A", id).await.is_ok(), "Stripe-Should-Retry: true is retried");
+    assert!(
+        sessions.retrieve_for_order("acct_1A", id).await.is_ok(),
+        "Stripe-Should-Retry: true is retried"
+    );
 
     fault(&sim, json!({"path_prefix": "/v1/checkout/sessions", "status": 500, "count": 1, "should_retry": false})).await;
-    assert_eq!(sessions.retrieve_for_order("acct_1A", id).await.unwrap_err().status(), Some(500));
+    assert_eq!(
+        sessions
+            .retrieve_for_order("acct_1A", id)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(500)
+    );
 }
 
 #[tokio::test]
 async fn retried_posts_reuse_their_idempotency_key_so_effects_happen_once() {
     let sim = sim().await;
     let created = purchase(&sim, "acct_1A").await;
-    let intent = created["checkout_session"]["payment_intent"]["id"].as_str().unwrap();
+    let intent = created["checkout_session"]["payment_intent"]["id"]
+        .as_str()
+        .unwrap();
     let stripe = client(&sim, KEY, 2);
     // The first attempt is processed, then answered with a 500 (as a lost response
     // looks to a client): the retry must carry the same key and replay, not refund twice.
     fault(&sim, json!({"path_prefix": "/v1/refunds", "method": "POST", "status": 500, "count": 1, "after_processing": true})).await;
     let options = RequestOptions::account("acct_1A");
     let refund = stripe
-        .post_form("/v1/refunds", &[("payment_intent", intent), ("amount", "700")], &options)
+        .post_form(
+            "/v1/refunds",
+            &[("payment_intent", intent), ("amount", "700")],
+            &options,
+        )
         .await
         .unwrap();
     assert_eq!(refund["amount"], 700);
     let intent_after = stripe
-        .get(&format!("/v1/payment_intents/{intent}"), &[("expand[]", "latest_charge")], &options)
+        .get(
+            &format!("/v1/payment_intents/{intent}"),
+            &[("expand[]", "latest_charge")],
+            &options,
+        )
         .await
         .unwrap();
-    assert_eq!(intent_after["latest_charge"]["amount_refunded"], 700, "exactly one refund of 7.00");
+    assert_eq!(
+        intent_after["latest_charge"]["amount_refunded"], 700,
+        "exactly one refund of 7.00"
+    );
 
     // A deterministic key from the triggering event replays Stripe's first answer.
     let key = shared::stripe::idempotency_key_for("refund", &["evt_1", intent]);
     let keyed = options.clone().with_idempotency_key(&key);
-    let first = stripe.post_form("/v1/refunds", &[("payment_intent", intent), ("amount", "100")], &keyed).await.unwrap();
-    let again = stripe.post_form("/v1/refunds", &[("payment_intent", intent), ("amount", "100")], &keyed).await.unwrap();
+    let first = stripe
+        .post_form(
+            "/v1/refunds",
+            &[("payment_intent", intent), ("amount", "100")],
+            &keyed,
+        )
+        .await
+        .unwrap();
+    let again = stripe
+        .post_form(
+            "/v1/refunds",
+            &[("payment_intent", intent), ("amount", "100")],
+            &keyed,
+        )
+        .await
+        .unwrap();
     assert_eq!(first["id"], again["id"]);
-    let changed = stripe.post_form("/v1/refunds", &[("payment_intent", intent), ("amount", "200")], &keyed).await.unwrap_err();
+    let changed = stripe
+        .post_form(
+            "/v1/refunds",
+            &[("payment_intent", intent), ("amount", "200")],
+            &keyed,
+        )
+        .await
+        .unwrap_err();
     match changed {
-        StripeError::Api { status: 400, body, .. } => assert_eq!(body.kind, "idempotency_error"),
+        StripeError::Api {
+            status: 400, body, ..
+        } => assert_eq!(body.kind, "idempotency_error"),
         other => panic!("expected idempotency_error, got {other:?}"),
     }
 }
@@ -120,11 +197,16 @@ async fn errors_are_typed_and_never_show_the_key() {
 
     // Another connected account cannot see this session.
     let sessions = StripeCheckoutSessions::new(client(&sim, KEY, 0), "2025-12-15.preview");
-    let err = sessions.retrieve_for_order("acct_1Other", id).await.unwrap_err();
+    let err = sessions
+        .retrieve_for_order("acct_1Other", id)
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert_eq!(err.code(), Some("resource_missing"));
     match &err {
-        StripeError::Api { request_id, .. } => assert!(request_id.as_deref().is_some_and(|r| r.starts_with("req_"))),
+        StripeError::Api { request_id, .. } => {
+            assert!(request_id.as_deref().is_some_and(|r| r.starts_with("req_")))
+        }
         other => panic!("{other:?}"),
     }
 
@@ -141,10 +223,25 @@ async fn finds_the_session_of_a_payment_intent() {
     let sim = sim().await;
     let created = purchase(&sim, "acct_1A").await;
     let id = created["checkout_session"]["id"].as_str().unwrap();
-    let intent = created["checkout_session"]["payment_intent"]["id"].as_str().unwrap();
+    let intent = created["checkout_session"]["payment_intent"]["id"]
+        .as_str()
+        .unwrap();
     let sessions = StripeCheckoutSessions::new(client(&sim, KEY, 0), "2025-12-15.preview");
-    assert_eq!(sessions.find_by_payment_intent("acct_1A", intent).await.unwrap().as_deref(), Some(id));
-    assert_eq!(sessions.find_by_payment_intent("acct_1B", intent).await.unwrap(), None);
+    assert_eq!(
+        sessions
+            .find_by_payment_intent("acct_1A", intent)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(id)
+    );
+    assert_eq!(
+        sessions
+            .find_by_payment_intent("acct_1B", intent)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -153,7 +250,10 @@ async fn network_failures_are_transient_errors_not_panics() {
     let sim = sim().await;
     let stripe = client(&sim, KEY, 1);
     sim.shutdown().await;
-    let err = stripe.get("/v1/charges/ch_1", &[], &RequestOptions::default()).await.unwrap_err();
+    let err = stripe
+        .get("/v1/charges/ch_1", &[], &RequestOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StripeError::Network(_)), "{err:?}");
     assert!(err.is_transient());
 }

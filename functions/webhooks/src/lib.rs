@@ -11,7 +11,8 @@ use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{StripeClient, StripeError};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
 
-pub type App = SnapshotWebhooks<DynamoOrders, DynamoIdempotency, StripeCheckoutSessions, SystemClock>;
+pub type App =
+    SnapshotWebhooks<DynamoOrders, DynamoIdempotency, StripeCheckoutSessions, SystemClock>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -26,7 +27,10 @@ pub async fn build(env: &Env) -> Result<App, InitError> {
     let config = WebhooksConfig::from_env(env)?;
     let dynamo_client = dynamo::client(&config.dynamo).await;
     let stripe = StripeClient::new(&config.stripe)?;
-    tokio::join!(stripe.warm_up(), dynamo::warm_up(&dynamo_client, &config.orders_table));
+    tokio::join!(
+        stripe.warm_up(),
+        dynamo::warm_up(&dynamo_client, &config.orders_table)
+    );
     Ok(SnapshotWebhooks {
         verifier: Verifier::new(config.webhook_secrets.clone(), config.tolerance_seconds),
         livemode: config.stripe.livemode,
@@ -59,5 +63,6 @@ async fn route(app: &App, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    app.receive(&body, apigw::header(request, "stripe-signature")).await
+    app.receive(&body, apigw::header(request, "stripe-signature"))
+        .await
 }

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use shared::config::Env;
 use shared::fixtures::TEST_WEBHOOK_SECRET;
+use shared::store::OrderStore;
 use shared::store::dynamo::DynamoOrders;
 use shared::store::schema;
-use shared::store::OrderStore;
 use stripe_sim::{SimConfig, SimHandle};
 
 const SIM_KEY: &str = "sk_test_sim";
@@ -45,10 +45,20 @@ impl Stack {
             ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET.to_string()),
             ("ORDERS_TABLE", orders_table.clone()),
             ("IDEMPOTENCY_TABLE", idempotency_table.clone()),
-            ("DYNAMODB_ENDPOINT", std::env::var("DYNAMODB_ENDPOINT").unwrap()),
+            (
+                "DYNAMODB_ENDPOINT",
+                std::env::var("DYNAMODB_ENDPOINT").unwrap(),
+            ),
         ]);
         let app = Arc::new(webhooks::build(&env).await.unwrap());
-        Stack { app, sim, dynamo, orders_table, idempotency_table, http: reqwest::Client::new() }
+        Stack {
+            app,
+            sim,
+            dynamo,
+            orders_table,
+            idempotency_table,
+            http: reqwest::Client::new(),
+        }
     }
 
     fn orders(&self) -> DynamoOrders {
@@ -56,7 +66,13 @@ impl Stack {
     }
 
     async fn control(&self, path: &str, body: Value) -> Value {
-        let response = self.http.post(format!("{}{path}", self.sim.base_url())).json(&body).send().await.unwrap();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let value: Value = response.json().await.unwrap();
         assert!(status.is_success(), "{path}: {status} {value}");
@@ -66,7 +82,9 @@ impl Stack {
     /// Seeds stripe-sim with the purchase the committed fixtures describe, without
     /// delivering its webhooks (the test delivers the fixtures itself).
     async fn seed_fixture_purchase(&self) -> Value {
-        let completed = testkit::fixture_event(&testkit::fixture("webhooks/checkout_session_completed.json"));
+        let completed = testkit::fixture_event(&testkit::fixture(
+            "webhooks/checkout_session_completed.json",
+        ));
         let session = &completed["data"]["object"];
         self.control("/_sim/agentic_checkouts", json!({
             "account": completed["account"],
@@ -87,7 +105,11 @@ impl Stack {
             .get(format!("{}/v1/checkout/sessions/{id}", self.sim.base_url()))
             .bearer_auth(SIM_KEY)
             .header("Stripe-Account", account)
-            .query(&[("expand[]", "line_items.data.price.product"), ("expand[]", "line_items.data.taxes"), ("expand[]", "payment_intent.latest_charge")])
+            .query(&[
+                ("expand[]", "line_items.data.price.product"),
+                ("expand[]", "line_items.data.taxes"),
+                ("expand[]", "payment_intent.latest_charge"),
+            ])
             .send()
             .await
             .unwrap()
@@ -97,10 +119,19 @@ impl Stack {
     }
 
     async fn item_count(&self, table: &str) -> i32 {
-        self.dynamo.scan().table_name(table).send().await.unwrap().count()
+        self.dynamo
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap()
+            .count()
     }
 
-    async fn deliver(&self, request: &aws_lambda_events::apigw::ApiGatewayV2httpRequest) -> (i64, Value) {
+    async fn deliver(
+        &self,
+        request: &aws_lambda_events::apigw::ApiGatewayV2httpRequest,
+    ) -> (i64, Value) {
         let response = webhooks::handle(&self.app, request).await;
         let body = match response.body {
             Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(&t).unwrap(),
@@ -119,11 +150,18 @@ async fn completed_fixture_becomes_an_order_with_every_field() {
     let account = event["account"].as_str().unwrap();
     let session_id = event["data"]["object"]["id"].as_str().unwrap();
 
-    let (status, body) = stack.deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET)).await;
+    let (status, body) = stack
+        .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"]["action"], "order_created");
 
-    let order = stack.orders().get(account, session_id).await.unwrap().expect("order stored");
+    let order = stack
+        .orders()
+        .get(account, session_id)
+        .await
+        .unwrap()
+        .expect("order stored");
     let s = stack.session_from_stripe(account, session_id).await;
     let item = &s["line_items"]["data"][0];
     let charge = &s["payment_intent"]["latest_charge"];
@@ -133,16 +171,34 @@ async fn completed_fixture_becomes_an_order_with_every_field() {
     assert_eq!(order.lines.len(), 1);
     let line = &order.lines[0];
     assert_eq!(line.quantity, item["quantity"].as_i64().unwrap());
-    assert_eq!(line.sku.as_deref(), item["price"]["external_reference"].as_str());
+    assert_eq!(
+        line.sku.as_deref(),
+        item["price"]["external_reference"].as_str()
+    );
     assert_eq!(line.sku.as_deref(), Some("MUG-TRAIL-12"));
-    assert_eq!(line.description.as_deref(), item["price"]["product"]["description"].as_str());
+    assert_eq!(
+        line.description.as_deref(),
+        item["price"]["product"]["description"].as_str()
+    );
     assert_eq!(line.unit_amount, item["price"]["unit_amount"].as_i64());
     assert_eq!(line.taxes.len(), 1);
-    assert_eq!(line.taxes[0].amount, item["taxes"][0]["amount"].as_i64().unwrap());
-    assert_eq!(line.taxes[0].tax_type.as_deref(), item["taxes"][0]["rate"]["tax_type"].as_str());
+    assert_eq!(
+        line.taxes[0].amount,
+        item["taxes"][0]["amount"].as_i64().unwrap()
+    );
+    assert_eq!(
+        line.taxes[0].tax_type.as_deref(),
+        item["taxes"][0]["rate"]["tax_type"].as_str()
+    );
     assert_eq!(line.taxes[0].rate_percentage.as_deref(), Some("8.25"));
-    assert_eq!(serde_json::to_value(&order.shipping).unwrap(), s["collected_information"]["shipping_details"]);
-    assert_eq!(order.billing.as_ref().and_then(|b| b.name.as_deref()), charge["billing_details"]["name"].as_str());
+    assert_eq!(
+        serde_json::to_value(&order.shipping).unwrap(),
+        s["collected_information"]["shipping_details"]
+    );
+    assert_eq!(
+        order.billing.as_ref().and_then(|b| b.name.as_deref()),
+        charge["billing_details"]["name"].as_str()
+    );
     assert_eq!(
         serde_json::to_value(order.billing.as_ref().unwrap().address.as_ref().unwrap()).unwrap(),
         charge["billing_details"]["address"]
@@ -153,11 +209,21 @@ async fn completed_fixture_becomes_an_order_with_every_field() {
     assert_eq!(stored_card.exp_year, card["exp_year"].as_i64());
     assert_eq!(stored_card.brand.as_deref(), card["brand"].as_str());
     assert_eq!(order.amount_total, s["amount_total"].as_i64());
-    assert_eq!(order.amount_total, Some(2 * 1500 + 248 + 500), "subtotal + 8.25% tax + shipping, in cents");
+    assert_eq!(
+        order.amount_total,
+        Some(2 * 1500 + 248 + 500),
+        "subtotal + 8.25% tax + shipping, in cents"
+    );
     assert_eq!(line.gtin.as_deref(), Some("00012345678905"));
     assert_eq!(line.mpn.as_deref(), Some("TM-12"));
-    assert_eq!(order.agent_details.as_ref(), Some(&s["payment_intent"]["agent_details"]));
-    assert_eq!(order.order_number.as_deref(), charge["receipt_number"].as_str());
+    assert_eq!(
+        order.agent_details.as_ref(),
+        Some(&s["payment_intent"]["agent_details"])
+    );
+    assert_eq!(
+        order.order_number.as_deref(),
+        charge["receipt_number"].as_str()
+    );
     assert!(order.order_number.is_some());
     assert_eq!(order.payment.status, "succeeded");
 }
@@ -173,10 +239,17 @@ async fn twenty_concurrent_deliveries_make_one_order() {
         let request = request.clone();
         tokio::spawn(async move { webhooks::handle(&app, &request).await.status_code })
     });
-    let statuses: Vec<i64> = futures::future::join_all(deliveries).await.into_iter().map(Result::unwrap).collect();
+    let statuses: Vec<i64> = futures::future::join_all(deliveries)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     // Each delivery either applied the event, saw it applied, or was told to come back
     // (409) while another copy was in flight; none failed.
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&200));
     assert_eq!(stack.item_count(&stack.orders_table).await, 1);
     // A later redelivery is acknowledged as a duplicate.
@@ -192,23 +265,37 @@ async fn bad_signatures_get_400_and_write_nothing() {
     let fixture = testkit::fixture("webhooks/checkout_session_completed.json");
 
     let mut tampered = testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET);
-    tampered.body = tampered.body.map(|b| b.replace("\"amount_total\": 3748", "\"amount_total\": 1"));
+    tampered.body = tampered
+        .body
+        .map(|b| b.replace("\"amount_total\": 3748", "\"amount_total\": 1"));
     let wrong_secret = testkit::signed_request(&fixture, "whsec_someone_else");
     let mut expired = fixture.clone();
-    shared::fixtures::resign(&mut expired, &[TEST_WEBHOOK_SECRET], testkit::now_seconds() - 301).unwrap();
+    shared::fixtures::resign(
+        &mut expired,
+        &[TEST_WEBHOOK_SECRET],
+        testkit::now_seconds() - 301,
+    )
+    .unwrap();
     let expired = serde_json::from_value(expired).unwrap();
     let mut unsigned = testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET);
     unsigned.headers.remove("stripe-signature");
 
     for (name, request, expect) in [
         ("tampered", &tampered, "raw request body"),
-        ("wrong secret", &wrong_secret, "No signatures found matching"),
+        (
+            "wrong secret",
+            &wrong_secret,
+            "No signatures found matching",
+        ),
         ("expired", &expired, "tolerance"),
         ("unsigned", &unsigned, "No Stripe-Signature header"),
     ] {
         let (status, body) = stack.deliver(request).await;
         assert_eq!(status, 400, "{name}: {body}");
-        assert_eq!(body["error"]["type"], "signature_verification_failed", "{name}");
+        assert_eq!(
+            body["error"]["type"], "signature_verification_failed",
+            "{name}"
+        );
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(expect), "{name}: {message}");
     }
@@ -220,9 +307,14 @@ async fn bad_signatures_get_400_and_write_nothing() {
 async fn events_of_the_other_mode_are_refused() {
     let stack = Stack::start().await;
     let mut fixture = testkit::fixture("webhooks/checkout_session_completed.json");
-    let body = fixture["body"].as_str().unwrap().replace("\"livemode\": false,\n  \"pending_webhooks\"", "\"livemode\": true,\n  \"pending_webhooks\"");
+    let body = fixture["body"].as_str().unwrap().replace(
+        "\"livemode\": false,\n  \"pending_webhooks\"",
+        "\"livemode\": true,\n  \"pending_webhooks\"",
+    );
     fixture["body"] = json!(body);
-    let (status, body) = stack.deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET)).await;
+    let (status, body) = stack
+        .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["type"], "livemode_mismatch");
     assert_eq!(stack.item_count(&stack.idempotency_table).await, 0);
@@ -233,36 +325,79 @@ async fn every_fixture_is_accepted_in_any_order() {
     let stack = Stack::start().await;
     stack.seed_fixture_purchase().await;
     let names = [
-        "charge_dispute_closed", "charge_refunded", "payment_intent_payment_failed", "charge_dispute_created",
-        "payment_intent_succeeded", "checkout_session_expired", "charge_dispute_updated", "checkout_session_completed",
+        "charge_dispute_closed",
+        "charge_refunded",
+        "payment_intent_payment_failed",
+        "charge_dispute_created",
+        "payment_intent_succeeded",
+        "checkout_session_expired",
+        "charge_dispute_updated",
+        "checkout_session_completed",
     ];
     for name in names {
         let fixture = testkit::fixture(&format!("webhooks/{name}.json"));
-        let (status, body) = stack.deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET)).await;
+        let (status, body) = stack
+            .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
+            .await;
         assert_eq!(status, 200, "{name}: {body}");
     }
-    let event = testkit::fixture_event(&testkit::fixture("webhooks/checkout_session_completed.json"));
-    let order = stack.orders().get(event["account"].as_str().unwrap(), event["data"]["object"]["id"].as_str().unwrap()).await.unwrap().unwrap();
+    let event = testkit::fixture_event(&testkit::fixture(
+        "webhooks/checkout_session_completed.json",
+    ));
+    let order = stack
+        .orders()
+        .get(
+            event["account"].as_str().unwrap(),
+            event["data"]["object"]["id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(order.payment.status, "succeeded");
-    assert_eq!(order.refund.amount_refunded, 1000, "the refund fixture refunds 10.00");
+    assert_eq!(
+        order.refund.amount_refunded, 1000,
+        "the refund fixture refunds 10.00"
+    );
     assert_eq!(order.refund.status, "partial");
     assert_eq!(order.disputes["dp_1Fixture"].status, "lost");
-    assert_eq!(stack.item_count(&stack.orders_table).await, 1, "the expired fixture's session has no order");
+    assert_eq!(
+        stack.item_count(&stack.orders_table).await,
+        1,
+        "the expired fixture's session has no order"
+    );
 }
 
 #[tokio::test]
 async fn unhandled_types_and_thin_events_are_answered_clearly() {
     let stack = Stack::start().await;
     let mut fixture = testkit::fixture("webhooks/checkout_session_completed.json");
-    let body = fixture["body"].as_str().unwrap().replace("checkout.session.completed", "customer.created");
+    let body = fixture["body"]
+        .as_str()
+        .unwrap()
+        .replace("checkout.session.completed", "customer.created");
     fixture["body"] = json!(body);
-    let (status, body) = stack.deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET)).await;
-    assert_eq!((status, body["handled"].clone()), (200, json!(false)), "{body}");
+    let (status, body) = stack
+        .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
+        .await;
+    assert_eq!(
+        (status, body["handled"].clone()),
+        (200, json!(false)),
+        "{body}"
+    );
 
-    fixture["body"] = json!(r#"{"id":"evt_thin","object":"v2.core.event","type":"v2.core.account.updated","livemode":false,"created":"2026-01-01T00:00:00.000Z"}"#);
-    let (status, body) = stack.deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET)).await;
+    fixture["body"] = json!(
+        r#"{"id":"evt_thin","object":"v2.core.event","type":"v2.core.account.updated","livemode":false,"created":"2026-01-01T00:00:00.000Z"}"#
+    );
+    let (status, body) = stack
+        .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
+        .await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"].as_str().unwrap().contains("/stripe/events"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/stripe/events")
+    );
     assert_eq!(stack.item_count(&stack.idempotency_table).await, 0);
 }
 
@@ -278,7 +413,12 @@ async fn stripe_sim_deliveries_over_http_converge() {
         async move { webhooks::handle(&app, &request).await }
     })
     .await;
-    stack.control("/_sim/webhook_endpoint", json!({"url": gateway.url("/stripe/webhooks"), "secret": TEST_WEBHOOK_SECRET})).await;
+    stack
+        .control(
+            "/_sim/webhook_endpoint",
+            json!({"url": gateway.url("/stripe/webhooks"), "secret": TEST_WEBHOOK_SECRET}),
+        )
+        .await;
 
     let account = "acct_1HttpMerchant";
     let created = stack
@@ -287,9 +427,20 @@ async fn stripe_sim_deliveries_over_http_converge() {
             "delivery": {"duplicates": 2, "reorder": true}, "wait_for_delivery": true
         }))
         .await;
-    let session_id = created["checkout_session"]["id"].as_str().unwrap().to_string();
-    let intent_id = created["checkout_session"]["payment_intent"]["id"].as_str().unwrap().to_string();
-    let order = stack.orders().get(account, &session_id).await.unwrap().expect("order from delivered webhooks");
+    let session_id = created["checkout_session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let intent_id = created["checkout_session"]["payment_intent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let order = stack
+        .orders()
+        .get(account, &session_id)
+        .await
+        .unwrap()
+        .expect("order from delivered webhooks");
     assert_eq!(order.payment.status, "succeeded");
     assert_eq!(order.lines[0].quantity, 3);
     assert_eq!(order.lines[0].sku.as_deref(), Some("SKU-HTTP-1"));
@@ -310,13 +461,23 @@ async fn stripe_sim_deliveries_over_http_converge() {
         .unwrap();
     assert_eq!(refund["amount"], 500, "{refund}");
     let charge_id = refund["charge"].as_str().unwrap().to_string();
-    stack.control("/_sim/disputes", json!({"account": account, "charge": charge_id, "wait_for_delivery": true})).await;
+    stack
+        .control(
+            "/_sim/disputes",
+            json!({"account": account, "charge": charge_id, "wait_for_delivery": true}),
+        )
+        .await;
 
     // Deliveries of the refund run in the background unless waited for: poll the store
     // (bounded) rather than sleep a fixed time.
     let mut order = order;
     for _ in 0..100 {
-        order = stack.orders().get(account, &session_id).await.unwrap().unwrap();
+        order = stack
+            .orders()
+            .get(account, &session_id)
+            .await
+            .unwrap()
+            .unwrap();
         if order.refund.amount_refunded == 500 && !order.disputes.is_empty() {
             break;
         }

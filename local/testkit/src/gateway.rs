@@ -33,13 +33,21 @@ impl Drop for Gateway {
 
 /// Builds the API Gateway v2 event for a request, as AWS would: lower-cased headers,
 /// base64 for bodies that are not UTF-8 text.
-pub fn to_apigw_event(method: &str, path: &str, query: &str, headers: &[(String, String)], body: &[u8]) -> ApiGatewayV2httpRequest {
+pub fn to_apigw_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> ApiGatewayV2httpRequest {
     let (body_text, is_base64) = match std::str::from_utf8(body) {
         Ok(text) => (text.to_string(), false),
         Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
     };
-    let header_map: serde_json::Map<String, serde_json::Value> =
-        headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect();
+    let header_map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+        .collect();
     let now_ms = crate::now_seconds() * 1000;
     serde_json::from_value(json!({
         "version": "2.0",
@@ -60,7 +68,8 @@ pub fn to_apigw_event(method: &str, path: &str, query: &str, headers: &[(String,
 }
 
 fn to_response(answer: ApiGatewayV2httpResponse) -> Response {
-    let status = axum::http::StatusCode::from_u16(answer.status_code as u16).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+    let status = axum::http::StatusCode::from_u16(answer.status_code as u16)
+        .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
     let body = match answer.body {
         Some(Body::Text(text)) => text.into_bytes(),
         Some(Body::Binary(bytes)) => bytes,
@@ -84,11 +93,17 @@ where
         let handler = handler.clone();
         async move {
             let (parts, body) = request.into_parts();
-            let bytes: Bytes = axum::body::to_bytes(body, 6 * 1024 * 1024).await.unwrap_or_default();
+            let bytes: Bytes = axum::body::to_bytes(body, 6 * 1024 * 1024)
+                .await
+                .unwrap_or_default();
             let headers: Vec<(String, String)> = parts
                 .headers
                 .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+                .filter_map(|(k, v)| {
+                    v.to_str()
+                        .ok()
+                        .map(|v| (k.as_str().to_string(), v.to_string()))
+                })
                 .collect();
             let event = to_apigw_event(
                 parts.method.as_str(),
@@ -100,7 +115,9 @@ where
             to_response(handler(event).await)
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

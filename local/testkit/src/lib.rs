@@ -22,13 +22,20 @@ pub async fn dynamo() -> Client {
         panic!("DYNAMODB_ENDPOINT is not set: integration tests need DynamoDB Local; run them with `make test`")
     });
     // DynamoDB Local accepts any credentials; set them so no real profile is ever used.
-    for (name, value) in [("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")] {
+    for (name, value) in [
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
         if std::env::var_os(name).is_none() {
             // SAFETY: every test that calls this sets the same constant values.
             unsafe { std::env::set_var(name, value) };
         }
     }
-    shared::store::dynamo::client(&DynamoSettings { endpoint: Some(endpoint) }).await
+    shared::store::dynamo::client(&DynamoSettings {
+        endpoint: Some(endpoint),
+    })
+    .await
 }
 
 pub fn unique_name(prefix: &str) -> String {
@@ -38,7 +45,9 @@ pub fn unique_name(prefix: &str) -> String {
 /// Creates a fresh table shaped like `spec` and returns its name.
 pub async fn fresh_table(client: &Client, spec: &TableSpec) -> String {
     let name = unique_name(spec.logical_id);
-    schema::create_table(client, spec, &name).await.expect("create table in DynamoDB Local");
+    schema::create_table(client, spec, &name)
+        .await
+        .expect("create table in DynamoDB Local");
     name
 }
 

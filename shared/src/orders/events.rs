@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::{DisputeFact, Order, PaymentFact, RefundFact};
 use crate::store::{Applied, OrderStore, StoreError};
+use crate::stripe::StripeError;
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::{Charge, Dispute, PaymentIntent, SnapshotEvent};
-use crate::stripe::StripeError;
 
 pub const HANDLED_EVENT_TYPES: &[&str] = &[
     "checkout.session.completed",
@@ -26,12 +26,24 @@ pub const HANDLED_EVENT_TYPES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum EventOutcome {
-    OrderCreated { checkout_session_id: String },
-    OrderAlreadyExisted { checkout_session_id: String },
-    StateUpdated { checkout_session_id: String, state: &'static str },
-    StateAlreadyNewer { checkout_session_id: String, state: &'static str },
+    OrderCreated {
+        checkout_session_id: String,
+    },
+    OrderAlreadyExisted {
+        checkout_session_id: String,
+    },
+    StateUpdated {
+        checkout_session_id: String,
+        state: &'static str,
+    },
+    StateAlreadyNewer {
+        checkout_session_id: String,
+        state: &'static str,
+    },
     /// Nothing to do: e.g. a payment that did not come from a checkout session.
-    Ignored { reason: String },
+    Ignored {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,18 +106,32 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
             let session_id = object_id(event)?;
             let fact = PaymentFact::new("expired", event.created, Some(&event.id));
             let applied = orders.apply_payment(account, &session_id, &fact).await?;
-            Ok(state_outcome(applied, session_id, "payment", "an expired session has no order"))
+            Ok(state_outcome(
+                applied,
+                session_id,
+                "payment",
+                "an expired session has no order",
+            ))
         }
         "payment_intent.succeeded" | "payment_intent.payment_failed" => {
             let intent: PaymentIntent = object_of(event)?;
-            let fact = PaymentFact::from_intent_event(&intent, &event.kind, event.created, &event.id);
+            let fact =
+                PaymentFact::from_intent_event(&intent, &event.kind, event.created, &event.id);
             let Some(session_id) = locate_order(orders, stripe, account, &intent.id).await? else {
                 return Ok(EventOutcome::Ignored {
-                    reason: format!("payment intent {} did not come from a checkout session", intent.id),
+                    reason: format!(
+                        "payment intent {} did not come from a checkout session",
+                        intent.id
+                    ),
                 });
             };
             let applied = orders.apply_payment(account, &session_id, &fact).await?;
-            Ok(state_outcome(applied, session_id, "payment", "order vanished"))
+            Ok(state_outcome(
+                applied,
+                session_id,
+                "payment",
+                "order vanished",
+            ))
         }
         "charge.refunded" => {
             let charge: Charge = object_of(event)?;
@@ -121,7 +147,12 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
                 });
             };
             let applied = orders.apply_refund(account, &session_id, &fact).await?;
-            Ok(state_outcome(applied, session_id, "refund", "order vanished"))
+            Ok(state_outcome(
+                applied,
+                session_id,
+                "refund",
+                "order vanished",
+            ))
         }
         kind if kind.starts_with("charge.dispute.") => {
             let dispute: Dispute = object_of(event)?;
@@ -133,11 +164,19 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
             };
             let Some(session_id) = locate_order(orders, stripe, account, intent).await? else {
                 return Ok(EventOutcome::Ignored {
-                    reason: format!("dispute {} is not on a checkout session's payment", dispute.id),
+                    reason: format!(
+                        "dispute {} is not on a checkout session's payment",
+                        dispute.id
+                    ),
                 });
             };
             let applied = orders.apply_dispute(account, &session_id, &fact).await?;
-            Ok(state_outcome(applied, session_id, "dispute", "order vanished"))
+            Ok(state_outcome(
+                applied,
+                session_id,
+                "dispute",
+                "order vanished",
+            ))
         }
         other => Ok(EventOutcome::Ignored {
             reason: format!("event type {other} is not handled"),
@@ -145,10 +184,21 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
     }
 }
 
-fn state_outcome(applied: Applied, checkout_session_id: String, state: &'static str, missing: &str) -> EventOutcome {
+fn state_outcome(
+    applied: Applied,
+    checkout_session_id: String,
+    state: &'static str,
+    missing: &str,
+) -> EventOutcome {
     match applied {
-        Applied::Updated => EventOutcome::StateUpdated { checkout_session_id, state },
-        Applied::Stale => EventOutcome::StateAlreadyNewer { checkout_session_id, state },
+        Applied::Updated => EventOutcome::StateUpdated {
+            checkout_session_id,
+            state,
+        },
+        Applied::Stale => EventOutcome::StateAlreadyNewer {
+            checkout_session_id,
+            state,
+        },
         Applied::Missing => EventOutcome::Ignored {
             reason: format!("{missing} ({checkout_session_id})"),
         },
@@ -165,15 +215,20 @@ async fn record_order<O: OrderStore, A: CheckoutSessionApi>(
     session_id: &str,
 ) -> Result<EventOutcome, ApplyError> {
     let session = stripe.retrieve_for_order(account, session_id).await?;
-    let order = Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
+    let order =
+        Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
     if orders.insert_if_absent(&order).await? {
         tracing::info!(account, checkout_session_id = session_id, "order created");
         return Ok(EventOutcome::OrderCreated {
             checkout_session_id: session_id.to_string(),
         });
     }
-    orders.apply_payment(account, session_id, &order.payment).await?;
-    orders.apply_refund(account, session_id, &order.refund).await?;
+    orders
+        .apply_payment(account, session_id, &order.payment)
+        .await?;
+    orders
+        .apply_refund(account, session_id, &order.refund)
+        .await?;
     Ok(EventOutcome::OrderAlreadyExisted {
         checkout_session_id: session_id.to_string(),
     })
@@ -188,17 +243,24 @@ async fn locate_order<O: OrderStore, A: CheckoutSessionApi>(
     account: &str,
     payment_intent_id: &str,
 ) -> Result<Option<String>, ApplyError> {
-    if let Some(session_id) = orders.find_by_payment_intent(account, payment_intent_id).await? {
+    if let Some(session_id) = orders
+        .find_by_payment_intent(account, payment_intent_id)
+        .await?
+    {
         return Ok(Some(session_id));
     }
-    let Some(session_id) = stripe.find_by_payment_intent(account, payment_intent_id).await? else {
+    let Some(session_id) = stripe
+        .find_by_payment_intent(account, payment_intent_id)
+        .await?
+    else {
         return Ok(None);
     };
     let session = stripe.retrieve_for_order(account, &session_id).await?;
     if session.status.as_deref() != Some("complete") {
         return Ok(None);
     }
-    let order = Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
+    let order =
+        Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
     if orders.insert_if_absent(&order).await? {
         tracing::info!(account, checkout_session_id = %session_id, "order created ahead of checkout.session.completed");
     }

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::state::{DisputeFact, PaymentFact, RefundFact};
-use crate::stripe::objects::{Address, BillingDetails, Card, CheckoutSession, ShippingDetails, TotalDetails};
+use crate::stripe::objects::{
+    Address, BillingDetails, Card, CheckoutSession, ShippingDetails, TotalDetails,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderLine {
@@ -68,16 +70,23 @@ pub struct Order {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OrderBuildError {
-    #[error("the checkout session {0} came back without line_items: was it retrieved with the expansions of STRIPE.md §6?")]
+    #[error(
+        "the checkout session {0} came back without line_items: was it retrieved with the expansions of STRIPE.md §6?"
+    )]
     MissingLineItems(String),
-    #[error("the checkout session {0} has more than one page of line items; only the first page was expanded")]
+    #[error(
+        "the checkout session {0} has more than one page of line items; only the first page was expanded"
+    )]
     TooManyLineItems(String),
 }
 
 impl Order {
     /// Builds the order from a session retrieved with
     /// `expand[]=line_items.data.price.product&expand[]=line_items.data.taxes&expand[]=payment_intent.latest_charge`.
-    pub fn from_session(account_id: &str, session: &CheckoutSession) -> Result<Self, OrderBuildError> {
+    pub fn from_session(
+        account_id: &str,
+        session: &CheckoutSession,
+    ) -> Result<Self, OrderBuildError> {
         let items = session
             .line_items
             .as_ref()
@@ -92,7 +101,9 @@ impl Order {
                 let price = item.price.as_ref();
                 let product = price.and_then(|p| p.product.as_ref());
                 let product_object = product.and_then(|p| p.object());
-                let identifiers = product_object.and_then(|p| p.identifiers.clone()).unwrap_or_default();
+                let identifiers = product_object
+                    .and_then(|p| p.identifiers.clone())
+                    .unwrap_or_default();
                 OrderLine {
                     line_item_id: item.id.clone(),
                     sku: price.and_then(|p| p.external_reference.clone()),
@@ -115,7 +126,11 @@ impl Order {
                         .map(|tax| OrderTax {
                             amount: tax.amount.unwrap_or(0),
                             tax_type: tax.rate.as_ref().and_then(|r| r.tax_type.clone()),
-                            rate_percentage: tax.rate.as_ref().and_then(|r| r.percentage.as_ref()).map(|p| p.to_string()),
+                            rate_percentage: tax
+                                .rate
+                                .as_ref()
+                                .and_then(|r| r.percentage.as_ref())
+                                .map(|p| p.to_string()),
                             display_name: tax.rate.as_ref().and_then(|r| r.display_name.clone()),
                             inclusive: tax.rate.as_ref().and_then(|r| r.inclusive),
                         })
@@ -142,13 +157,18 @@ impl Order {
             amount_subtotal: session.amount_subtotal,
             total_details: session.total_details.clone(),
             lines,
-            shipping: session.collected_information.as_ref().and_then(|c| c.shipping_details.clone()),
+            shipping: session
+                .collected_information
+                .as_ref()
+                .and_then(|c| c.shipping_details.clone()),
             billing: charge_object.and_then(|c| c.billing_details.clone()),
             card: charge_object
                 .and_then(|c| c.payment_method_details.as_ref())
                 .and_then(|d| d.card.clone()),
             capture_method: intent_object.and_then(|pi| pi.capture_method.clone()),
-            agent_details: intent_object.and_then(|pi| pi.agent_details.clone()).filter(|v| !v.is_null()),
+            agent_details: intent_object
+                .and_then(|pi| pi.agent_details.clone())
+                .filter(|v| !v.is_null()),
             payment: PaymentFact::from_session(session),
             refund: RefundFact::from_charge(charge_object, 0),
             disputes: Default::default(),

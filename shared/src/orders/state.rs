@@ -86,7 +86,12 @@ impl PaymentFact {
     }
 
     /// From `payment_intent.succeeded` or `payment_intent.payment_failed`.
-    pub fn from_intent_event(intent: &PaymentIntent, event_type: &str, created: i64, event_id: &str) -> Self {
+    pub fn from_intent_event(
+        intent: &PaymentIntent,
+        event_type: &str,
+        created: i64,
+        event_id: &str,
+    ) -> Self {
         let status = if event_type == "payment_intent.payment_failed" {
             "failed"
         } else {
@@ -97,7 +102,12 @@ impl PaymentFact {
         fact.amount_capturable = intent.amount_capturable;
         if status == "failed" {
             let error = intent.last_payment_error.as_ref();
-            let text = |k: &str| error.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_string);
+            let text = |k: &str| {
+                error
+                    .and_then(|e| e.get(k))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
             fact.failure_code = text("decline_code").or_else(|| text("code"));
             fact.failure_message = text("message");
         }
@@ -121,7 +131,9 @@ pub struct RefundFact {
 impl RefundFact {
     pub fn from_charge(charge: Option<&Charge>, _created: i64) -> Self {
         let refunded = charge.and_then(|c| c.amount_refunded).unwrap_or(0).max(0);
-        let captured = charge.and_then(|c| c.amount_captured.or(c.amount)).unwrap_or(0);
+        let captured = charge
+            .and_then(|c| c.amount_captured.or(c.amount))
+            .unwrap_or(0);
         Self {
             amount_refunded: refunded,
             status: refund_status(refunded, captured).to_string(),
@@ -173,7 +185,10 @@ fn dispute_rank(status: &str) -> i64 {
 
 impl DisputeFact {
     pub fn from_event(dispute: &Dispute, created: i64, event_id: &str) -> Self {
-        let status = dispute.status.clone().unwrap_or_else(|| "needs_response".into());
+        let status = dispute
+            .status
+            .clone()
+            .unwrap_or_else(|| "needs_response".into());
         Self {
             dispute_id: dispute.id.clone(),
             ordering_key: ordering_key(dispute_rank(&status), created),

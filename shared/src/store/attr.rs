@@ -12,7 +12,9 @@ use super::StoreError;
 pub fn to_item(value: &Value) -> Result<HashMap<String, AttributeValue>, StoreError> {
     match to_attr(value) {
         Some(AttributeValue::M(map)) => Ok(map),
-        _ => Err(StoreError::Permanent("a record must serialise to a JSON object".into())),
+        _ => Err(StoreError::Permanent(
+            "a record must serialise to a JSON object".into(),
+        )),
     }
 }
 
@@ -45,9 +47,15 @@ pub fn from_attr(attr: &AttributeValue) -> Result<Value, StoreError> {
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::N(n) => Value::Number(parse_number(n)?),
-        AttributeValue::L(items) => Value::Array(items.iter().map(from_attr).collect::<Result<_, _>>()?),
+        AttributeValue::L(items) => {
+            Value::Array(items.iter().map(from_attr).collect::<Result<_, _>>()?)
+        }
         AttributeValue::M(map) => from_item(map)?,
-        other => return Err(StoreError::Corrupt(format!("unsupported attribute type {other:?}"))),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unsupported attribute type {other:?}"
+            )));
+        }
     })
 }
 
@@ -72,6 +80,9 @@ mod tests {
         let item = to_item(&value).unwrap();
         assert!(!item.contains_key("e"));
         let back = from_item(&item).unwrap();
-        assert_eq!(back, json!({"a": 1, "b": "x", "c": [true, {"d": -2}], "f": {}}));
+        assert_eq!(
+            back,
+            json!({"a": 1, "b": "x", "c": [true, {"d": -2}], "f": {}})
+        );
     }
 }

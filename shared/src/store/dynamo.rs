@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use aws_sdk_dynamodb::Client;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::attr::{from_item, to_attr, to_item};
 use super::{Applied, Claim, IdempotencyStore, OrderStore, StoreError};
@@ -136,7 +136,11 @@ impl DynamoOrders {
                         }
                         _ => false,
                     };
-                    Ok(if existed { Applied::Stale } else { Applied::Missing })
+                    Ok(if existed {
+                        Applied::Stale
+                    } else {
+                        Applied::Missing
+                    })
                 }
                 _ => Err(classify(e)),
             },
@@ -161,12 +165,21 @@ impl OrderStore for DynamoOrders {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(classify(e)),
         }
     }
 
-    async fn get(&self, account_id: &str, checkout_session_id: &str) -> Result<Option<Order>, StoreError> {
+    async fn get(
+        &self,
+        account_id: &str,
+        checkout_session_id: &str,
+    ) -> Result<Option<Order>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -180,7 +193,11 @@ impl OrderStore for DynamoOrders {
         output.item().map(decode).transpose()
     }
 
-    async fn find_by_payment_intent(&self, account_id: &str, payment_intent_id: &str) -> Result<Option<String>, StoreError> {
+    async fn find_by_payment_intent(
+        &self,
+        account_id: &str,
+        payment_intent_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         let output = self
             .client
             .query()
@@ -195,7 +212,11 @@ impl OrderStore for DynamoOrders {
         Ok(output.items().iter().find_map(|item| {
             let account = item.get("account_id").and_then(|a| a.as_s().ok())?;
             (account == account_id)
-                .then(|| item.get("checkout_session_id").and_then(|s| s.as_s().ok()).cloned())
+                .then(|| {
+                    item.get("checkout_session_id")
+                        .and_then(|s| s.as_s().ok())
+                        .cloned()
+                })
                 .flatten()
         }))
     }
@@ -214,38 +235,62 @@ impl OrderStore for DynamoOrders {
         output.items().iter().map(decode).collect()
     }
 
-    async fn apply_payment(&self, account_id: &str, session: &str, fact: &PaymentFact) -> Result<Applied, StoreError> {
+    async fn apply_payment(
+        &self,
+        account_id: &str,
+        session: &str,
+        fact: &PaymentFact,
+    ) -> Result<Applied, StoreError> {
         self.conditional_update(
             account_id,
             session,
             "SET payment = :fact",
             "attribute_not_exists(payment) OR payment.ordering_key < :key",
             &[],
-            vec![(":fact", encode_attr(fact)?), (":key", n(fact.ordering_key))],
+            vec![
+                (":fact", encode_attr(fact)?),
+                (":key", n(fact.ordering_key)),
+            ],
         )
         .await
     }
 
-    async fn apply_refund(&self, account_id: &str, session: &str, fact: &RefundFact) -> Result<Applied, StoreError> {
+    async fn apply_refund(
+        &self,
+        account_id: &str,
+        session: &str,
+        fact: &RefundFact,
+    ) -> Result<Applied, StoreError> {
         self.conditional_update(
             account_id,
             session,
             "SET refund = :fact",
             "attribute_not_exists(refund) OR refund.amount_refunded < :amount",
             &[],
-            vec![(":fact", encode_attr(fact)?), (":amount", n(fact.amount_refunded))],
+            vec![
+                (":fact", encode_attr(fact)?),
+                (":amount", n(fact.amount_refunded)),
+            ],
         )
         .await
     }
 
-    async fn apply_dispute(&self, account_id: &str, session: &str, fact: &DisputeFact) -> Result<Applied, StoreError> {
+    async fn apply_dispute(
+        &self,
+        account_id: &str,
+        session: &str,
+        fact: &DisputeFact,
+    ) -> Result<Applied, StoreError> {
         self.conditional_update(
             account_id,
             session,
             "SET disputes.#dispute = :fact",
             "attribute_not_exists(disputes.#dispute) OR disputes.#dispute.ordering_key < :key",
             &[("#dispute", fact.dispute_id.as_str())],
-            vec![(":fact", encode_attr(fact)?), (":key", n(fact.ordering_key))],
+            vec![
+                (":fact", encode_attr(fact)?),
+                (":key", n(fact.ordering_key)),
+            ],
         )
         .await
     }
@@ -263,7 +308,12 @@ const IN_PROGRESS: &str = "INPROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
 impl DynamoIdempotency {
-    pub fn new(client: Client, table: impl Into<String>, ttl_seconds: i64, in_progress_seconds: i64) -> Self {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        ttl_seconds: i64,
+        in_progress_seconds: i64,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
@@ -274,7 +324,12 @@ impl DynamoIdempotency {
 }
 
 impl IdempotencyStore for DynamoIdempotency {
-    async fn claim(&self, key: &str, payload_hash: Option<&str>, now_millis: i64) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: Option<&str>,
+        now_millis: i64,
+    ) -> Result<Claim, StoreError> {
         let now_seconds = now_millis.div_euclid(1000);
         let mut request = self
             .client
@@ -323,12 +378,17 @@ impl IdempotencyStore for DynamoIdempotency {
             .update_item()
             .table_name(&self.table)
             .key("id", s(key))
-            .update_expression("SET #status = :completed, #response = :response, expiration = :expiration")
+            .update_expression(
+                "SET #status = :completed, #response = :response, expiration = :expiration",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#response", "response")
             .expression_attribute_values(":completed", s(COMPLETED))
             .expression_attribute_values(":response", s(response))
-            .expression_attribute_values(":expiration", n(now_millis.div_euclid(1000) + self.ttl_seconds))
+            .expression_attribute_values(
+                ":expiration",
+                n(now_millis.div_euclid(1000) + self.ttl_seconds),
+            )
             .send()
             .await
             .map_err(classify)?;
@@ -349,7 +409,12 @@ impl IdempotencyStore for DynamoIdempotency {
         match result {
             Ok(_) => Ok(()),
             // Completed meanwhile, or already gone: nothing to release.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(classify(e)),
         }
     }

@@ -18,11 +18,21 @@ impl MemoryOrders {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Order>> {
-        self.orders.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.orders
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn update(&self, account: &str, session: &str, apply: impl FnOnce(&mut Order) -> bool) -> Applied {
-        match self.lock().get_mut(&(account.to_string(), session.to_string())) {
+    fn update(
+        &self,
+        account: &str,
+        session: &str,
+        apply: impl FnOnce(&mut Order) -> bool,
+    ) -> Applied {
+        match self
+            .lock()
+            .get_mut(&(account.to_string(), session.to_string()))
+        {
             None => Applied::Missing,
             Some(order) => {
                 if apply(order) {
@@ -46,23 +56,48 @@ impl OrderStore for MemoryOrders {
         Ok(true)
     }
 
-    async fn get(&self, account_id: &str, checkout_session_id: &str) -> Result<Option<Order>, StoreError> {
-        Ok(self.lock().get(&(account_id.into(), checkout_session_id.into())).cloned())
+    async fn get(
+        &self,
+        account_id: &str,
+        checkout_session_id: &str,
+    ) -> Result<Option<Order>, StoreError> {
+        Ok(self
+            .lock()
+            .get(&(account_id.into(), checkout_session_id.into()))
+            .cloned())
     }
 
-    async fn find_by_payment_intent(&self, account_id: &str, payment_intent_id: &str) -> Result<Option<String>, StoreError> {
+    async fn find_by_payment_intent(
+        &self,
+        account_id: &str,
+        payment_intent_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(self
             .lock()
             .values()
-            .find(|o| o.account_id == account_id && o.payment_intent_id.as_deref() == Some(payment_intent_id))
+            .find(|o| {
+                o.account_id == account_id
+                    && o.payment_intent_id.as_deref() == Some(payment_intent_id)
+            })
             .map(|o| o.checkout_session_id.clone()))
     }
 
     async fn list(&self, account_id: &str, limit: usize) -> Result<Vec<Order>, StoreError> {
-        Ok(self.lock().values().filter(|o| o.account_id == account_id).take(limit).cloned().collect())
+        Ok(self
+            .lock()
+            .values()
+            .filter(|o| o.account_id == account_id)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
-    async fn apply_payment(&self, account_id: &str, session: &str, fact: &PaymentFact) -> Result<Applied, StoreError> {
+    async fn apply_payment(
+        &self,
+        account_id: &str,
+        session: &str,
+        fact: &PaymentFact,
+    ) -> Result<Applied, StoreError> {
         Ok(self.update(account_id, session, |order| {
             fact.supersedes(&order.payment) && {
                 order.payment = fact.clone();
@@ -71,7 +106,12 @@ impl OrderStore for MemoryOrders {
         }))
     }
 
-    async fn apply_refund(&self, account_id: &str, session: &str, fact: &RefundFact) -> Result<Applied, StoreError> {
+    async fn apply_refund(
+        &self,
+        account_id: &str,
+        session: &str,
+        fact: &RefundFact,
+    ) -> Result<Applied, StoreError> {
         Ok(self.update(account_id, session, |order| {
             fact.supersedes(&order.refund) && {
                 order.refund = fact.clone();
@@ -80,9 +120,17 @@ impl OrderStore for MemoryOrders {
         }))
     }
 
-    async fn apply_dispute(&self, account_id: &str, session: &str, fact: &DisputeFact) -> Result<Applied, StoreError> {
+    async fn apply_dispute(
+        &self,
+        account_id: &str,
+        session: &str,
+        fact: &DisputeFact,
+    ) -> Result<Applied, StoreError> {
         Ok(self.update(account_id, session, |order| {
-            let newer = order.disputes.get(&fact.dispute_id).is_none_or(|stored| fact.supersedes(stored));
+            let newer = order
+                .disputes
+                .get(&fact.dispute_id)
+                .is_none_or(|stored| fact.supersedes(stored));
             newer && {
                 order.disputes.insert(fact.dispute_id.clone(), fact.clone());
                 true
@@ -116,12 +164,19 @@ impl MemoryIdempotency {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, IdempotencyRecord>> {
-        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl IdempotencyStore for MemoryIdempotency {
-    async fn claim(&self, key: &str, payload_hash: Option<&str>, now: i64) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: Option<&str>,
+        now: i64,
+    ) -> Result<Claim, StoreError> {
         let mut records = self.lock();
         if let Some(record) = records.get(key).filter(|r| r.expires_at > now) {
             if record.payload_hash.as_deref() != payload_hash && payload_hash.is_some() {

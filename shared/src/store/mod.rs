@@ -41,25 +41,50 @@ pub enum Applied {
 
 pub trait OrderStore: Send + Sync {
     /// Stores the order unless one already exists for (account, session). True if stored.
-    fn insert_if_absent(&self, order: &Order) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_if_absent(
+        &self,
+        order: &Order,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    fn get(&self, account_id: &str, checkout_session_id: &str)
-        -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+    fn get(
+        &self,
+        account_id: &str,
+        checkout_session_id: &str,
+    ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 
     /// The session id of the order paid by `payment_intent_id` (eventually consistent).
-    fn find_by_payment_intent(&self, account_id: &str, payment_intent_id: &str)
-        -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn find_by_payment_intent(
+        &self,
+        account_id: &str,
+        payment_intent_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-    fn list(&self, account_id: &str, limit: usize) -> impl Future<Output = Result<Vec<Order>, StoreError>> + Send;
+    fn list(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Order>, StoreError>> + Send;
 
-    fn apply_payment(&self, account_id: &str, checkout_session_id: &str, fact: &PaymentFact)
-        -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn apply_payment(
+        &self,
+        account_id: &str,
+        checkout_session_id: &str,
+        fact: &PaymentFact,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 
-    fn apply_refund(&self, account_id: &str, checkout_session_id: &str, fact: &RefundFact)
-        -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn apply_refund(
+        &self,
+        account_id: &str,
+        checkout_session_id: &str,
+        fact: &RefundFact,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 
-    fn apply_dispute(&self, account_id: &str, checkout_session_id: &str, fact: &DisputeFact)
-        -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn apply_dispute(
+        &self,
+        account_id: &str,
+        checkout_session_id: &str,
+        fact: &DisputeFact,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 }
 
 /// The outcome of claiming an idempotency key.
@@ -80,11 +105,19 @@ pub enum Claim {
 /// invocation does not block retries forever; every record has a TTL.
 pub trait IdempotencyStore: Send + Sync {
     /// `payload_hash`: when given, a later claim with another hash is a `PayloadMismatch`.
-    fn claim(&self, key: &str, payload_hash: Option<&str>, now_millis: i64)
-        -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    fn claim(
+        &self,
+        key: &str,
+        payload_hash: Option<&str>,
+        now_millis: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    fn complete(&self, key: &str, response: &str, now_millis: i64)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn complete(
+        &self,
+        key: &str,
+        response: &str,
+        now_millis: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Gives up a claim after a failure, so the next delivery can try again at once.
     fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -1,14 +1,14 @@
 //! The tables as `template.yaml` declares them, for DynamoDB Local in tests and the offline
 //! stack. A test checks that the template and these specs agree.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+};
 
-use super::dynamo::classify;
 use super::StoreError;
+use super::dynamo::classify;
 
 #[derive(Debug, Clone, Copy)]
 pub struct IndexSpec {
@@ -68,7 +68,11 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 }
 
 /// Creates `table_name` with `spec`'s keys; an existing table is fine.
-pub async fn create_table(client: &Client, spec: &TableSpec, table_name: &str) -> Result<(), StoreError> {
+pub async fn create_table(
+    client: &Client,
+    spec: &TableSpec,
+    table_name: &str,
+) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
         .table_name(table_name)
@@ -81,14 +85,20 @@ pub async fn create_table(client: &Client, spec: &TableSpec, table_name: &str) -
             .attribute_definitions(string_attribute(sort_key)?);
     }
     for index in spec.indexes {
-        request = request.attribute_definitions(string_attribute(index.partition_key)?).global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(index.name)
-                .key_schema(key(index.partition_key, KeyType::Hash)?)
-                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
-                .build()
-                .map_err(|e| StoreError::Permanent(e.to_string()))?,
-        );
+        request = request
+            .attribute_definitions(string_attribute(index.partition_key)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index.name)
+                    .key_schema(key(index.partition_key, KeyType::Hash)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::KeysOnly)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Permanent(e.to_string()))?,
+            );
     }
     if spec.stream {
         request = request.stream_specification(
@@ -101,7 +111,12 @@ pub async fn create_table(client: &Client, spec: &TableSpec, table_name: &str) -
     }
     match request.send().await {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(classify(e)),
     }
 }

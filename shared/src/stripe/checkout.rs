@@ -14,12 +14,18 @@ pub const ORDER_EXPANSIONS: [&str; 3] = [
 
 pub trait CheckoutSessionApi: Send + Sync {
     /// The session with [`ORDER_EXPANSIONS`], read as the connected account `account`.
-    fn retrieve_for_order(&self, account: &str, session_id: &str)
-        -> impl Future<Output = Result<CheckoutSession, StripeError>> + Send;
+    fn retrieve_for_order(
+        &self,
+        account: &str,
+        session_id: &str,
+    ) -> impl Future<Output = Result<CheckoutSession, StripeError>> + Send;
 
     /// The id of the checkout session that created `payment_intent_id`, if any.
-    fn find_by_payment_intent(&self, account: &str, payment_intent_id: &str)
-        -> impl Future<Output = Result<Option<String>, StripeError>> + Send;
+    fn find_by_payment_intent(
+        &self,
+        account: &str,
+        payment_intent_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StripeError>> + Send;
 }
 
 /// [`CheckoutSessionApi`] over the real client, with the orders' preview `Stripe-Version`.
@@ -39,12 +45,23 @@ impl StripeCheckoutSessions {
 }
 
 impl CheckoutSessionApi for StripeCheckoutSessions {
-    async fn retrieve_for_order(&self, account: &str, session_id: &str) -> Result<CheckoutSession, StripeError> {
-        let query: Vec<(&str, &str)> = ORDER_EXPANSIONS.iter().map(|path| ("expand[]", *path)).collect();
+    async fn retrieve_for_order(
+        &self,
+        account: &str,
+        session_id: &str,
+    ) -> Result<CheckoutSession, StripeError> {
+        let query: Vec<(&str, &str)> = ORDER_EXPANSIONS
+            .iter()
+            .map(|path| ("expand[]", *path))
+            .collect();
         let options = RequestOptions::account(account).with_version(&self.version);
         let value = self
             .client
-            .get(&format!("/v1/checkout/sessions/{}", path_segment(session_id)), &query, &options)
+            .get(
+                &format!("/v1/checkout/sessions/{}", path_segment(session_id)),
+                &query,
+                &options,
+            )
             .await?;
         serde_json::from_value(value).map_err(|e| StripeError::Decode {
             status: 200,
@@ -53,11 +70,19 @@ impl CheckoutSessionApi for StripeCheckoutSessions {
         })
     }
 
-    async fn find_by_payment_intent(&self, account: &str, payment_intent_id: &str) -> Result<Option<String>, StripeError> {
+    async fn find_by_payment_intent(
+        &self,
+        account: &str,
+        payment_intent_id: &str,
+    ) -> Result<Option<String>, StripeError> {
         let options = RequestOptions::account(account).with_version(&self.version);
         let value = self
             .client
-            .get("/v1/checkout/sessions", &[("payment_intent", payment_intent_id), ("limit", "1")], &options)
+            .get(
+                "/v1/checkout/sessions",
+                &[("payment_intent", payment_intent_id), ("limit", "1")],
+                &options,
+            )
             .await?;
         Ok(value
             .get("data")
@@ -87,6 +112,9 @@ mod tests {
     #[test]
     fn ids_cannot_escape_their_path_segment() {
         assert_eq!(super::path_segment("cs_test_a1"), "cs_test_a1");
-        assert_eq!(super::path_segment("../v1/x?y=é"), "%2E%2E%2Fv1%2Fx%3Fy%3D%C3%A9");
+        assert_eq!(
+            super::path_segment("../v1/x?y=é"),
+            "%2E%2E%2Fv1%2Fx%3Fy%3D%C3%A9"
+        );
     }
 }

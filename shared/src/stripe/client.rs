@@ -101,7 +101,10 @@ impl StripeClient {
             .connect_timeout(Duration::from_secs(3))
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
-            .user_agent(concat!("agentic-commerce-bundle/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "agentic-commerce-bundle/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| StripeError::Network(format!("building the HTTP client: {e}")))?;
         Ok(Self {
@@ -124,25 +127,63 @@ impl StripeClient {
         let started = Instant::now();
         let result = self.http.head(format!("{}/v1", self.api_base)).send().await;
         match result {
-            Ok(r) => tracing::debug!(status = r.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "stripe connection warmed"),
-            Err(e) => tracing::warn!(error = %e, "stripe warm-up failed; the first call will connect"),
+            Ok(r) => tracing::debug!(
+                status = r.status().as_u16(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "stripe connection warmed"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "stripe warm-up failed; the first call will connect")
+            }
         }
     }
 
-    pub async fn get(&self, path: &str, query: &[(&str, &str)], options: &RequestOptions) -> Result<Value, StripeError> {
-        self.send(Method::GET, Host::Api, path, query, Body::None, options).await
+    pub async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        options: &RequestOptions,
+    ) -> Result<Value, StripeError> {
+        self.send(Method::GET, Host::Api, path, query, Body::None, options)
+            .await
     }
 
     /// A v1 POST with Stripe's form encoding (`expand[]=…`, `metadata[k]=v`).
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], options: &RequestOptions) -> Result<Value, StripeError> {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        options: &RequestOptions,
+    ) -> Result<Value, StripeError> {
         let encoded = serde_urlencoded::to_string(form)
             .map_err(|e| StripeError::Network(format!("encoding the form: {e}")))?;
-        self.send(Method::POST, Host::Api, path, &[], Body::Form(encoded), options).await
+        self.send(
+            Method::POST,
+            Host::Api,
+            path,
+            &[],
+            Body::Form(encoded),
+            options,
+        )
+        .await
     }
 
     /// A v2 POST with a JSON body.
-    pub async fn post_json(&self, path: &str, body: &Value, options: &RequestOptions) -> Result<Value, StripeError> {
-        self.send(Method::POST, Host::Api, path, &[], Body::Json(body.clone()), options).await
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        options: &RequestOptions,
+    ) -> Result<Value, StripeError> {
+        self.send(
+            Method::POST,
+            Host::Api,
+            path,
+            &[],
+            Body::Json(body.clone()),
+            options,
+        )
+        .await
     }
 
     async fn send(
@@ -160,8 +201,12 @@ impl StripeClient {
         };
         let url = format!("{base}{path}");
         // One key for the logical request, reused by every retry of it.
-        let idempotency_key = (method == Method::POST)
-            .then(|| options.idempotency_key.clone().unwrap_or_else(random_idempotency_key));
+        let idempotency_key = (method == Method::POST).then(|| {
+            options
+                .idempotency_key
+                .clone()
+                .unwrap_or_else(random_idempotency_key)
+        });
 
         let mut attempt = 0u32;
         loop {
@@ -210,7 +255,11 @@ impl StripeClient {
                 Ok(response) => {
                     let status = response.status();
                     let header = |name: &str| {
-                        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
                     };
                     let request_id = header("request-id");
                     let should_retry = header("stripe-should-retry");
@@ -223,10 +272,15 @@ impl StripeClient {
                         "stripe request"
                     );
                     if !status.is_success()
-                        && self.retry.should_retry(attempt, Some(status.as_u16()), should_retry.as_deref())
+                        && self.retry.should_retry(
+                            attempt,
+                            Some(status.as_u16()),
+                            should_retry.as_deref(),
+                        )
                     {
                         attempt += 1;
-                        tokio::time::sleep(self.retry.delay(attempt, retry_after, fastrand::f64())).await;
+                        tokio::time::sleep(self.retry.delay(attempt, retry_after, fastrand::f64()))
+                            .await;
                         continue;
                     }
                     let bytes = response
@@ -240,7 +294,11 @@ impl StripeClient {
     }
 }
 
-fn parse_response(status: StatusCode, bytes: &[u8], request_id: Option<String>) -> Result<Value, StripeError> {
+fn parse_response(
+    status: StatusCode,
+    bytes: &[u8],
+    request_id: Option<String>,
+) -> Result<Value, StripeError> {
     if status.is_success() {
         return serde_json::from_slice(bytes).map_err(|e| StripeError::Decode {
             status: status.as_u16(),
@@ -251,7 +309,7 @@ fn parse_response(status: StatusCode, bytes: &[u8], request_id: Option<String>) 
     match serde_json::from_slice::<ErrorEnvelope>(bytes) {
         Ok(envelope) => Err(StripeError::Api {
             status: status.as_u16(),
-            body: envelope.error,
+            body: Box::new(envelope.error),
             request_id,
         }),
         Err(_) => Err(StripeError::Decode {
@@ -273,7 +331,10 @@ mod tests {
         assert_ne!(a, idempotency_key_for("refund", &["evt_1", "pi_2"]));
         assert_ne!(a, idempotency_key_for("capture", &["evt_1", "pi_1"]));
         // Length-prefixed parts: shifting a boundary changes the key.
-        assert_ne!(idempotency_key_for("x", &["ab", "c"]), idempotency_key_for("x", &["a", "bc"]));
+        assert_ne!(
+            idempotency_key_for("x", &["ab", "c"]),
+            idempotency_key_for("x", &["a", "bc"])
+        );
         assert!(a.len() <= 255);
     }
 

@@ -33,7 +33,8 @@ pub enum StripeError {
         request_id = request_id.as_deref().unwrap_or("unknown"))]
     Api {
         status: u16,
-        body: ApiErrorBody,
+        /// Boxed: the error travels through every `Result` of the client.
+        body: Box<ApiErrorBody>,
         request_id: Option<String>,
     },
     #[error("could not reach Stripe: {0}")]

@@ -3,9 +3,9 @@
 pub mod checkout;
 mod client;
 mod error;
-mod retry;
 pub mod objects;
+mod retry;
 
-pub use client::{idempotency_key_for, Host, RequestOptions, StripeClient};
+pub use client::{Host, RequestOptions, StripeClient, idempotency_key_for};
 pub use error::{ApiErrorBody, StripeError};
 pub use retry::RetryPolicy;

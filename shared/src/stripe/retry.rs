@@ -24,7 +24,12 @@ impl RetryPolicy {
     /// Whether to retry after a response (or a network error when `status` is None).
     /// `Stripe-Should-Retry`, when present, decides; otherwise 409 and 5xx are retried and a
     /// plain 429 is not (a 429 Stripe wants retried, such as a lock timeout, says so).
-    pub fn should_retry(&self, attempt: u32, status: Option<u16>, should_retry_header: Option<&str>) -> bool {
+    pub fn should_retry(
+        &self,
+        attempt: u32,
+        status: Option<u16>,
+        should_retry_header: Option<&str>,
+    ) -> bool {
         if attempt >= self.max_retries {
             return false;
         }
@@ -41,7 +46,10 @@ impl RetryPolicy {
     /// into [d/2, d], and never shorter than an acceptable `Retry-After`.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
         let exp = attempt.saturating_sub(1).min(16);
-        let base = self.initial_delay.saturating_mul(1u32 << exp).min(self.max_delay);
+        let base = self
+            .initial_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay);
         let jittered = base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
         match retry_after {
             Some(after) if after <= self.max_retry_after => jittered.max(after),
@@ -64,7 +72,10 @@ mod tests {
         assert!(p.should_retry(0, Some(503), None));
         assert!(!p.should_retry(0, Some(400), None));
         assert!(p.should_retry(1, None, None));
-        assert!(!p.should_retry(2, Some(503), None), "no retries past the maximum");
+        assert!(
+            !p.should_retry(2, Some(503), None),
+            "no retries past the maximum"
+        );
     }
 
     #[test]
@@ -80,7 +91,13 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_up_to_a_minute() {
         let p = RetryPolicy::sdk_default(3);
-        assert_eq!(p.delay(1, Some(Duration::from_secs(7)), 1.0), Duration::from_secs(7));
-        assert_eq!(p.delay(1, Some(Duration::from_secs(120)), 1.0), Duration::from_millis(500));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(7)), 1.0),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(120)), 1.0),
+            Duration::from_millis(500)
+        );
     }
 }
