@@ -1,0 +1,332 @@
+//! The `/v1` surface: one entry point that does what every Stripe request goes through
+//! (auth, account scope, parameter decoding, injected faults, idempotency, `Request-Id`)
+//! and then a resource handler from the modules below.
+//!
+//! Routing is done by hand rather than with axum's router so that every miss, bad body or
+//! wrong method still answers with a Stripe-shaped error.
+
+mod auth;
+mod charges;
+mod checkout_sessions;
+mod disputes;
+mod payment_intents;
+mod refunds;
+
+use crate::errors::{ApiError, json_bytes};
+use crate::form::Params;
+use crate::idempotency::{self, Begin, Fingerprint, IdemKey, StoredResponse};
+use crate::state::{RequestInfo, Scope, Sim};
+use crate::{control, faults, ids};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Stripe's own request size limit is far larger than anything this bundle sends; this
+/// only bounds memory.
+const MAX_BODY_BYTES: usize = 1 << 20;
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+
+pub type ApiResult = Result<Value, ApiError>;
+
+/// What a resource handler gets: the scope it acts in and the decoded parameters.
+pub struct Ctx {
+    pub sim: Arc<Sim>,
+    pub scope: Scope,
+    pub params: Params,
+    /// Reported in `event.request` for events this request causes.
+    pub request: RequestInfo,
+}
+
+impl Ctx {
+    pub fn api_version(&self) -> &str {
+        &self.sim.config.api_version
+    }
+}
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    control::routes()
+        .fallback(handle)
+        .layer(axum::middleware::map_response(ensure_request_id))
+        .with_state(sim)
+}
+
+/// Every response carries a `Request-Id`, control endpoints included.
+async fn ensure_request_id(mut response: Response) -> Response {
+    if !response.headers().contains_key(REQUEST_ID) {
+        if let Ok(value) = HeaderValue::from_str(&ids::request()) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+    }
+    response
+}
+
+fn unrecognized(method: &Method, path: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        format!(
+            "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
+        ),
+    )
+    .not_replayable()
+}
+
+async fn handle(State(sim): State<Arc<Sim>>, request: Request) -> Response {
+    let request_id = ids::request();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let version = request
+        .headers()
+        .get("stripe-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| sim.config.api_version.clone());
+    let idempotency_key = request.headers().get("idempotency-key").cloned();
+
+    let mut response = process(&sim, &request_id, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&version) {
+        headers.insert(HeaderName::from_static("stripe-version"), value);
+    }
+    if let Some(key) = idempotency_key {
+        headers.insert(HeaderName::from_static("idempotency-key"), key);
+    }
+    tracing::info!(%method, %path, status = response.status().as_u16(), request_id, "api request");
+    response
+}
+
+async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let method = parts.method;
+    let path = parts.uri.path().to_string();
+    if !path.starts_with("/v1/") {
+        return Err(unrecognized(&method, &path));
+    }
+    let api_key = auth::authenticate(&parts.headers, &sim.config.api_keys)?;
+    let scope = auth::account_scope(&parts.headers, &api_key)?;
+    let body = read_body(body).await?;
+    let params = Params::parse(parts.uri.query(), &body)?;
+
+    let fault = faults::take(&mut sim.lock(), method.as_str(), &path);
+    let mut lost_response = None;
+    if let Some(hit) = fault {
+        if let Some(delay) = hit.delay {
+            tokio::time::sleep(delay).await;
+        }
+        match hit.error {
+            Some(error) if hit.after_processing => lost_response = Some(error),
+            Some(error) => return Err(error),
+            None => {}
+        }
+    }
+
+    // Stripe only honours idempotency keys on POST; GET and DELETE are idempotent anyway.
+    let idempotency_key = match idempotency_key(&parts.headers)? {
+        Some(key) if method == Method::POST => Some(key),
+        _ => None,
+    };
+    let guard = match &idempotency_key {
+        Some(key) => {
+            let id_key = IdemKey {
+                api_key,
+                scope: scope.clone(),
+                key: key.clone(),
+            };
+            let fingerprint = Fingerprint {
+                method: method.to_string(),
+                path: path.clone(),
+                params: Value::Object(params.0.clone()),
+            };
+            match idempotency::begin(sim, id_key, fingerprint)? {
+                Begin::Replay(stored) => return Ok(replay(stored)),
+                Begin::Proceed(guard) => Some(guard),
+            }
+        }
+        None => None,
+    };
+
+    let ctx = Ctx {
+        sim: Arc::clone(sim),
+        scope,
+        params,
+        request: RequestInfo {
+            id: Some(request_id.to_string()),
+            idempotency_key,
+        },
+    };
+    let result = route(&ctx, &method, &path);
+
+    let (status, body, headers, save) = match result {
+        Ok(value) => (StatusCode::OK, json_bytes(&value), Vec::new(), true),
+        Err(error) => {
+            let save = error.replayable && error.status != StatusCode::TOO_MANY_REQUESTS;
+            let headers = error
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.clone()))
+                .collect();
+            (error.status, json_bytes(&error.body()), headers, save)
+        }
+    };
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        body,
+        request_id: request_id.to_string(),
+        headers,
+    };
+    let response = stored_to_response(&stored);
+    if let Some(guard) = guard {
+        guard.finish(save.then_some(stored));
+    }
+    match lost_response {
+        Some(error) => Err(error),
+        None => Ok(response),
+    }
+}
+
+fn route(ctx: &Ctx, method: &Method, path: &str) -> ApiResult {
+    let segments: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
+    // `/v1/charges/` is not a retrieve of the charge with an empty id.
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(unrecognized(method, path));
+    }
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["checkout", "sessions"]) => checkout_sessions::list(ctx),
+        ("GET", ["checkout", "sessions", id]) => checkout_sessions::retrieve(ctx, id),
+        ("GET", ["checkout", "sessions", id, "line_items"]) => {
+            checkout_sessions::line_items(ctx, id)
+        }
+        ("GET", ["payment_intents", id]) => payment_intents::retrieve(ctx, id),
+        ("POST", ["payment_intents", id, "capture"]) => payment_intents::capture(ctx, id),
+        ("GET", ["charges", id]) => charges::retrieve(ctx, id),
+        ("POST", ["refunds"]) => refunds::create(ctx),
+        ("GET", ["refunds", id]) => refunds::retrieve(ctx, id),
+        ("GET", ["disputes", id]) => disputes::retrieve(ctx, id),
+        _ => Err(unrecognized(method, path)),
+    }
+}
+
+async fn read_body(body: Body) -> Result<Vec<u8>, ApiError> {
+    to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "The request body is too large.",
+            )
+            .not_replayable()
+        })
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => match value.to_str() {
+            Ok(key) if key.trim().is_empty() => Ok(None),
+            Ok(key) => Ok(Some(key.to_string())),
+            Err(_) => {
+                Err(ApiError::invalid("Idempotency-Key must be printable ASCII.").not_replayable())
+            }
+        },
+    }
+}
+
+fn stored_to_response(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, stored.body.clone()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in &stored.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// The first response again, byte for byte, marked the way Stripe marks replays.
+fn replay(stored: StoredResponse) -> Response {
+    let mut response = stored_to_response(&stored);
+    let headers = response.headers_mut();
+    headers.insert(
+        HeaderName::from_static("idempotent-replayed"),
+        HeaderValue::from_static("true"),
+    );
+    if let Ok(original) = HeaderValue::from_str(&stored.request_id) {
+        headers.insert(HeaderName::from_static("original-request"), original);
+    }
+    response
+}
+
+/// `limit`, `starting_after`, `ending_before` over a newest-first list.
+pub fn paginate<'a, T>(
+    ctx: &Ctx,
+    items: Vec<&'a T>,
+    id_of: impl Fn(&T) -> &str,
+    object_name: &str,
+) -> Result<(Vec<&'a T>, bool), ApiError> {
+    let limit = ctx.params.int("limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_param(
+            "limit",
+            "This value must be between 1 and 100 (inclusive).",
+        ));
+    }
+    let limit = limit as usize;
+    let position = |param: &str, id: &str| {
+        items
+            .iter()
+            .position(|item| id_of(item) == id)
+            .ok_or_else(|| ApiError::no_such(object_name, id, param))
+    };
+    if let Some(cursor) = ctx.params.non_empty_str("starting_after")? {
+        let start = position("starting_after", cursor)? + 1;
+        let rest = &items[start..];
+        return Ok((
+            rest.iter().take(limit).copied().collect(),
+            rest.len() > limit,
+        ));
+    }
+    if let Some(cursor) = ctx.params.non_empty_str("ending_before")? {
+        let end = position("ending_before", cursor)?;
+        let before = &items[..end];
+        let from = before.len().saturating_sub(limit);
+        return Ok((before[from..].to_vec(), from > 0));
+    }
+    Ok((
+        items.iter().take(limit).copied().collect(),
+        items.len() > limit,
+    ))
+}
+
+/// Stripe's metadata update rule: an empty value deletes the key.
+pub fn merge_metadata(
+    target: &mut serde_json::Map<String, Value>,
+    updates: serde_json::Map<String, Value>,
+) {
+    for (key, value) in updates {
+        if value.as_str().is_some_and(str::is_empty) {
+            target.remove(&key);
+        } else {
+            target.insert(key, value);
+        }
+    }
+}

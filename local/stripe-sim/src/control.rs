@@ -1,0 +1,607 @@
+//! `/_sim/...`: JSON control endpoints (no auth) for things that, on real Stripe, a buyer,
+//! an agent or a card network would cause, plus fault injection and webhook inspection.
+//!
+//! Event-producing calls accept `deliver` (default true), `delivery` (overrides of the
+//! configured [`crate::DeliveryOptions`]) and `wait_for_delivery`, so a test can assert on
+//! what its webhook endpoint received right after the call returns.
+
+use crate::checkout::{self, ExpireRequest, PurchaseRequest, parse_account};
+use crate::errors::{ApiError, json_response};
+use crate::expand::{self, Expand};
+use crate::faults::{self, FaultSpec};
+use crate::ids;
+use crate::model::{
+    DISPUTE_CLOSED_STATUSES, DISPUTE_OPEN_STATUSES, Dispute, Metadata, PaymentIntent, to_json,
+};
+use crate::state::{EventRecord, RequestInfo, Scope, Sim, now};
+use crate::webhooks::{self, DeliveryOverrides};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type ControlResult = Result<Response, ApiError>;
+
+pub fn routes() -> Router<Arc<Sim>> {
+    Router::new()
+        .route("/_sim/health", get(health))
+        .route("/_sim/agentic_checkouts", post(agentic_checkout))
+        .route("/_sim/checkout_sessions/expire", post(expire_session))
+        .route("/_sim/payment_failures", post(payment_failure))
+        .route("/_sim/disputes", post(create_dispute))
+        .route("/_sim/disputes/{id}/update", post(update_dispute))
+        .route("/_sim/disputes/{id}/close", post(close_dispute))
+        .route("/_sim/webhook_endpoint", post(set_webhook_endpoint))
+        .route("/_sim/events", get(list_events))
+        .route("/_sim/events/{id}/resend", post(resend_event))
+        .route("/_sim/reset", post(reset))
+        .route(
+            "/_sim/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "This control endpoint does not accept that method.",
+    )
+}
+
+fn ok(value: Value) -> ControlResult {
+    Ok(json_response(StatusCode::OK, &value))
+}
+
+/// An empty body means "all defaults", which keeps curl calls like `POST /_sim/reset` short.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))
+}
+
+async fn dispatch(
+    sim: &Arc<Sim>,
+    events: Vec<String>,
+    deliver: Option<bool>,
+    overrides: Option<&DeliveryOverrides>,
+    wait: bool,
+) {
+    if !deliver.unwrap_or(true) {
+        return;
+    }
+    let options = overrides.map_or_else(
+        || sim.config.delivery.clone(),
+        |o| o.apply(&sim.config.delivery),
+    );
+    if wait {
+        webhooks::deliver(Arc::clone(sim), events, options).await;
+    } else {
+        webhooks::spawn(sim, events, options);
+    }
+}
+
+async fn health(State(sim): State<Arc<Sim>>) -> ControlResult {
+    ok(json!({ "ok": true, "api_version": sim.config.api_version }))
+}
+
+async fn agentic_checkout(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: PurchaseRequest = parse(&body)?;
+    let (created, session) = {
+        let mut store = sim.lock();
+        let created = checkout::create_purchase(&mut store, &sim.config.api_version, &req)?;
+        let acct = store.account(&created.scope);
+        let session = acct
+            .sessions
+            .get(&created.session_id)
+            .map(|s| expand::session(acct, s, &Expand::full_session()));
+        (created, session)
+    };
+    dispatch(
+        &sim,
+        created.events.clone(),
+        req.deliver,
+        req.delivery.as_ref(),
+        req.wait_for_delivery,
+    )
+    .await;
+    ok(json!({ "checkout_session": session, "events": created.events }))
+}
+
+async fn expire_session(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: ExpireRequest = parse(&body)?;
+    let (created, session) = {
+        let mut store = sim.lock();
+        let created = checkout::expire_session(&mut store, &sim.config.api_version, &req)?;
+        let session = store
+            .account(&created.scope)
+            .sessions
+            .get(&created.session_id)
+            .map(to_json);
+        (created, session)
+    };
+    dispatch(
+        &sim,
+        created.events.clone(),
+        req.deliver,
+        req.delivery.as_ref(),
+        req.wait_for_delivery,
+    )
+    .await;
+    ok(json!({ "checkout_session": session, "events": created.events }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentFailureRequest {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    payment_intent: Option<String>,
+    #[serde(default)]
+    amount: Option<i64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    decline_code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    deliver: Option<bool>,
+    #[serde(default)]
+    delivery: Option<DeliveryOverrides>,
+    #[serde(default)]
+    wait_for_delivery: bool,
+}
+
+/// Emits `payment_intent.payment_failed` for an attempt that failed. An intent that has
+/// since been authorised or paid keeps its stored state: the event reports an earlier
+/// attempt, which is exactly the out-of-order case a consumer must not regress on.
+async fn payment_failure(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: PaymentFailureRequest = parse(&body)?;
+    let scope = parse_account(req.account.as_deref())?;
+    let id = req
+        .payment_intent
+        .clone()
+        .unwrap_or_else(ids::payment_intent);
+    if !id.starts_with("pi_") {
+        return Err(ApiError::invalid_param(
+            "payment_intent",
+            format!("Invalid id '{id}': expected pi_…"),
+        ));
+    }
+    let code = req.code.clone().unwrap_or_else(|| "card_declined".into());
+    let error = json!({
+        "type": "card_error",
+        "code": code,
+        "decline_code": req.decline_code.clone().unwrap_or_else(|| "generic_decline".into()),
+        "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
+        "message": req.message.clone().unwrap_or_else(|| "Your card was declined.".into()),
+        "payment_method": { "id": ids::payment_method(), "object": "payment_method", "type": "card" },
+    });
+    let (snapshot, event) = {
+        let mut store = sim.lock();
+        let acct = store.account(&scope);
+        let snapshot = match acct.payment_intents.get_mut(&id) {
+            Some(pi) => {
+                let mut snapshot = pi.clone();
+                snapshot.status = "requires_payment_method".into();
+                snapshot.last_payment_error = Some(error.clone());
+                snapshot.amount_capturable = 0;
+                snapshot.amount_received = 0;
+                snapshot.latest_charge = None;
+                if !["succeeded", "requires_capture", "processing", "canceled"]
+                    .contains(&pi.status.as_str())
+                {
+                    pi.status = "requires_payment_method".into();
+                    pi.last_payment_error = Some(error);
+                }
+                snapshot
+            }
+            None => {
+                let amount = req.amount.unwrap_or(1000);
+                if !(1..=99_999_999).contains(&amount) {
+                    return Err(ApiError::invalid_param(
+                        "amount",
+                        "amount must be between 1 and 99999999.",
+                    ));
+                }
+                let intent = PaymentIntent {
+                    id: id.clone(),
+                    object: "payment_intent",
+                    amount,
+                    amount_capturable: 0,
+                    amount_received: 0,
+                    capture_method: "automatic".into(),
+                    created: now(),
+                    currency: checkout::parse_currency(req.currency.as_deref())?,
+                    customer: None,
+                    description: None,
+                    last_payment_error: Some(error),
+                    latest_charge: None,
+                    livemode: false,
+                    metadata: Metadata::new(),
+                    payment_method: None,
+                    payment_method_types: vec!["card"],
+                    status: "requires_payment_method".into(),
+                    agent_details: None,
+                };
+                acct.payment_intents.insert(id.clone(), intent.clone());
+                intent
+            }
+        };
+        let snapshot = to_json(&snapshot);
+        let event = store.emit(
+            &sim.config.api_version,
+            &scope,
+            "payment_intent.payment_failed",
+            snapshot.clone(),
+            None,
+            &RequestInfo::default(),
+        );
+        (snapshot, event)
+    };
+    dispatch(
+        &sim,
+        vec![event.clone()],
+        req.deliver,
+        req.delivery.as_ref(),
+        req.wait_for_delivery,
+    )
+    .await;
+    ok(json!({ "payment_intent": snapshot, "events": [event] }))
+}
+
+const DISPUTE_REASONS: &[&str] = &[
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "noncompliant",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisputeRequest {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    charge: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    amount: Option<i64>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    deliver: Option<bool>,
+    #[serde(default)]
+    delivery: Option<DeliveryOverrides>,
+    #[serde(default)]
+    wait_for_delivery: bool,
+}
+
+fn check_status(status: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    if allowed.contains(&status) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_param(
+            "status",
+            format!(
+                "Invalid status '{status}': must be one of {}.",
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+async fn create_dispute(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: DisputeRequest = parse(&body)?;
+    let scope = parse_account(req.account.as_deref())?;
+    let charge_id = req
+        .charge
+        .clone()
+        .ok_or_else(|| ApiError::missing_param("charge"))?;
+    let status = req
+        .status
+        .clone()
+        .unwrap_or_else(|| "needs_response".into());
+    check_status(&status, DISPUTE_OPEN_STATUSES)?;
+    let reason = req.reason.clone().unwrap_or_else(|| "fraudulent".into());
+    if !DISPUTE_REASONS.contains(&reason.as_str()) {
+        return Err(ApiError::invalid_param(
+            "reason",
+            format!("Invalid reason '{reason}'."),
+        ));
+    }
+    let (dispute, event) = {
+        let mut store = sim.lock();
+        let acct = store.account(&scope);
+        let id = req.id.clone().unwrap_or_else(ids::dispute);
+        if !id.starts_with("dp_") && !id.starts_with("du_") {
+            return Err(ApiError::invalid_param(
+                "id",
+                format!("Invalid id '{id}': expected dp_…"),
+            ));
+        }
+        if acct.disputes.contains_key(&id) {
+            return Err(ApiError::invalid_param(
+                "id",
+                format!("A dispute with id '{id}' already exists."),
+            )
+            .code("resource_already_exists"));
+        }
+        let charge = acct
+            .charges
+            .get_mut(&charge_id)
+            .ok_or_else(|| ApiError::no_such("charge", &charge_id, "charge"))?;
+        let amount = req.amount.unwrap_or(if charge.amount_captured > 0 {
+            charge.amount_captured
+        } else {
+            charge.amount
+        });
+        if !(1..=charge.amount).contains(&amount) {
+            return Err(ApiError::invalid_param(
+                "amount",
+                "amount must be between 1 and the charge amount.",
+            ));
+        }
+        charge.disputed = true;
+        let dispute = Dispute {
+            id: id.clone(),
+            object: "dispute",
+            amount,
+            balance_transactions: Vec::new(),
+            charge: charge_id.clone(),
+            created: now(),
+            currency: charge.currency.clone(),
+            is_charge_refundable: status.starts_with("warning_"),
+            livemode: false,
+            metadata: Metadata::new(),
+            payment_intent: charge.payment_intent.clone(),
+            reason,
+            status,
+        };
+        let snapshot = to_json(&dispute);
+        acct.disputes.insert(id, dispute);
+        let event = store.emit(
+            &sim.config.api_version,
+            &scope,
+            "charge.dispute.created",
+            snapshot.clone(),
+            None,
+            &RequestInfo::default(),
+        );
+        (snapshot, event)
+    };
+    dispatch(
+        &sim,
+        vec![event.clone()],
+        req.deliver,
+        req.delivery.as_ref(),
+        req.wait_for_delivery,
+    )
+    .await;
+    ok(json!({ "dispute": dispute, "events": [event] }))
+}
+
+/// Moves an open dispute to `status`; `closing` picks the allowed statuses and event type.
+async fn change_dispute(sim: Arc<Sim>, id: String, body: Bytes, closing: bool) -> ControlResult {
+    let req: DisputeRequest = parse(&body)?;
+    if req.charge.is_some() || req.id.is_some() || req.amount.is_some() {
+        return Err(ApiError::invalid(
+            "Only account, status, reason and the delivery fields can be given here.",
+        ));
+    }
+    let scope: Scope = parse_account(req.account.as_deref())?;
+    let status = req
+        .status
+        .clone()
+        .ok_or_else(|| ApiError::missing_param("status"))?;
+    let (allowed, kind) = if closing {
+        (
+            &["won", "lost", "warning_closed"][..],
+            "charge.dispute.closed",
+        )
+    } else {
+        (DISPUTE_OPEN_STATUSES, "charge.dispute.updated")
+    };
+    check_status(&status, allowed)?;
+    if let Some(reason) = &req.reason {
+        if !DISPUTE_REASONS.contains(&reason.as_str()) {
+            return Err(ApiError::invalid_param(
+                "reason",
+                format!("Invalid reason '{reason}'."),
+            ));
+        }
+    }
+    let (dispute, event) = {
+        let mut store = sim.lock();
+        let acct = store.account(&scope);
+        let dispute = acct
+            .disputes
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::no_such("dispute", &id, "id"))?;
+        if DISPUTE_CLOSED_STATUSES.contains(&dispute.status.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "This dispute is already closed (status {}).",
+                dispute.status
+            )));
+        }
+        let mut previous = json!({ "status": dispute.status });
+        if let Some(reason) = &req.reason {
+            previous["reason"] = json!(dispute.reason);
+            dispute.reason = reason.clone();
+        }
+        dispute.status = status;
+        dispute.is_charge_refundable = dispute.status.starts_with("warning_");
+        let snapshot = to_json(&*dispute);
+        let event = store.emit(
+            &sim.config.api_version,
+            &scope,
+            kind,
+            snapshot.clone(),
+            Some(previous),
+            &RequestInfo::default(),
+        );
+        (snapshot, event)
+    };
+    dispatch(
+        &sim,
+        vec![event.clone()],
+        req.deliver,
+        req.delivery.as_ref(),
+        req.wait_for_delivery,
+    )
+    .await;
+    ok(json!({ "dispute": dispute, "events": [event] }))
+}
+
+async fn update_dispute(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ControlResult {
+    change_dispute(sim, id, body, false).await
+}
+
+async fn close_dispute(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ControlResult {
+    change_dispute(sim, id, body, true).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookEndpointRequest {
+    url: Option<String>,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn set_webhook_endpoint(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: WebhookEndpointRequest = parse(&body)?;
+    if let Some(url) = &req.url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ApiError::invalid_param(
+                "url",
+                "url must be an http:// or https:// URL.",
+            ));
+        }
+    }
+    let mut store = sim.lock();
+    store.webhook.url = req.url.clone();
+    if let Some(secret) = req.secret {
+        store.webhook.secret = secret;
+    }
+    ok(json!({ "url": req.url }))
+}
+
+fn event_json(record: &EventRecord) -> Value {
+    json!({ "event": record.event, "deliveries": record.deliveries })
+}
+
+/// Every event emitted, oldest first; `?type=` and `?account=` narrow it down.
+async fn list_events(
+    State(sim): State<Arc<Sim>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ControlResult {
+    let store = sim.lock();
+    let events: Vec<Value> = store
+        .events()
+        .iter()
+        .filter(|r| {
+            query
+                .get("type")
+                .is_none_or(|t| r.event["type"] == json!(t))
+        })
+        .filter(|r| {
+            query
+                .get("account")
+                .is_none_or(|a| r.event["account"] == json!(a))
+        })
+        .map(event_json)
+        .collect();
+    ok(json!(events))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ResendRequest {
+    #[serde(default)]
+    delivery: Option<DeliveryOverrides>,
+    #[serde(default)]
+    wait_for_delivery: bool,
+}
+
+async fn resend_event(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ControlResult {
+    let req: ResendRequest = parse(&body)?;
+    if sim.lock().event(&id).is_none() {
+        return Err(ApiError::no_such("event", &id, "id"));
+    }
+    dispatch(
+        &sim,
+        vec![id.clone()],
+        Some(true),
+        req.delivery.as_ref(),
+        req.wait_for_delivery,
+    )
+    .await;
+    let store = sim.lock();
+    ok(store.event(&id).map(event_json).unwrap_or(Value::Null))
+}
+
+async fn reset(State(sim): State<Arc<Sim>>) -> ControlResult {
+    sim.reset();
+    ok(json!({ "reset": true }))
+}
+
+async fn add_fault(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let spec: FaultSpec = parse(&body)?;
+    spec.validate()?;
+    let fault = faults::add(&mut sim.lock(), spec);
+    ok(to_json(&fault))
+}
+
+async fn list_faults(State(sim): State<Arc<Sim>>) -> ControlResult {
+    let store = sim.lock();
+    ok(json!(store.faults))
+}
+
+async fn clear_faults(State(sim): State<Arc<Sim>>) -> ControlResult {
+    let mut store = sim.lock();
+    let deleted = store.faults.len();
+    store.faults.clear();
+    ok(json!({ "deleted": deleted }))
+}

@@ -1,0 +1,256 @@
+//! Injected failures for API requests, so clients' retry and timeout paths can be tested.
+//!
+//! Faults are consulted after authentication and before idempotency: an injected 500 is
+//! "Stripe never ran the request", so a retry with the same Idempotency-Key gets a real
+//! answer instead of a replayed failure. With `after_processing` the request does run (and
+//! its real answer is saved for idempotency) but the client gets the error: a lost
+//! response, the case where only a retry with the same key avoids doing things twice.
+
+use crate::errors::ApiError;
+use crate::state::Store;
+use axum::http::{HeaderName, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub path_prefix: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub should_retry: Option<bool>,
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    #[serde(default)]
+    pub after_processing: bool,
+    /// Overrides for the error body; defaults follow the status.
+    #[serde(default, rename = "type")]
+    pub error_type: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    pub id: String,
+    pub remaining: u32,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+}
+
+pub struct FaultHit {
+    pub delay: Option<Duration>,
+    pub error: Option<ApiError>,
+    /// Run the request first, then answer with `error` instead of its result.
+    pub after_processing: bool,
+}
+
+impl FaultSpec {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !self.path_prefix.starts_with('/') {
+            return Err(ApiError::invalid_param(
+                "path_prefix",
+                "path_prefix must start with '/'.",
+            ));
+        }
+        if let Some(status) = self.status {
+            if !(400..=599).contains(&status) {
+                return Err(ApiError::invalid_param(
+                    "status",
+                    "status must be between 400 and 599.",
+                ));
+            }
+        }
+        if self.status.is_none() && self.delay_ms.is_none() {
+            return Err(ApiError::invalid(
+                "A fault needs a status, a delay_ms, or both.",
+            ));
+        }
+        if self.after_processing && self.status.is_none() {
+            return Err(ApiError::invalid_param(
+                "after_processing",
+                "after_processing needs a status to answer with.",
+            ));
+        }
+        if self.count == 0 {
+            return Err(ApiError::invalid_param(
+                "count",
+                "count must be at least 1.",
+            ));
+        }
+        if self.delay_ms.is_some_and(|d| d > 600_000) {
+            return Err(ApiError::invalid_param(
+                "delay_ms",
+                "delay_ms can be at most 600000.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        path.starts_with(&self.path_prefix)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    fn error(&self, status: u16) -> ApiError {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (kind, code, message) = match status.as_u16() {
+            429 => (
+                "rate_limit_error",
+                Some("rate_limit"),
+                "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
+            ),
+            402 => (
+                "card_error",
+                Some("card_declined"),
+                "Your card was declined.",
+            ),
+            409 => (
+                "invalid_request_error",
+                None,
+                "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. Please try again.",
+            ),
+            s if s >= 500 => (
+                "api_error",
+                None,
+                "An unknown error occurred while processing this request. (injected by stripe-sim)",
+            ),
+            _ => (
+                "invalid_request_error",
+                None,
+                "Injected error (stripe-sim).",
+            ),
+        };
+        let mut err = ApiError::new(
+            status,
+            self.error_type.as_deref().unwrap_or(kind),
+            self.message.as_deref().unwrap_or(message),
+        );
+        err.code = self.code.clone().or(code.map(String::from));
+        if let Some(retry) = self.should_retry {
+            err = err.header(
+                HeaderName::from_static("stripe-should-retry"),
+                retry.to_string(),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            err = err.header(header::RETRY_AFTER, secs.to_string());
+        }
+        err.not_replayable()
+    }
+}
+
+/// Adds a fault and returns it as stored.
+pub fn add(store: &mut Store, spec: FaultSpec) -> Fault {
+    let id = format!("fault_{}", store.next_seq());
+    let fault = Fault {
+        id,
+        remaining: spec.count,
+        spec,
+    };
+    store.faults.push(fault.clone());
+    fault
+}
+
+/// Consumes one use of the first fault matching this request, if any.
+pub fn take(store: &mut Store, method: &str, path: &str) -> Option<FaultHit> {
+    let index = store
+        .faults
+        .iter()
+        .position(|f| f.spec.matches(method, path))?;
+    let fault = store.faults.get_mut(index)?;
+    fault.remaining = fault.remaining.saturating_sub(1);
+    let hit = FaultHit {
+        delay: fault.spec.delay_ms.map(Duration::from_millis),
+        error: fault.spec.status.map(|s| fault.spec.error(s)),
+        after_processing: fault.spec.after_processing,
+    };
+    if fault.remaining == 0 {
+        store.faults.remove(index);
+    }
+    Some(hit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> FaultSpec {
+        match serde_json::from_str(json) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_status() {
+        let err =
+            spec(r#"{"path_prefix":"/v1","status":429,"should_retry":false,"retry_after":2}"#)
+                .error(429);
+        assert_eq!(err.kind, "rate_limit_error");
+        assert_eq!(err.code.as_deref(), Some("rate_limit"));
+        assert_eq!(err.headers().len(), 2);
+        assert_eq!(
+            spec(r#"{"path_prefix":"/v1","status":503}"#)
+                .error(503)
+                .kind,
+            "api_error"
+        );
+    }
+
+    #[test]
+    fn validation_rejects_nonsense() {
+        assert!(
+            spec(r#"{"path_prefix":"v1","status":500}"#)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            spec(r#"{"path_prefix":"/v1","status":200}"#)
+                .validate()
+                .is_err()
+        );
+        assert!(spec(r#"{"path_prefix":"/v1"}"#).validate().is_err());
+        assert!(
+            spec(r#"{"path_prefix":"/v1","status":500,"count":0}"#)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            spec(r#"{"path_prefix":"/v1","delay_ms":10}"#)
+                .validate()
+                .is_ok()
+        );
+        let lost_without_status = r#"{"path_prefix":"/v1","delay_ms":10,"after_processing":true}"#;
+        assert!(spec(lost_without_status).validate().is_err());
+        let lost = r#"{"path_prefix":"/v1","status":500,"after_processing":true}"#;
+        assert!(spec(lost).validate().is_ok());
+        assert!(
+            serde_json::from_str::<FaultSpec>(r#"{"path_prefix":"/v1","stauts":500}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn method_filter_is_case_insensitive() {
+        let s = spec(r#"{"path_prefix":"/v1/refunds","method":"post","status":500}"#);
+        assert!(s.matches("POST", "/v1/refunds"));
+        assert!(!s.matches("GET", "/v1/refunds/re_1"));
+        assert!(!s.matches("POST", "/v1/charges"));
+    }
+}

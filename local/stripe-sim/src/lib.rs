@@ -1,0 +1,147 @@
+//! `stripe-sim`: a stateful emulator of the Stripe API endpoints this bundle uses, served on
+//! loopback for tests and for the offline stack.
+//!
+//! Two surfaces share one state:
+//! - `/v1/...`: Stripe's own API shapes, auth, `Stripe-Account` scoping, idempotency,
+//!   bracket-encoded forms, `expand[]` and error bodies (see the `api` module).
+//! - `/_sim/...`: unauthenticated JSON control endpoints that make things happen which, on
+//!   real Stripe, a buyer or a card network would cause (agentic purchases, expiries,
+//!   failed payments, disputes), plus fault injection and webhook inspection (see the `control` module).
+
+mod api;
+mod checkout;
+mod control;
+mod errors;
+mod expand;
+mod faults;
+mod form;
+mod idempotency;
+mod ids;
+mod model;
+mod state;
+mod webhooks;
+
+use serde::Deserialize;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use webhooks::{sign as sign_payload, signature_header};
+
+#[derive(Clone)]
+pub struct SimConfig {
+    /// Accepted secret keys.
+    pub api_keys: Vec<String>,
+    /// Where snapshot events are POSTed; `None` records them without delivering.
+    pub webhook_url: Option<String>,
+    /// Secret used to sign deliveries.
+    pub webhook_secret: String,
+    /// Defaults for every delivery.
+    pub delivery: DeliveryOptions,
+    /// Put in events' `api_version`.
+    pub api_version: String,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: vec!["sk_test_sim".into()],
+            webhook_url: None,
+            webhook_secret: "whsec_test_sim".into(),
+            delivery: DeliveryOptions::default(),
+            api_version: "2025-12-15.preview".into(),
+        }
+    }
+}
+
+/// How events reach the webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryOptions {
+    /// Extra copies of each event.
+    pub duplicates: u32,
+    /// Deliver a batch in reverse order (deterministic, so tests can assert on it).
+    pub reorder: bool,
+    /// Pause before each delivery.
+    pub delay_ms: u64,
+    /// Attempts per copy while the endpoint answers non-2xx or not at all (at least 1).
+    pub max_attempts: u32,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            duplicates: 0,
+            reorder: false,
+            delay_ms: 0,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server too; [`SimHandle::shutdown`] also waits.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`, the value for a client's Stripe API base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // Graceful shutdown waits for open connections; a stuck client must not hang us.
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `127.0.0.1:port` (0 picks a free port) and serves the emulator on the current
+/// tokio runtime.
+pub async fn start(config: SimConfig, port: u16) -> std::io::Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let addr = listener.local_addr()?;
+    let sim = Arc::new(state::Sim::new(config)?);
+    let app = api::router(sim);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "stripe-sim server stopped");
+        }
+    });
+    tracing::info!(%addr, "stripe-sim listening");
+    Ok(SimHandle {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}

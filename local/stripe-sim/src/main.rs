@@ -1,0 +1,126 @@
+//! `stripe-sim` binary: the emulator as a standalone process for the offline stack.
+//!
+//! Prints exactly one line to stdout once it is accepting connections, so a launcher can
+//! wait for it; logs go to stderr as JSON.
+
+use clap::Parser;
+use std::io::Write;
+use stripe_sim::{DeliveryOptions, SimConfig};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stripe-sim",
+    version,
+    about = "A stateful emulator of the Stripe API endpoints this bundle uses"
+)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, env = "STRIPE_SIM_PORT", default_value_t = 12111)]
+    port: u16,
+    /// Accepted secret key; repeat the flag (or comma-separate the env var) for several.
+    #[arg(
+        long = "api-key",
+        env = "STRIPE_SIM_API_KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_keys: Vec<String>,
+    /// Where snapshot events are POSTed; without it events are only recorded.
+    #[arg(long, env = "STRIPE_SIM_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// Secret that signs webhook deliveries.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_WEBHOOK_SECRET",
+        default_value = "whsec_test_sim",
+        hide_env_values = true
+    )]
+    webhook_secret: String,
+    /// `api_version` written into events.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_API_VERSION",
+        default_value = "2025-12-15.preview"
+    )]
+    api_version: String,
+    /// Extra copies of every delivered event.
+    #[arg(long, env = "STRIPE_SIM_DUPLICATES", default_value_t = 0)]
+    duplicates: u32,
+    /// Deliver each batch of events in reverse order.
+    #[arg(long, env = "STRIPE_SIM_REORDER")]
+    reorder: bool,
+    /// Pause before each delivery, in milliseconds.
+    #[arg(long, env = "STRIPE_SIM_DELAY_MS", default_value_t = 0)]
+    delay_ms: u64,
+    /// Attempts per delivery while the endpoint fails.
+    #[arg(long, env = "STRIPE_SIM_MAX_ATTEMPTS", default_value_t = 3)]
+    max_attempts: u32,
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let defaults = SimConfig::default();
+    let config = SimConfig {
+        api_keys: if args.api_keys.is_empty() {
+            defaults.api_keys
+        } else {
+            args.api_keys
+        },
+        webhook_url: args.webhook_url,
+        webhook_secret: args.webhook_secret,
+        delivery: DeliveryOptions {
+            duplicates: args.duplicates,
+            reorder: args.reorder,
+            delay_ms: args.delay_ms,
+            max_attempts: args.max_attempts,
+        },
+        api_version: args.api_version,
+    };
+    let handle = match stripe_sim::start(config, args.port).await {
+        Ok(handle) => handle,
+        Err(e) => {
+            tracing::error!(error = %e, port = args.port, "could not start stripe-sim");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "stripe-sim listening on {}", handle.base_url());
+    let _ = stdout.flush();
+
+    stop_signal().await;
+    tracing::info!("stripe-sim stopping");
+    handle.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
