@@ -54,11 +54,16 @@ impl Env {
         }
     }
 
-    /// The process environment, plus the secrets document when `SECRETS_ID` names one.
-    pub async fn load() -> Result<Self, ConfigError> {
+    /// The process environment. Secrets are not read yet: see [`Env::with_secrets_document`].
+    pub fn from_process() -> Self {
         Self::from_map(std::env::vars())
-            .with_secrets_document()
-            .await
+    }
+
+    /// True when secrets live in a Secrets Manager document (deployed) rather than in
+    /// plain variables (local). The Parameters and Secrets extension may not answer until
+    /// the function's first invocation, so deployed functions read secrets then, once.
+    pub fn secrets_are_deferred(&self) -> bool {
+        self.optional("SECRETS_ID").is_some()
     }
 
     /// Overlays the secrets document named by `SECRETS_ID`, if any.
@@ -221,12 +226,12 @@ fn parse_secret_string(secret_string: Option<&str>) -> Result<HashMap<String, St
         .collect()
 }
 
-/// Stripe API settings shared by every function.
+/// Stripe API settings shared by every function (the secret key is read separately, see
+/// [`stripe_secret_key`]).
 #[derive(Debug, Clone)]
 pub struct StripeSettings {
     pub api_base: String,
     pub files_base: String,
-    pub secret_key: Secret,
     /// The account's livemode this deployment serves; events of the other mode are refused.
     pub livemode: bool,
     /// `Stripe-Version` for the order retrieval (a preview version: STRIPE.md §6).
@@ -237,34 +242,10 @@ pub struct StripeSettings {
 
 impl StripeSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let secret_key = env.secret(secret_names::STRIPE_SECRET_KEY)?;
-        let livemode = env.bool_or("STRIPE_LIVEMODE", false)?;
-        let key = secret_key.expose();
-        let key_live = key.starts_with("sk_live_") || key.starts_with("rk_live_");
-        let key_test = key.starts_with("sk_test_") || key.starts_with("rk_test_");
-        if !(key_live || key_test) {
-            return Err(ConfigError::Malformed {
-                name: secret_names::STRIPE_SECRET_KEY.into(),
-                reason: format!(
-                    "expected an sk_… or rk_… key, found {}",
-                    secret_key.masked()
-                ),
-            });
-        }
-        if key_live != livemode {
-            return Err(ConfigError::Malformed {
-                name: secret_names::STRIPE_SECRET_KEY.into(),
-                reason: format!(
-                    "a {} key does not match STRIPE_LIVEMODE={livemode}",
-                    if key_live { "live" } else { "test" }
-                ),
-            });
-        }
         Ok(Self {
             api_base: env.url_or("STRIPE_API_BASE", "https://api.stripe.com")?,
             files_base: env.url_or("STRIPE_FILES_BASE", "https://files.stripe.com")?,
-            secret_key,
-            livemode,
+            livemode: env.bool_or("STRIPE_LIVEMODE", false)?,
             orders_api_version: env
                 .optional("STRIPE_ORDERS_API_VERSION")
                 .unwrap_or_else(|| "2025-12-15.preview".into()),
@@ -272,6 +253,34 @@ impl StripeSettings {
             max_network_retries: env.parsed_or("STRIPE_MAX_NETWORK_RETRIES", 2u32)?,
         })
     }
+}
+
+/// The platform's secret (or restricted) key, checked against the deployment's mode so a
+/// test key never serves a live deployment or the reverse.
+pub fn stripe_secret_key(env: &Env, livemode: bool) -> Result<Secret, ConfigError> {
+    let secret_key = env.secret(secret_names::STRIPE_SECRET_KEY)?;
+    let key = secret_key.expose();
+    let key_live = key.starts_with("sk_live_") || key.starts_with("rk_live_");
+    let key_test = key.starts_with("sk_test_") || key.starts_with("rk_test_");
+    if !(key_live || key_test) {
+        return Err(ConfigError::Malformed {
+            name: secret_names::STRIPE_SECRET_KEY.into(),
+            reason: format!(
+                "expected an sk_… or rk_… key, found {}",
+                secret_key.masked()
+            ),
+        });
+    }
+    if key_live != livemode {
+        return Err(ConfigError::Malformed {
+            name: secret_names::STRIPE_SECRET_KEY.into(),
+            reason: format!(
+                "a {} key does not match STRIPE_LIVEMODE={livemode}",
+                if key_live { "live" } else { "test" }
+            ),
+        });
+    }
+    Ok(secret_key)
 }
 
 /// DynamoDB settings: the endpoint override exists for DynamoDB Local only.
@@ -315,11 +324,10 @@ impl IdempotencySettings {
     }
 }
 
-/// Configuration of the `webhooks` function.
+/// Configuration of the `webhooks` function: plain settings, checked at cold start.
 #[derive(Debug, Clone)]
 pub struct WebhooksConfig {
     pub stripe: StripeSettings,
-    pub webhook_secrets: Vec<Secret>,
     pub tolerance_seconds: i64,
     pub orders_table: String,
     pub idempotency_table: String,
@@ -339,12 +347,27 @@ impl WebhooksConfig {
         }
         Ok(Self {
             stripe: StripeSettings::from_env(env)?,
-            webhook_secrets: env.secret_list(secret_names::STRIPE_WEBHOOK_SECRETS, "whsec_")?,
             tolerance_seconds,
             orders_table: env.required("ORDERS_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             dynamo: DynamoSettings::from_env(env)?,
             idempotency: IdempotencySettings::from_env(env)?,
+        })
+    }
+}
+
+/// The `webhooks` function's secrets.
+#[derive(Debug, Clone)]
+pub struct WebhooksSecrets {
+    pub stripe_secret_key: Secret,
+    pub webhook_secrets: Vec<Secret>,
+}
+
+impl WebhooksSecrets {
+    pub fn from_env(env: &Env, livemode: bool) -> Result<Self, ConfigError> {
+        Ok(Self {
+            stripe_secret_key: stripe_secret_key(env, livemode)?,
+            webhook_secrets: env.secret_list(secret_names::STRIPE_WEBHOOK_SECRETS, "whsec_")?,
         })
     }
 }
@@ -369,10 +392,14 @@ mod tests {
         Env::from_map(vars)
     }
 
+    fn secrets(env: &Env) -> Result<WebhooksSecrets, ConfigError> {
+        WebhooksSecrets::from_env(env, env.bool_or("STRIPE_LIVEMODE", false)?)
+    }
+
     #[test]
     fn loads_defaults_and_secret_lists() {
         let config = WebhooksConfig::from_env(&with(&[])).unwrap();
-        assert_eq!(config.webhook_secrets.len(), 2);
+        assert_eq!(secrets(&with(&[])).unwrap().webhook_secrets.len(), 2);
         assert_eq!(config.tolerance_seconds, 300);
         assert_eq!(config.stripe.api_base, "https://api.stripe.com");
         assert_eq!(config.stripe.orders_api_version, "2025-12-15.preview");
@@ -393,7 +420,7 @@ mod tests {
             err.to_string().contains("WEBHOOK_TOLERANCE_SECONDS"),
             "{err}"
         );
-        let err = WebhooksConfig::from_env(&with(&[(
+        let err = secrets(&with(&[(
             "STRIPE_WEBHOOK_SECRETS",
             "whsec_ok,oops_secretvalue123",
         )]))
@@ -414,7 +441,7 @@ mod tests {
 
     #[test]
     fn key_mode_must_match_deployment_mode() {
-        let err = WebhooksConfig::from_env(&with(&[("STRIPE_LIVEMODE", "true")])).unwrap_err();
+        let err = secrets(&with(&[("STRIPE_LIVEMODE", "true")])).unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("STRIPE_SECRET_KEY") && !msg.contains("abcdefghijkl"),
@@ -427,8 +454,10 @@ mod tests {
         let mut env = with(&[]);
         env.secrets =
             parse_secret_string(Some(r#"{"STRIPE_WEBHOOK_SECRETS":"whsec_from_sm"}"#)).unwrap();
-        let config = WebhooksConfig::from_env(&env).unwrap();
-        assert_eq!(config.webhook_secrets, vec![Secret::new("whsec_from_sm")]);
+        assert_eq!(
+            secrets(&env).unwrap().webhook_secrets,
+            vec![Secret::new("whsec_from_sm")]
+        );
     }
 
     #[test]

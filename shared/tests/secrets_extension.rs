@@ -3,7 +3,7 @@
 //! session token header), and the configuration is read from its document.
 
 use serde_json::json;
-use shared::config::{Env, WebhooksConfig};
+use shared::config::{Env, WebhooksSecrets};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -55,12 +55,12 @@ async fn secrets_come_from_the_extension() {
         .with_secrets_document()
         .await
         .unwrap();
-    let config = WebhooksConfig::from_env(&env).unwrap();
+    let secrets = WebhooksSecrets::from_env(&env, false).unwrap();
     assert_eq!(
-        config.stripe.secret_key.expose(),
+        secrets.stripe_secret_key.expose(),
         "sk_test_fromSecretsManager123"
     );
-    assert_eq!(config.webhook_secrets.len(), 2);
+    assert_eq!(secrets.webhook_secrets.len(), 2);
     let request = requests.recv().await.unwrap().to_ascii_lowercase();
     assert!(
         request.starts_with("get /secretsmanager/get?secretid=arn%3aaws%3asecretsmanager"),
@@ -80,7 +80,7 @@ async fn an_unfilled_secret_names_the_missing_value() {
         .with_secrets_document()
         .await
         .unwrap();
-    let err = WebhooksConfig::from_env(&env).unwrap_err();
+    let err = WebhooksSecrets::from_env(&env, false).unwrap_err();
     assert!(err.to_string().contains("STRIPE_SECRET_KEY"), "{err}");
 }
 

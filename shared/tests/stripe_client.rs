@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::config::{Env, StripeSettings};
+use shared::secret::Secret;
 use shared::stripe::checkout::{CheckoutSessionApi, StripeCheckoutSessions};
 use shared::stripe::{RequestOptions, RetryPolicy, StripeClient, StripeError};
 use stripe_sim::{SimConfig, SimHandle};
@@ -16,20 +17,16 @@ async fn sim() -> SimHandle {
 }
 
 fn client(sim: &SimHandle, key: &str, max_retries: u32) -> StripeClient {
-    let env = Env::from_map([
-        ("STRIPE_SECRET_KEY", key.to_string()),
-        ("STRIPE_API_BASE", sim.base_url()),
-    ]);
+    let env = Env::from_map([("STRIPE_API_BASE", sim.base_url())]);
     let settings = StripeSettings::from_env(&env).unwrap();
+    let http = shared::stripe::http_client(&settings).unwrap();
     // Real backoff shape, compressed so the suite stays fast.
-    StripeClient::new(&settings)
-        .unwrap()
-        .with_retry_policy(RetryPolicy {
-            max_retries,
-            initial_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(60),
-        })
+    StripeClient::new(http, &settings, Secret::new(key)).with_retry_policy(RetryPolicy {
+        max_retries,
+        initial_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(60),
+    })
 }
 
 async fn control(sim: &SimHandle, path: &str, body: Value) -> Value {

@@ -1,15 +1,21 @@
 //! The `webhooks` Lambda: Stripe's snapshot webhooks become order records.
-//! `main.rs` builds [`App`] once per cold start; [`handle`] serves each request.
+//!
+//! [`init`] runs once per cold start: it checks the configuration (a bad setting stops the
+//! start with its name), builds the DynamoDB and HTTP clients and warms their connections.
+//! Secrets are read at init when they are plain variables (local), and on the first
+//! invocation when they come from Secrets Manager: the Parameters and Secrets extension
+//! is not guaranteed to answer before the function's init has finished.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::apigw;
 use shared::clock::SystemClock;
-use shared::config::{ConfigError, Env, WebhooksConfig};
+use shared::config::{ConfigError, Env, WebhooksConfig, WebhooksSecrets};
 use shared::signature::Verifier;
 use shared::store::dynamo::{self, DynamoIdempotency, DynamoOrders};
 use shared::stripe::checkout::StripeCheckoutSessions;
-use shared::stripe::{StripeClient, StripeError};
+use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
+use tokio::sync::OnceCell;
 
 pub type App =
     SnapshotWebhooks<DynamoOrders, DynamoIdempotency, StripeCheckoutSessions, SystemClock>;
@@ -22,36 +28,79 @@ pub enum InitError {
     Stripe(#[from] StripeError),
 }
 
-/// Clients are built here once and warmed, so the first delivery pays no handshake.
-pub async fn build(env: &Env) -> Result<App, InitError> {
-    let config = WebhooksConfig::from_env(env)?;
-    let dynamo_client = dynamo::client(&config.dynamo).await;
-    let stripe = StripeClient::new(&config.stripe)?;
-    tokio::join!(
-        stripe.warm_up(),
-        dynamo::warm_up(&dynamo_client, &config.orders_table)
-    );
-    Ok(SnapshotWebhooks {
-        verifier: Verifier::new(config.webhook_secrets.clone(), config.tolerance_seconds),
-        livemode: config.stripe.livemode,
-        orders: DynamoOrders::new(dynamo_client.clone(), &config.orders_table),
-        idempotency: DynamoIdempotency::new(
-            dynamo_client,
-            &config.idempotency_table,
-            config.idempotency.ttl_seconds,
-            config.idempotency.in_progress_seconds,
-        ),
-        stripe: StripeCheckoutSessions::new(stripe, &config.stripe.orders_api_version),
-        clock: SystemClock,
-    })
+/// Everything built at cold start; the [`App`] itself once the secrets are known.
+pub struct Function {
+    env: Env,
+    config: WebhooksConfig,
+    dynamo: aws_sdk_dynamodb::Client,
+    http: reqwest::Client,
+    app: OnceCell<App>,
 }
 
-pub async fn handle(app: &App, request: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    let answer = route(app, request).await;
+pub async fn init(env: Env) -> Result<Function, InitError> {
+    let config = WebhooksConfig::from_env(&env)?;
+    let dynamo = dynamo::client(&config.dynamo).await;
+    let http = stripe::http_client(&config.stripe)?;
+    tokio::join!(
+        stripe::warm_up(&http, &config.stripe),
+        dynamo::warm_up(&dynamo, &config.orders_table)
+    );
+    let function = Function {
+        env,
+        config,
+        dynamo,
+        http,
+        app: OnceCell::new(),
+    };
+    if !function.env.secrets_are_deferred() {
+        function.app().await?;
+    }
+    Ok(function)
+}
+
+impl Function {
+    /// The application, building it on first use (reading the secrets document if any).
+    /// A failure is not cached: the next invocation tries again.
+    pub async fn app(&self) -> Result<&App, InitError> {
+        self.app
+            .get_or_try_init(|| async {
+                let env = self.env.clone().with_secrets_document().await?;
+                let secrets = WebhooksSecrets::from_env(&env, self.config.stripe.livemode)?;
+                let client = StripeClient::new(
+                    self.http.clone(),
+                    &self.config.stripe,
+                    secrets.stripe_secret_key,
+                );
+                Ok::<_, InitError>(SnapshotWebhooks {
+                    verifier: Verifier::new(secrets.webhook_secrets, self.config.tolerance_seconds),
+                    livemode: self.config.stripe.livemode,
+                    orders: DynamoOrders::new(self.dynamo.clone(), &self.config.orders_table),
+                    idempotency: DynamoIdempotency::new(
+                        self.dynamo.clone(),
+                        &self.config.idempotency_table,
+                        self.config.idempotency.ttl_seconds,
+                        self.config.idempotency.in_progress_seconds,
+                    ),
+                    stripe: StripeCheckoutSessions::new(
+                        client,
+                        &self.config.stripe.orders_api_version,
+                    ),
+                    clock: SystemClock,
+                })
+            })
+            .await
+    }
+}
+
+pub async fn handle(
+    function: &Function,
+    request: &ApiGatewayV2httpRequest,
+) -> ApiGatewayV2httpResponse {
+    let answer = route(function, request).await;
     apigw::response(&answer)
 }
 
-async fn route(app: &App, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
+async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
     let path = apigw::path(request);
     if !path.ends_with("/stripe/webhooks") {
         return HttpAnswer::error(404, "not_found", format!("no route for {path}"));
@@ -62,6 +111,18 @@ async fn route(app: &App, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
     let body = match apigw::raw_body(request) {
         Ok(body) => body,
         Err(answer) => return answer,
+    };
+    let app = match function.app().await {
+        Ok(app) => app,
+        Err(error) => {
+            // Stripe redelivers on a 5xx, so nothing is lost while an operator fixes it.
+            tracing::error!(error = %error, "the function is not configured; answering 500");
+            return HttpAnswer::error(
+                500,
+                "configuration_error",
+                "the webhook endpoint is not configured yet; see the function's logs",
+            );
+        }
     };
     app.receive(&body, apigw::header(request, "stripe-signature"))
         .await

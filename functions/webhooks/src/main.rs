@@ -5,15 +5,14 @@ use shared::config::Env;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let env = Env::load().await?;
     // A configuration error stops the cold start with a message naming the setting.
-    let app = webhooks::build(&env)
+    let function = webhooks::init(Env::from_process())
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
-    let app = &app;
+    let function = &function;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Error>(webhooks::handle(app, &event.payload).await)
+            Ok::<_, Error>(webhooks::handle(function, &event.payload).await)
         },
     ))
     .await

@@ -16,7 +16,7 @@ use stripe_sim::{SimConfig, SimHandle};
 const SIM_KEY: &str = "sk_test_sim";
 
 struct Stack {
-    app: Arc<webhooks::App>,
+    app: Arc<webhooks::Function>,
     sim: SimHandle,
     dynamo: Client,
     orders_table: String,
@@ -50,7 +50,7 @@ impl Stack {
                 std::env::var("DYNAMODB_ENDPOINT").unwrap(),
             ),
         ]);
-        let app = Arc::new(webhooks::build(&env).await.unwrap());
+        let app = Arc::new(webhooks::init(env).await.unwrap());
         Stack {
             app,
             sim,
@@ -487,4 +487,79 @@ async fn stripe_sim_deliveries_over_http_converge() {
     assert_eq!(order.refund.status, "partial");
     assert_eq!(order.disputes.len(), 1);
     assert_eq!(stack.item_count(&stack.orders_table).await, 1);
+}
+
+#[tokio::test]
+async fn deployed_secrets_are_read_at_first_invocation_and_failures_answer_500() {
+    // SECRETS_ID set and no extension listening: start-up succeeds (the extension may not
+    // be ready during init), and a delivery gets a retryable 500 that writes nothing.
+    let dynamo = testkit::dynamo().await;
+    let orders_table = testkit::fresh_table(&dynamo, &schema::ORDERS).await;
+    let idempotency_table = testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await;
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = Env::from_map([
+        ("SECRETS_ID", "acb/stripe".to_string()),
+        ("AWS_SESSION_TOKEN", "token".to_string()),
+        (
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+            closed_port.to_string(),
+        ),
+        ("STRIPE_API_BASE", "http://127.0.0.1:9".to_string()),
+        ("ORDERS_TABLE", orders_table.clone()),
+        ("IDEMPOTENCY_TABLE", idempotency_table.clone()),
+        (
+            "DYNAMODB_ENDPOINT",
+            std::env::var("DYNAMODB_ENDPOINT").unwrap(),
+        ),
+    ]);
+    let function = webhooks::init(env)
+        .await
+        .expect("start-up does not need the secrets");
+    let fixture = testkit::fixture("webhooks/checkout_session_completed.json");
+    let response = webhooks::handle(
+        &function,
+        &testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET),
+    )
+    .await;
+    assert_eq!(response.status_code, 500);
+    let count = |t: String| {
+        let dynamo = dynamo.clone();
+        async move { dynamo.scan().table_name(t).send().await.unwrap().count() }
+    };
+    assert_eq!(count(orders_table).await, 0);
+    assert_eq!(count(idempotency_table).await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_setting_stops_start_up_with_its_name() {
+    let env = Env::from_map([
+        ("STRIPE_SECRET_KEY", SIM_KEY),
+        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET),
+        ("IDEMPOTENCY_TABLE", "x"),
+    ]);
+    let error = webhooks::init(env)
+        .await
+        .err()
+        .expect("ORDERS_TABLE is missing");
+    assert!(error.to_string().contains("ORDERS_TABLE"), "{error}");
+    let env = Env::from_map([
+        ("STRIPE_SECRET_KEY", "sk_live_abcdefghijklmnopqrstuvwxyz"),
+        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET),
+        ("ORDERS_TABLE", "o"),
+        ("IDEMPOTENCY_TABLE", "i"),
+        ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
+    ]);
+    let error = webhooks::init(env)
+        .await
+        .err()
+        .expect("a live key in a test deployment");
+    let message = error.to_string();
+    assert!(
+        message.contains("STRIPE_SECRET_KEY") && !message.contains("abcdefghijklmnop"),
+        "{message}"
+    );
 }

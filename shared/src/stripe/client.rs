@@ -94,48 +94,52 @@ impl std::fmt::Debug for StripeClient {
     }
 }
 
+/// The HTTP client for Stripe, built once per cold start and shared by every
+/// [`StripeClient`] (its connection pool is what warming fills).
+pub fn http_client(settings: &StripeSettings) -> Result<reqwest::Client, StripeError> {
+    reqwest::Client::builder()
+        .timeout(settings.request_timeout)
+        .connect_timeout(Duration::from_secs(3))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .user_agent(concat!(
+            "agentic-commerce-bundle/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+        .map_err(|e| StripeError::Network(format!("building the HTTP client: {e}")))
+}
+
+/// Opens a connection to Stripe (TLS handshake included) during init, so the first real
+/// call of an invocation does not pay for it. Needs no key. Failures are only logged.
+pub async fn warm_up(http: &reqwest::Client, settings: &StripeSettings) {
+    let started = Instant::now();
+    match http.head(format!("{}/v1", settings.api_base)).send().await {
+        Ok(r) => tracing::debug!(
+            status = r.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stripe connection warmed"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "stripe warm-up failed; the first call will connect")
+        }
+    }
+}
+
 impl StripeClient {
-    pub fn new(settings: &StripeSettings) -> Result<Self, StripeError> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .user_agent(concat!(
-                "agentic-commerce-bundle/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| StripeError::Network(format!("building the HTTP client: {e}")))?;
-        Ok(Self {
+    pub fn new(http: reqwest::Client, settings: &StripeSettings, secret_key: Secret) -> Self {
+        Self {
             http,
             api_base: settings.api_base.clone(),
             files_base: settings.files_base.clone(),
-            secret_key: settings.secret_key.clone(),
+            secret_key,
             retry: RetryPolicy::sdk_default(settings.max_network_retries),
-        })
+        }
     }
 
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
-    }
-
-    /// Opens the connection pool (TLS handshake included) during init, so the first real
-    /// call of an invocation does not pay for it. Failures are only logged.
-    pub async fn warm_up(&self) {
-        let started = Instant::now();
-        let result = self.http.head(format!("{}/v1", self.api_base)).send().await;
-        match result {
-            Ok(r) => tracing::debug!(
-                status = r.status().as_u16(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "stripe connection warmed"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "stripe warm-up failed; the first call will connect")
-            }
-        }
     }
 
     pub async fn get(

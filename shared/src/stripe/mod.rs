@@ -6,6 +6,6 @@ mod error;
 pub mod objects;
 mod retry;
 
-pub use client::{Host, RequestOptions, StripeClient, idempotency_key_for};
+pub use client::{Host, RequestOptions, StripeClient, http_client, idempotency_key_for, warm_up};
 pub use error::{ApiErrorBody, StripeError};
 pub use retry::RetryPolicy;

@@ -1,0 +1,76 @@
+# Developer entry points. `make help` lists them; `make test` is the test command.
+# Local tools (DynamoDB Local, moto, SAM CLI, cargo-lambda) install into .local/
+# (git-ignored) through local/scripts/install.sh; nothing is installed system-wide.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+SCRIPTS := local/scripts
+CARGO ?= cargo
+LAMBDA_TARGET := aarch64-unknown-linux-gnu
+
+.PHONY: help install test build lint fmt bench services-up services-down services-status \
+        sam-validate sam-build clean distclean
+
+help: ## Show this help
+	@echo "usage: make <target>"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "ports: DYNAMODB_PORT (default 18000), S3_PORT (default 15000)"
+
+install: ## Install local tools into .local/ (DynamoDB Local, moto, SAM CLI); idempotent
+	@bash $(SCRIPTS)/install.sh
+
+test: ## Run all tests: local services up, cargo test, sam validate --lint, no openssl-sys
+	@bash $(SCRIPTS)/test.sh
+
+build: ## cargo build --release (host target)
+	$(CARGO) build --release --workspace --locked
+
+lint: install ## rustfmt check, clippy with -D warnings, sam validate --lint
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@bash $(SCRIPTS)/sam.sh validate --lint --template template.yaml
+
+fmt: ## Format the Rust code (cargo fmt)
+	$(CARGO) fmt --all
+
+bench: ## Criterion benchmarks of the shared crate
+	$(CARGO) bench -p shared
+
+services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
+	@bash $(SCRIPTS)/services.sh start
+	@echo 'environment for this shell: eval "$$($(SCRIPTS)/services.sh env)"'
+
+services-down: ## Stop the local services started by services-up (safe to repeat)
+	@bash $(SCRIPTS)/services.sh stop
+
+services-status: ## Show whether the local services run
+	@bash $(SCRIPTS)/services.sh status
+
+sam-validate: install ## sam validate --lint on template.yaml (offline)
+	@bash $(SCRIPTS)/sam.sh validate --lint --template template.yaml
+
+# sam-build: cargo is the build cache here. SAM's own cache (`cached = true` in
+# samconfig.toml) would hash every file under CodeUri, i.e. the whole workspace with
+# target/ and .local/ (GBs), on every build, and fails when a cargo run writes target/
+# meanwhile; so this target passes --no-cached and gives the Lambda builds their own
+# cargo target dir under .aws-sam/ (git-ignored). An unchanged rebuild takes seconds.
+# Zig and cargo-zigbuild (used by cargo-lambda to cross-compile) cache inside .local/.
+sam-build: ## sam build for arm64 Lambda (installs cargo-lambda into .local/venv, adds the rustup target)
+	@bash $(SCRIPTS)/install.sh cargo-lambda
+	@rustup target list --installed | grep -qx '$(LAMBDA_TARGET)' || rustup target add $(LAMBDA_TARGET)
+	@CARGO_TARGET_DIR="$(CURDIR)/.aws-sam/cargo-target" \
+	  ZIG_GLOBAL_CACHE_DIR="$(CURDIR)/.local/cache/zig" \
+	  CARGO_ZIGBUILD_CACHE_DIR="$(CURDIR)/.local/cache/cargo-zigbuild" \
+	  bash $(SCRIPTS)/sam.sh build --no-cached --template template.yaml
+
+clean: services-down ## Remove build output (target/, .aws-sam/) and service logs
+	$(CARGO) clean
+	rm -rf .aws-sam .local/run
+
+distclean: clean ## clean, and remove every installed local tool (.local/)
+	rm -rf .local
