@@ -3,6 +3,7 @@
 
 #[cfg(feature = "lambda")]
 pub mod apigw;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod fixtures;
