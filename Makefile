@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install test build lint fmt bench services-up services-down services-status \
+.PHONY: help install test build lint fmt bench bench-upload services-up services-down services-status \
         sam-validate sam-build clean distclean
 
 help: ## Show this help
@@ -38,8 +38,18 @@ lint: install ## rustfmt check, clippy with -D warnings, sam validate --lint
 fmt: ## Format the Rust code (cargo fmt)
 	$(CARGO) fmt --all
 
-bench: ## Criterion benchmarks of the shared crate
+bench: ## Criterion benchmarks of the shared crate (signature verification, CSV validation)
 	$(CARGO) bench -p shared
+
+# Peak memory and time of validate-and-upload on a ~190 MB catalog, with DynamoDB Local,
+# moto and a stripe-sim process (its memory is not counted in ours).
+bench-upload: services-up ## Peak RSS of the catalog validate-and-upload path on a 190 MB file
+	@$(CARGO) build --release -p stripe-sim
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; \
+	  ./target/release/stripe-sim --port 12199 > .local/run/bench-sim.log 2>&1 & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT; \
+	  for i in $$(seq 100); do curl -sf http://127.0.0.1:12199/_sim/health >/dev/null && break; sleep 0.1; done; \
+	  STRIPE_SIM_URL=http://127.0.0.1:12199 $(CARGO) bench -p catalog-uploader --bench validate_and_upload
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start

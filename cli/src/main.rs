@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod catalog;
 mod events;
+mod merchants;
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +24,16 @@ enum Command {
     /// Re-sign and send the signed request fixtures in events/.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Merchant settings in the Merchants table.
+    Merchants {
+        #[command(subcommand)]
+        command: merchants::MerchantsCommand,
+        #[command(flatten)]
+        table: merchants::TableArgs,
+    },
+    /// Work with catalog feed files (product, inventory, pricing, promotion).
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,6 +41,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Events(command) => events::run(command).await,
+        Command::Merchants { command, table } => merchants::run(command, table).await,
+        // Validation has its own exit statuses (0 valid, 1 row errors, 2 rejected).
+        Command::Catalog(command) => return catalog::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

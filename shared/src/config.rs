@@ -372,6 +372,59 @@ impl WebhooksSecrets {
     }
 }
 
+/// Configuration of the `catalog-uploader` function.
+#[derive(Debug, Clone)]
+pub struct UploaderConfig {
+    pub stripe: StripeSettings,
+    pub bucket: String,
+    pub merchants_table: String,
+    pub catalog_table: String,
+    pub idempotency_table: String,
+    /// At most one upload per account and feed per interval.
+    pub interval_seconds: i64,
+    pub concurrency: usize,
+    pub max_report_rows: usize,
+    pub dynamo: DynamoSettings,
+    pub idempotency: IdempotencySettings,
+    /// The local S3 emulator (path-style); unset when deployed.
+    pub s3_endpoint: Option<String>,
+}
+
+impl UploaderConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let interval_seconds: i64 = env.parsed_or("FEED_UPLOAD_INTERVAL_SECONDS", 900)?;
+        if interval_seconds < 0 {
+            return Err(ConfigError::Malformed {
+                name: "FEED_UPLOAD_INTERVAL_SECONDS".into(),
+                reason: "must not be negative".into(),
+            });
+        }
+        let concurrency: usize = env.parsed_or("FEED_POLL_CONCURRENCY", 4)?;
+        if !(1..=16).contains(&concurrency) {
+            return Err(ConfigError::Malformed {
+                name: "FEED_POLL_CONCURRENCY".into(),
+                reason: "must be between 1 and 16 (the Files API allows 20 requests per second)".into(),
+            });
+        }
+        Ok(Self {
+            stripe: StripeSettings::from_env(env)?,
+            bucket: env.required("CATALOG_BUCKET")?,
+            merchants_table: env.required("MERCHANTS_TABLE")?,
+            catalog_table: env.required("CATALOG_TABLE")?,
+            idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
+            interval_seconds,
+            concurrency,
+            max_report_rows: env.parsed_or("VALIDATION_REPORT_MAX_ROWS", 10_000)?,
+            dynamo: DynamoSettings::from_env(env)?,
+            idempotency: IdempotencySettings::from_env(env)?,
+            s3_endpoint: match env.optional("S3_ENDPOINT") {
+                Some(_) => Some(env.url_or("S3_ENDPOINT", "")?),
+                None => None,
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,10 @@
 //! Event-producing calls accept `deliver` (default true), `delivery` (overrides of the
 //! configured [`crate::DeliveryOptions`]) and `wait_for_delivery`, so a test can assert on
 //! what its webhook endpoint received right after the call returns.
+//!
+//! Catalog-feed control endpoints are in [`feeds`].
+
+mod feeds;
 
 use crate::checkout::{self, ExpireRequest, PurchaseRequest, parse_account};
 use crate::errors::{ApiError, json_response};
@@ -20,7 +24,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -46,6 +50,13 @@ pub fn routes() -> Router<Arc<Sim>> {
             "/_sim/faults",
             post(add_fault).get(list_faults).delete(clear_faults),
         )
+        .route("/_sim/uploads/{token}", put(feeds::upload))
+        .route("/_sim/error_files/{token}", get(feeds::error_file))
+        .route("/_sim/catalog/{account}", get(feeds::catalog))
+        .route("/_sim/imports/{id}/complete", post(feeds::complete))
+        .route("/_sim/imports/{id}/fail", post(feeds::fail))
+        .route("/_sim/thin_event_endpoint", post(feeds::set_thin_endpoint))
+        .route("/_sim/error_file_urls", post(feeds::error_file_urls))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -525,7 +536,11 @@ async fn set_webhook_endpoint(State(sim): State<Arc<Sim>>, body: Bytes) -> Contr
 }
 
 fn event_json(record: &EventRecord) -> Value {
-    json!({ "event": record.event, "deliveries": record.deliveries })
+    let mut value = json!({ "event": record.event, "deliveries": record.deliveries });
+    if record.thin {
+        value["thin"] = json!(true);
+    }
+    value
 }
 
 /// Every event emitted, oldest first; `?type=` and `?account=` narrow it down.
@@ -545,7 +560,7 @@ async fn list_events(
         .filter(|r| {
             query
                 .get("account")
-                .is_none_or(|a| r.event["account"] == json!(a))
+                .is_none_or(|a| r.event["account"] == json!(a) || r.event["context"] == json!(a))
         })
         .map(event_json)
         .collect();

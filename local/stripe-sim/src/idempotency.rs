@@ -13,8 +13,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const MAX_KEY_CHARS: usize = 255;
-/// Stripe keeps v1 keys for at least 24 hours.
+/// Stripe keeps v1 keys for at least 24 hours, v2 keys for 30 days.
 const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+const RETENTION_V2: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+fn retention(path: &str) -> Duration {
+    if path.starts_with("/v2/") {
+        RETENTION_V2
+    } else {
+        RETENTION
+    }
+}
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct IdemKey {
@@ -118,7 +127,9 @@ pub fn begin(sim: &Arc<Sim>, key: IdemKey, fingerprint: Fingerprint) -> Result<B
         )
         .code("idempotency_key_in_use")
         .not_replayable()),
-        Some(IdemEntry::Done { fingerprint: first, response, at }) if at.elapsed() < RETENTION => {
+        Some(IdemEntry::Done { fingerprint: first, response, at })
+            if at.elapsed() < retention(&first.path) =>
+        {
             if first.method != fingerprint.method || first.path != fingerprint.path {
                 return Err(ApiError::invalid(format!(
                     "Keys for idempotent requests can only be used for the same endpoint they were first used for ('{} {}' vs '{} {}'). Try using a key other than '{}' if you meant to execute a different request.",

@@ -65,6 +65,28 @@ pub fn request() -> String {
     format!("req_{}", random_alphanumeric(14))
 }
 
+pub fn file() -> String {
+    format!("file_1{}", random_alphanumeric(23))
+}
+
+pub fn import_set() -> String {
+    format!("impset_{}", random_alphanumeric(24))
+}
+
+pub fn catalog_import() -> String {
+    format!("pcimprt_{}", random_alphanumeric(24))
+}
+
+/// v2 event ids are longer than v1's and carry the mode.
+pub fn v2_event() -> String {
+    format!("evt_test_{}", random_alphanumeric(40))
+}
+
+/// The unguessable part of a pre-signed upload or download URL.
+pub fn url_token() -> String {
+    random_alphanumeric(40)
+}
+
 /// Stripe prints receipt numbers as two groups of four digits.
 pub fn receipt_number() -> String {
     format!("{}-{}", random_digits(4), random_digits(4))

@@ -7,10 +7,16 @@
 //! - `/_sim/...`: unauthenticated JSON control endpoints that make things happen which, on
 //!   real Stripe, a buyer or a card network would cause (agentic purchases, expiries,
 //!   failed payments, disputes), plus fault injection and webhook inspection (see the `control` module).
+//!
+//! Catalog feeds (the Files API, v1 import sets, v2 product catalog imports, their
+//! processing and thin events) live in the `catalog` module.
 
 mod api;
+mod body;
+mod catalog;
 mod checkout;
 mod control;
+mod csvfile;
 mod errors;
 mod expand;
 mod faults;
@@ -18,6 +24,7 @@ mod form;
 mod idempotency;
 mod ids;
 mod model;
+mod multipart;
 mod state;
 mod webhooks;
 
@@ -42,6 +49,40 @@ pub struct SimConfig {
     pub delivery: DeliveryOptions,
     /// Put in events' `api_version`.
     pub api_version: String,
+
+    /// Accepted `purpose` values of `POST /v1/files` (all of them catalog-feed purposes:
+    /// CSV or TSV only). Stripe's beta surface has moved before, hence configurable.
+    pub file_purposes: Vec<String>,
+    /// Largest file `POST /v1/files` accepts (Stripe: 200 MB).
+    pub max_file_bytes: u64,
+    /// Largest body a v2 upload URL accepts (Stripe: 4 GB).
+    pub max_upload_bytes: u64,
+    /// Path of the v1 import sets resource.
+    pub import_sets_path: String,
+    /// What `Stripe-Version` must contain for import sets (the beta flag).
+    pub import_sets_beta: String,
+    /// How long after its upload an import finishes (0: on the next read, or at once in
+    /// the background). Over a day: only when read after the delay or forced.
+    pub processing_delay_ms: u64,
+    /// Lifetime of a v2 error-file download URL (Stripe: 5 minutes); every read of the
+    /// import mints a new one.
+    pub error_file_url_ttl: Duration,
+    /// Lifetime of a v2 upload URL.
+    pub upload_url_ttl: Duration,
+    /// Minimum time between two imports of the same account and feed (Stripe: 15
+    /// minutes); 0 disables the rule.
+    pub min_import_interval_ms: u64,
+    /// Files API requests per second before 429 (Stripe: 20); `None` disables it.
+    pub files_rate_per_second: Option<u32>,
+    /// Where v2 thin events are POSTed; `None` records them without delivering.
+    pub thin_event_url: Option<String>,
+    /// Secret that signs thin-event deliveries (the thin event destination's own).
+    pub thin_event_secret: String,
+    /// Base of the URLs the emulator hands out (upload and download URLs); defaults to
+    /// the bound address.
+    pub public_base_url: Option<String>,
+    /// Inventory and pricing rows whose `id` is not in the catalog are row errors.
+    pub inventory_requires_product: bool,
 }
 
 impl Default for SimConfig {
@@ -52,6 +93,20 @@ impl Default for SimConfig {
             webhook_secret: "whsec_test_sim".into(),
             delivery: DeliveryOptions::default(),
             api_version: "2025-12-15.preview".into(),
+            file_purposes: vec!["data_management_manual_upload".into()],
+            max_file_bytes: 200 << 20,
+            max_upload_bytes: 4 << 30,
+            import_sets_path: "/v1/data_management/import_sets".into(),
+            import_sets_beta: "udap_beta=v1".into(),
+            processing_delay_ms: 0,
+            error_file_url_ttl: Duration::from_secs(300),
+            upload_url_ttl: Duration::from_secs(3600),
+            min_import_interval_ms: 0,
+            files_rate_per_second: None,
+            thin_event_url: None,
+            thin_event_secret: "whsec_test_thin_sim".into(),
+            public_base_url: None,
+            inventory_requires_product: true,
         }
     }
 }
@@ -124,7 +179,11 @@ impl Drop for SimHandle {
 pub async fn start(config: SimConfig, port: u16) -> std::io::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let addr = listener.local_addr()?;
-    let sim = Arc::new(state::Sim::new(config)?);
+    let mut sim = state::Sim::new(config)?;
+    if sim.config.public_base_url.is_none() {
+        sim.base_url = format!("http://{addr}");
+    }
+    let sim = Arc::new(sim);
     let app = api::router(sim);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

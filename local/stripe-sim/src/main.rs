@@ -56,6 +56,50 @@ struct Args {
     /// Attempts per delivery while the endpoint fails.
     #[arg(long, env = "STRIPE_SIM_MAX_ATTEMPTS", default_value_t = 3)]
     max_attempts: u32,
+    /// Where v2 thin events are POSTed; without it they are only recorded.
+    #[arg(long, env = "STRIPE_SIM_THIN_EVENT_URL")]
+    thin_event_url: Option<String>,
+    /// Secret that signs thin-event deliveries.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_THIN_EVENT_SECRET",
+        default_value = "whsec_test_thin_sim",
+        hide_env_values = true
+    )]
+    thin_event_secret: String,
+    /// Accepted Files API purposes (comma-separated in the env var).
+    #[arg(
+        long = "file-purpose",
+        env = "STRIPE_SIM_FILE_PURPOSES",
+        value_delimiter = ','
+    )]
+    file_purposes: Vec<String>,
+    /// Path of the v1 import sets resource.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_IMPORT_SETS_PATH",
+        default_value = "/v1/data_management/import_sets"
+    )]
+    import_sets_path: String,
+    /// Milliseconds between a catalog upload and the end of its processing.
+    #[arg(long, env = "STRIPE_SIM_PROCESSING_DELAY_MS", default_value_t = 0)]
+    processing_delay_ms: u64,
+    /// Minimum milliseconds between two imports of one account and feed (0: no limit).
+    #[arg(long, env = "STRIPE_SIM_MIN_IMPORT_INTERVAL_MS", default_value_t = 0)]
+    min_import_interval_ms: u64,
+    /// Files API requests per second before 429 (unset: no limit).
+    #[arg(long, env = "STRIPE_SIM_FILES_RATE_PER_SECOND")]
+    files_rate_per_second: Option<u32>,
+    /// Lifetime of v2 error-file download URLs, in seconds.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_ERROR_FILE_URL_TTL_SECS",
+        default_value_t = 300
+    )]
+    error_file_url_ttl_secs: u64,
+    /// Base of the upload and download URLs handed out (default: the bound address).
+    #[arg(long, env = "STRIPE_SIM_PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
 }
 
 async fn stop_signal() {
@@ -107,6 +151,20 @@ async fn main() -> std::process::ExitCode {
             max_attempts: args.max_attempts,
         },
         api_version: args.api_version,
+        file_purposes: if args.file_purposes.is_empty() {
+            defaults.file_purposes
+        } else {
+            args.file_purposes
+        },
+        import_sets_path: args.import_sets_path,
+        processing_delay_ms: args.processing_delay_ms,
+        min_import_interval_ms: args.min_import_interval_ms,
+        files_rate_per_second: args.files_rate_per_second,
+        error_file_url_ttl: std::time::Duration::from_secs(args.error_file_url_ttl_secs),
+        thin_event_url: args.thin_event_url,
+        thin_event_secret: args.thin_event_secret,
+        public_base_url: args.public_base_url,
+        ..SimConfig::default()
     };
     let handle = match stripe_sim::start(config, args.port).await {
         Ok(handle) => handle,

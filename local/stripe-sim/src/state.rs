@@ -5,6 +5,7 @@
 //! single Stripe API call is.
 
 use crate::SimConfig;
+use crate::catalog::CatalogStore;
 use crate::faults::Fault;
 use crate::idempotency::{IdemEntry, IdemKey};
 use crate::model::{
@@ -45,6 +46,8 @@ pub struct DeliveryRecord {
 pub struct EventRecord {
     pub event: Value,
     pub deliveries: Vec<DeliveryRecord>,
+    /// A v2 thin event: delivered to the thin-event destination with its own secret.
+    pub thin: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +70,9 @@ pub struct Store {
     pub idempotency: HashMap<IdemKey, IdemEntry>,
     pub faults: Vec<Fault>,
     pub webhook: WebhookTarget,
+    /// The event destination for v2 thin events (`event_payload: "thin"`).
+    pub thin_webhook: WebhookTarget,
+    pub catalog: CatalogStore,
     seq: u64,
 }
 
@@ -82,6 +88,11 @@ impl Store {
                 url: config.webhook_url.clone(),
                 secret: config.webhook_secret.clone(),
             },
+            thin_webhook: WebhookTarget {
+                url: config.thin_event_url.clone(),
+                secret: config.thin_event_secret.clone(),
+            },
+            catalog: CatalogStore::new(config),
             seq: 0,
         }
     }
@@ -130,6 +141,29 @@ impl Store {
         self.events.push(EventRecord {
             event,
             deliveries: Vec::new(),
+            thin: false,
+        });
+        id
+    }
+
+    /// Records a v2 thin event (`object: "v2.core.event"`) about `related_object`.
+    pub fn emit_thin(&mut self, scope: &Scope, kind: &str, related_object: Value) -> String {
+        let id = crate::ids::v2_event();
+        let event = json!({
+            "id": id,
+            "object": "v2.core.event",
+            "type": kind,
+            "created": crate::catalog::rfc3339(SystemTime::now()),
+            "livemode": false,
+            "context": scope,
+            "related_object": related_object,
+            "reason": null,
+        });
+        self.event_index.insert(id.clone(), self.events.len());
+        self.events.push(EventRecord {
+            event,
+            deliveries: Vec::new(),
+            thin: true,
         });
         id
     }
@@ -153,6 +187,8 @@ impl Store {
 
 pub struct Sim {
     pub config: SimConfig,
+    /// Where clients reach this emulator, for the pre-signed URLs it hands out.
+    pub base_url: String,
     store: Mutex<Store>,
     /// One client for every webhook delivery, so connections to the receiver are reused.
     pub http: reqwest::Client,
@@ -168,6 +204,10 @@ impl Sim {
             .map_err(std::io::Error::other)?;
         Ok(Self {
             store: Mutex::new(Store::new(&config)),
+            base_url: config
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1".into()),
             config,
             http,
         })

@@ -87,23 +87,31 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Delivers the events one at a time and records every attempt; returns when all are done.
+///
+/// Snapshot events go to the webhook endpoint, thin events to the thin-event destination,
+/// each signed with its own secret; events whose destination is unset are skipped.
 pub async fn deliver(sim: Arc<Sim>, event_ids: Vec<String>, options: DeliveryOptions) {
-    let target = sim.lock().webhook.clone();
-    let Some(url) = target.url else {
-        return;
-    };
     let max_attempts = options.max_attempts.clamp(1, MAX_ATTEMPTS);
     for id in plan(&event_ids, &options) {
+        let Some((body, target)) = ({
+            let store = sim.lock();
+            store.event(&id).map(|record| {
+                let target = if record.thin {
+                    store.thin_webhook.clone()
+                } else {
+                    store.webhook.clone()
+                };
+                (json_bytes(&record.event), target)
+            })
+        }) else {
+            continue;
+        };
+        let Some(url) = target.url else {
+            continue;
+        };
         if options.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(options.delay_ms.min(MAX_DELAY_MS))).await;
         }
-        let Some(body) = sim
-            .lock()
-            .event(&id)
-            .map(|record| json_bytes(&record.event))
-        else {
-            continue;
-        };
         for attempt in 1..=max_attempts {
             // Stripe signs each attempt afresh, so the timestamp is that of the attempt.
             let signature = signature_header(&target.secret, now(), &body);

@@ -77,3 +77,69 @@ pub fn fixture_event(fixture_json: &Value) -> Value {
     let body = shared::fixtures::body_bytes(fixture_json).expect("fixture body");
     serde_json::from_slice(&body).expect("fixture body is JSON")
 }
+
+/// The S3 emulator (moto), started by `make test`.
+pub async fn s3() -> aws_sdk_s3::Client {
+    let endpoint = std::env::var("S3_ENDPOINT")
+        .unwrap_or_else(|_| panic!("S3_ENDPOINT is not set: integration tests need the S3 emulator; run them with `make test`"));
+    dynamo().await; // sets the local credentials
+    shared::objects::S3Objects::client(Some(&endpoint)).await
+}
+
+/// A fresh versioned bucket, as the template declares it.
+pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
+    let name = unique_name("catalog").to_ascii_lowercase();
+    client.create_bucket().bucket(&name).send().await.expect("create bucket in the S3 emulator");
+    client
+        .put_bucket_versioning()
+        .bucket(&name)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("enable versioning");
+    name
+}
+
+/// Puts an object and returns the S3 event AWS would send for it, built from the
+/// committed `events/catalog/s3_put.json` (key URL-encoded the way S3 does).
+pub async fn put_and_event(client: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -> serde_json::Value {
+    let output = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .expect("put object");
+    let mut event = fixture("catalog/s3_put.json");
+    let record = &mut event["Records"][0];
+    record["s3"]["bucket"]["name"] = serde_json::json!(bucket);
+    record["s3"]["bucket"]["arn"] = serde_json::json!(format!("arn:aws:s3:::{bucket}"));
+    record["s3"]["object"]["key"] = serde_json::json!(s3_event_key(key));
+    record["s3"]["object"]["size"] = serde_json::json!(body.len());
+    record["s3"]["object"]["eTag"] = serde_json::json!(output.e_tag().unwrap_or_default().trim_matches('"'));
+    record["s3"]["object"]["versionId"] = serde_json::json!(output.version_id());
+    event
+}
+
+/// S3's encoding of keys in event notifications: URL encoding with `+` for spaces.
+pub fn s3_event_key(key: &str) -> String {
+    let mut out = String::new();
+    for byte in key.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+pub async fn read_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    let output = client.get_object().bucket(bucket).key(key).send().await.ok()?;
+    Some(output.body.collect().await.ok()?.into_bytes().to_vec())
+}

@@ -8,7 +8,10 @@ pub mod schema;
 
 use std::future::Future;
 
+use crate::imports::{Feed, FeedSlot, ImportRecord};
+use crate::merchants::Merchant;
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
+use crate::skus::{SkuChange, SkuSnapshot};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -121,4 +124,44 @@ pub trait IdempotencyStore: Send + Sync {
 
     /// Gives up a claim after a failure, so the next delivery can try again at once.
     fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Reading a merchant's settings (the hooks and the uploader need no more).
+pub trait MerchantDirectory: Send + Sync {
+    fn merchant(&self, account_id: &str) -> impl Future<Output = Result<Option<Merchant>, StoreError>> + Send;
+}
+
+/// Changing merchants: the operators' CLI.
+pub trait MerchantAdmin: MerchantDirectory {
+    fn put_merchant(&self, merchant: &Merchant) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn list_merchants(&self, limit: usize) -> impl Future<Output = Result<Vec<Merchant>, StoreError>> + Send;
+}
+
+/// Per account and feed: what is queued, what is in flight, when the last upload went.
+pub trait FeedSlots: Send + Sync {
+    fn slot(&self, account_id: &str, feed: Feed) -> impl Future<Output = Result<Option<FeedSlot>, StoreError>> + Send;
+
+    /// Writes `slot` if nobody wrote it since it was read (its `version`); the stored
+    /// version becomes `slot.version + 1`. False on a conflict: read again and retry.
+    fn save_slot(&self, slot: &FeedSlot) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Slots with queued files or an upload in flight, for the schedule.
+    fn active_slots(&self) -> impl Future<Output = Result<Vec<(String, Feed)>, StoreError>> + Send;
+}
+
+pub trait ImportLog: Send + Sync {
+    fn put_import(&self, record: &ImportRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn import(&self, account_id: &str, import_key: &str)
+        -> impl Future<Output = Result<Option<ImportRecord>, StoreError>> + Send;
+    /// Newest first.
+    fn imports(&self, account_id: &str, limit: usize) -> impl Future<Output = Result<Vec<ImportRecord>, StoreError>> + Send;
+}
+
+pub trait SkuSnapshots: Send + Sync {
+    fn sku(&self, account_id: &str, sku: &str) -> impl Future<Output = Result<Option<SkuSnapshot>, StoreError>> + Send;
+
+    /// Applies accepted feed rows: whole snapshots in batches, partial ones (stock, price)
+    /// as updates that keep the other fields.
+    fn apply_sku_changes(&self, account_id: &str, source_import: &str, now_millis: i64, changes: &[SkuChange])
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 }

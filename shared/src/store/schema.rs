@@ -49,7 +49,28 @@ pub const IDEMPOTENCY: TableSpec = TableSpec {
     stream: false,
 };
 
-pub const ALL: &[TableSpec] = &[ORDERS, IDEMPOTENCY];
+pub const MERCHANTS: TableSpec = TableSpec {
+    logical_id: "MerchantsTable",
+    partition_key: "account_id",
+    sort_key: None,
+    indexes: &[],
+    ttl_attribute: None,
+    stream: false,
+};
+
+pub const CATALOG: TableSpec = TableSpec {
+    logical_id: "CatalogTable",
+    partition_key: "account_id",
+    sort_key: Some("sk"),
+    indexes: &[IndexSpec {
+        name: "active_feeds",
+        partition_key: "active",
+    }],
+    ttl_attribute: None,
+    stream: false,
+};
+
+pub const ALL: &[TableSpec] = &[ORDERS, IDEMPOTENCY, MERCHANTS, CATALOG];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()

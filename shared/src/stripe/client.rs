@@ -190,6 +190,109 @@ impl StripeClient {
         .await
     }
 
+    /// A multipart upload to the files host (`POST /v1/files`), streaming `body` of
+    /// `length` bytes. A stream cannot be replayed, so this makes one attempt; the caller
+    /// retries the whole step later with the same idempotency key.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_file(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        filename: &str,
+        content_type: &str,
+        length: u64,
+        body: reqwest::Body,
+        options: &RequestOptions,
+    ) -> Result<Value, StripeError> {
+        let part = reqwest::multipart::Part::stream_with_length(body, length)
+            .file_name(filename.to_string())
+            .mime_str(content_type)
+            .map_err(|e| StripeError::Network(format!("content type {content_type:?}: {e}")))?;
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        form = form.part("file", part);
+        let key = options.idempotency_key.clone().unwrap_or_else(random_idempotency_key);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.files_base))
+            .bearer_auth(self.secret_key.expose())
+            .header("Idempotency-Key", key)
+            .multipart(form);
+        if let Some(account) = &options.account {
+            request = request.header("Stripe-Account", account);
+        }
+        if let Some(version) = &options.version {
+            request = request.header("Stripe-Version", version);
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        tracing::info!(
+            method = "POST", path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or(""),
+            account = options.account.as_deref().unwrap_or(""), bytes = length,
+            elapsed_ms = started.elapsed().as_millis() as u64, "stripe upload"
+        );
+        let bytes = response.bytes().await.map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+        parse_response(status, &bytes, request_id)
+    }
+
+    /// `PUT`s `body` to a v2 import's upload URL. The URL is pre-signed: no key is sent.
+    pub async fn put_upload_url(&self, url: &str, content_type: &str, length: u64, body: reqwest::Body) -> Result<(), StripeError> {
+        let response = self
+            .http
+            .put(url)
+            .header("Content-Type", content_type)
+            .header("Content-Length", length)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        tracing::info!(status = status.as_u16(), bytes = length, "catalog file uploaded to its upload URL");
+        if status.is_success() {
+            return Ok(());
+        }
+        let bytes = response.bytes().await.unwrap_or_default();
+        parse_response(status, &bytes, None).map(|_| ())
+    }
+
+    /// Downloads bytes: a path on the files host (with the key), or an absolute URL. The
+    /// key goes only to Stripe's own configured hosts, never to a URL taken from a payload.
+    pub async fn download(&self, path_or_url: &str, options: &RequestOptions) -> Result<reqwest::Response, StripeError> {
+        let (url, ours) = if path_or_url.starts_with('/') {
+            (format!("{}{path_or_url}", self.files_base), true)
+        } else {
+            let ours = [&self.files_base, &self.api_base]
+                .iter()
+                .any(|base| path_or_url.starts_with(&format!("{base}/")));
+            (path_or_url.to_string(), ours)
+        };
+        let mut request = self.http.get(&url);
+        if ours {
+            request = request.bearer_auth(self.secret_key.expose());
+            if let Some(account) = &options.account {
+                request = request.header("Stripe-Account", account);
+            }
+        }
+        let response = request.send().await.map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = response.bytes().await.unwrap_or_default();
+        match parse_response(status, &bytes, request_id) {
+            Err(e) => Err(e),
+            Ok(_) => Err(StripeError::Decode { status: status.as_u16(), message: "download failed".into(), request_id: None }),
+        }
+    }
+
     async fn send(
         &self,
         method: Method,

@@ -1,6 +1,9 @@
-//! The `/v1` surface: one entry point that does what every Stripe request goes through
-//! (auth, account scope, parameter decoding, injected faults, idempotency, `Request-Id`)
-//! and then a resource handler from the modules below.
+//! The `/v1` and `/v2` surfaces: one entry point that does what every Stripe request goes
+//! through (auth, account scope, parameter decoding, injected faults, idempotency,
+//! `Request-Id`) and then a resource handler from the modules below.
+//!
+//! Parameters arrive form-encoded (v1), as `multipart/form-data` (`POST /v1/files`) or as
+//! JSON (v2 POSTs); all three end up as the same [`Params`] tree.
 //!
 //! Routing is done by hand rather than with axum's router so that every miss, bad body or
 //! wrong method still answers with a Stripe-shaped error.
@@ -9,7 +12,10 @@ mod auth;
 mod charges;
 mod checkout_sessions;
 mod disputes;
+mod files;
+mod import_sets;
 mod payment_intents;
+mod product_catalog;
 mod refunds;
 
 use crate::errors::{ApiError, json_bytes};
@@ -18,7 +24,7 @@ use crate::idempotency::{self, Begin, Fingerprint, IdemKey, StoredResponse};
 use crate::state::{RequestInfo, Scope, Sim};
 use crate::{control, faults, ids};
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +38,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 pub type ApiResult = Result<Value, ApiError>;
 
+/// What a handler answers with: a JSON object, or raw bytes (file contents).
+pub enum Reply {
+    Json(Value),
+    Raw { content_type: String, body: Bytes },
+}
+
 /// What a resource handler gets: the scope it acts in and the decoded parameters.
 pub struct Ctx {
     pub sim: Arc<Sim>,
@@ -39,6 +51,10 @@ pub struct Ctx {
     pub params: Params,
     /// Reported in `event.request` for events this request causes.
     pub request: RequestInfo,
+    /// The `Stripe-Version` header as sent (betas are flags in it).
+    pub stripe_version: Option<String>,
+    /// The `file` part of a multipart upload.
+    pub upload: Option<files::Upload>,
 }
 
 impl Ctx {
@@ -109,13 +125,30 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
     let (parts, body) = request.into_parts();
     let method = parts.method;
     let path = parts.uri.path().to_string();
-    if !path.starts_with("/v1/") {
+    let v2 = path.starts_with("/v2/");
+    if !path.starts_with("/v1/") && !v2 {
         return Err(unrecognized(&method, &path));
     }
     let api_key = auth::authenticate(&parts.headers, &sim.config.api_keys)?;
     let scope = auth::account_scope(&parts.headers, &api_key)?;
-    let body = read_body(body).await?;
-    let params = Params::parse(parts.uri.query(), &body)?;
+    if path == "/v1/files" || path.starts_with("/v1/files/") {
+        let rate = sim.config.files_rate_per_second;
+        sim.lock().catalog.check_files_rate(rate)?;
+    }
+    let mut upload = None;
+    let mut upload_digest = None;
+    let params = if method == Method::POST && path == "/v1/files" {
+        let (params, file) = files::read_upload(sim, &parts.headers, body).await?;
+        upload_digest = file.as_ref().map(files::Upload::digest);
+        upload = file;
+        params
+    } else if v2 && method == Method::POST {
+        let body = read_body(body).await?;
+        json_params(&body)?
+    } else {
+        let body = read_body(body).await?;
+        Params::parse(parts.uri.query(), &body)?
+    };
 
     let fault = faults::take(&mut sim.lock(), method.as_str(), &path);
     let mut lost_response = None;
@@ -142,10 +175,15 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
                 scope: scope.clone(),
                 key: key.clone(),
             };
+            let mut fingerprinted = params.0.clone();
+            // A large upload is compared by its digest, not byte for byte.
+            if let Some(digest) = &upload_digest {
+                fingerprinted.insert("file".into(), digest.clone());
+            }
             let fingerprint = Fingerprint {
                 method: method.to_string(),
                 path: path.clone(),
-                params: Value::Object(params.0.clone()),
+                params: Value::Object(fingerprinted),
             };
             match idempotency::begin(sim, id_key, fingerprint)? {
                 Begin::Replay(stored) => return Ok(replay(stored)),
@@ -163,11 +201,35 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
             id: Some(request_id.to_string()),
             idempotency_key,
         },
+        stripe_version: parts
+            .headers
+            .get("stripe-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        upload,
     };
-    let result = route(&ctx, &method, &path);
+    let result = if v2 {
+        route_v2(&ctx, &method, &path).map(Reply::Json)
+    } else {
+        route(&ctx, &method, &path)
+    };
 
     let (status, body, headers, save) = match result {
-        Ok(value) => (StatusCode::OK, json_bytes(&value), Vec::new(), true),
+        // Raw bodies only answer GETs, which are never saved for idempotency.
+        Ok(Reply::Raw { content_type, body }) => {
+            let mut response = (StatusCode::OK, body).into_response();
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            if let Some(guard) = guard {
+                guard.finish(None);
+            }
+            return match lost_response {
+                Some(error) => Err(error),
+                None => Ok(response),
+            };
+        }
+        Ok(Reply::Json(value)) => (StatusCode::OK, json_bytes(&value), Vec::new(), true),
         Err(error) => {
             let save = error.replayable && error.status != StatusCode::TOO_MANY_REQUESTS;
             let headers = error
@@ -194,13 +256,31 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
     }
 }
 
-fn route(ctx: &Ctx, method: &Method, path: &str) -> ApiResult {
+fn route(ctx: &Ctx, method: &Method, path: &str) -> Result<Reply, ApiError> {
+    // The import sets path is configurable (the beta surface has moved before).
+    let import_sets = ctx.sim.config.import_sets_path.trim_end_matches('/');
+    if path == import_sets && method == Method::POST {
+        return import_sets::create(ctx).map(Reply::Json);
+    }
+    if let Some(id) = path
+        .strip_prefix(import_sets)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        if method == Method::GET && !id.is_empty() && !id.contains('/') {
+            return import_sets::retrieve(ctx, id).map(Reply::Json);
+        }
+    }
     let segments: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
     // `/v1/charges/` is not a retrieve of the charge with an empty id.
     if segments.iter().any(|s| s.is_empty()) {
         return Err(unrecognized(method, path));
     }
-    match (method.as_str(), segments.as_slice()) {
+    if let ("GET", ["files", id, "contents"]) = (method.as_str(), segments.as_slice()) {
+        return files::contents(ctx, id);
+    }
+    let value = match (method.as_str(), segments.as_slice()) {
+        ("POST", ["files"]) => files::create(ctx),
+        ("GET", ["files", id]) => files::retrieve(ctx, id),
         ("GET", ["checkout", "sessions"]) => checkout_sessions::list(ctx),
         ("GET", ["checkout", "sessions", id]) => checkout_sessions::retrieve(ctx, id),
         ("GET", ["checkout", "sessions", id, "line_items"]) => {
@@ -213,6 +293,36 @@ fn route(ctx: &Ctx, method: &Method, path: &str) -> ApiResult {
         ("GET", ["refunds", id]) => refunds::retrieve(ctx, id),
         ("GET", ["disputes", id]) => disputes::retrieve(ctx, id),
         _ => Err(unrecognized(method, path)),
+    };
+    value.map(Reply::Json)
+}
+
+fn route_v2(ctx: &Ctx, method: &Method, path: &str) -> ApiResult {
+    let segments: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(unrecognized(method, path));
+    }
+    match (method.as_str(), segments.as_slice()) {
+        ("POST", ["commerce", "product_catalog", "imports"]) => product_catalog::create(ctx),
+        ("GET", ["commerce", "product_catalog", "imports", id]) => {
+            product_catalog::retrieve(ctx, id)
+        }
+        ("GET", ["core", "events", id]) => product_catalog::retrieve_event(ctx, id),
+        _ => Err(unrecognized(method, path)),
+    }
+}
+
+/// A v2 JSON body: an object (an empty body counts as `{}`).
+fn json_params(body: &[u8]) -> Result<Params, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Params::default());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(Params(map)),
+        _ => Err(ApiError::invalid(
+            "Invalid request: the body must be a JSON object (Content-Type: application/json).",
+        )
+        .not_replayable()),
     }
 }
 

@@ -199,3 +199,185 @@ pub fn config_with_webhook(url: &str) -> SimConfig {
         ..SimConfig::default()
     }
 }
+
+/// The beta `Stripe-Version` the import sets API needs.
+pub const BETA: &str = "2025-09-30.clover;udap_beta=v1";
+pub const OTHER: &str = "acct_1OtherMerchant";
+pub const PURPOSE: &str = "data_management_manual_upload";
+
+/// A catalog file for `POST /v1/files`.
+pub struct Upload<'a> {
+    pub purpose: Option<&'a str>,
+    pub filename: &'a str,
+    pub content_type: Option<&'a str>,
+    pub bytes: Vec<u8>,
+}
+
+impl<'a> Upload<'a> {
+    pub fn csv(text: &str) -> Self {
+        Self {
+            purpose: Some(PURPOSE),
+            filename: "catalog.csv",
+            content_type: Some("text/csv"),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn tsv(text: &str) -> Self {
+        Self {
+            purpose: Some(PURPOSE),
+            filename: "catalog.tsv",
+            content_type: Some("text/tab-separated-values"),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn form(&self) -> reqwest::multipart::Form {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(purpose) = self.purpose {
+            form = form.text("purpose", purpose.to_string());
+        }
+        let mut part = reqwest::multipart::Part::bytes(self.bytes.clone())
+            .file_name(self.filename.to_string());
+        if let Some(ct) = self.content_type {
+            part = part.mime_str(ct).expect("mime");
+        }
+        form.part("file", part)
+    }
+}
+
+impl Env {
+    /// `POST /v1/files`, answering `(status, body)`.
+    pub async fn upload(&self, account: Option<&str>, upload: &Upload<'_>) -> (u16, Value) {
+        self.upload_with_key(account, upload, None).await
+    }
+
+    pub async fn upload_with_key(
+        &self,
+        account: Option<&str>,
+        upload: &Upload<'_>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self.post("/v1/files", account).multipart(upload.form());
+        if let Some(key) = key {
+            req = req.header("Idempotency-Key", key);
+        }
+        let (status, _, value) = body(req.send().await.expect("upload")).await;
+        (status, value)
+    }
+
+    /// Uploads a CSV and returns its file id.
+    pub async fn file(&self, account: Option<&str>, upload: &Upload<'_>) -> String {
+        let (status, value) = self.upload(account, upload).await;
+        assert_eq!(status, 200, "{value}");
+        value["id"].as_str().expect("file id").to_string()
+    }
+
+    pub async fn create_import_set(
+        &self,
+        account: Option<&str>,
+        file: &str,
+        format: &str,
+    ) -> (u16, Value) {
+        let req = self
+            .post("/v1/data_management/import_sets", account)
+            .header("Stripe-Version", BETA)
+            .form(&[("file", file), ("standard_data_format", format)]);
+        let (status, _, value) = body(req.send().await.expect("import set")).await;
+        (status, value)
+    }
+
+    pub async fn import_set(&self, account: Option<&str>, id: &str) -> (u16, Value) {
+        let req = self
+            .get(&format!("/v1/data_management/import_sets/{id}"), account)
+            .header("Stripe-Version", BETA);
+        let (status, _, value) = body(req.send().await.expect("import set")).await;
+        (status, value)
+    }
+
+    /// A v2 request acting in `context`.
+    pub fn v2(&self, method: reqwest::Method, path: &str, context: Option<&str>) -> RequestBuilder {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(KEY);
+        if let Some(context) = context {
+            req = req.header("Stripe-Context", context);
+        }
+        req.header("Stripe-Version", "2025-12-15.preview")
+    }
+
+    pub async fn create_catalog_import(
+        &self,
+        context: Option<&str>,
+        params: Value,
+    ) -> (u16, Value) {
+        let req = self
+            .v2(
+                reqwest::Method::POST,
+                "/v2/commerce/product_catalog/imports",
+                context,
+            )
+            .json(&params);
+        let (status, _, value) = body(req.send().await.expect("catalog import")).await;
+        (status, value)
+    }
+
+    pub async fn catalog_import(&self, context: Option<&str>, id: &str) -> (u16, Value) {
+        let req = self.v2(
+            reqwest::Method::GET,
+            &format!("/v2/commerce/product_catalog/imports/{id}"),
+            context,
+        );
+        let (status, _, value) = body(req.send().await.expect("catalog import")).await;
+        (status, value)
+    }
+
+    /// PUTs `bytes` to an import's upload URL; answers the status.
+    pub async fn put_upload(&self, import: &Value, bytes: &[u8], content_type: &str) -> u16 {
+        let url = import["status_details"]["awaiting_upload"]["upload_url"]["url"]
+            .as_str()
+            .expect("upload url");
+        self.http
+            .put(url)
+            .header("Content-Type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("put")
+            .status()
+            .as_u16()
+    }
+
+    /// Creates a v2 import and uploads `csv` to it; returns the import id.
+    pub async fn v2_import(&self, context: Option<&str>, params: Value, csv: &str) -> String {
+        let (status, import) = self.create_catalog_import(context, params).await;
+        assert_eq!(status, 200, "{import}");
+        assert_eq!(
+            self.put_upload(&import, csv.as_bytes(), "text/csv").await,
+            200
+        );
+        import["id"].as_str().expect("import id").to_string()
+    }
+
+    pub async fn catalog(&self, account: &str) -> Value {
+        let resp = self
+            .http
+            .get(self.url(&format!("/_sim/catalog/{account}")))
+            .send()
+            .await
+            .expect("catalog");
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.expect("catalog json")
+    }
+
+    /// `GET` a URL without credentials (pre-signed URLs): status, content type, body.
+    pub async fn fetch(&self, url: &str) -> (u16, String, Vec<u8>) {
+        let resp = self.http.get(url).send().await.expect("fetch");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, ct, resp.bytes().await.expect("bytes").to_vec())
+    }
+}

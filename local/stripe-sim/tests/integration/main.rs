@@ -9,3 +9,7 @@ mod control;
 mod faults;
 mod idempotency;
 mod webhooks;
+
+mod catalog_imports;
+mod files_api;
+mod import_sets;

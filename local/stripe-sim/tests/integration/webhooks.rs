@@ -5,7 +5,7 @@ use sha2::Sha256;
 use stripe_sim::SimConfig;
 
 /// Verifies a delivery the way Stripe's SDKs do, independently of the emulator's signer.
-fn verify(hit: &Hit, secret: &str) -> bool {
+pub fn verify(hit: &Hit, secret: &str) -> bool {
     let Some(header) = hit
         .headers
         .get("stripe-signature")

@@ -1,0 +1,119 @@
+//! Peak memory and time of the whole validate-and-upload path on a large catalog: the file
+//! is read from the S3 emulator, validated as it streams, and streamed on to stripe-sim's
+//! Files API (v1). The process's peak RSS is measured around that path alone
+//! (`/proc/self/clear_refs` resets the high-water mark; `VmHWM` reads it).
+//!
+//! Needs the local services and a stripe-sim process (`make bench-upload` starts them):
+//! DYNAMODB_ENDPOINT, S3_ENDPOINT, STRIPE_SIM_URL. BENCH_CATALOG_MB sets the size (190).
+
+use std::io::Write;
+use std::time::Instant;
+
+use shared::clock::SystemClock;
+use shared::config::{Env, StripeSettings};
+use shared::imports::uploader::{Uploader, UploaderSettings};
+use shared::merchants::{Merchant, ValidationMode};
+use shared::objects::S3Objects;
+use shared::secret::Secret;
+use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
+use shared::store::{schema, MerchantAdmin};
+use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
+use shared::stripe::{http_client, StripeClient};
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn write_catalog(path: &std::path::Path, target_bytes: u64) -> u64 {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create catalog file"));
+    writeln!(out, "id,title,description,link,image_link,brand,gtin,product_category,availability,inventory_quantity,price,shipping,color,size,item_group_id").unwrap();
+    let mut written = 0u64;
+    let mut i = 0u64;
+    while written < target_bytes {
+        let line = format!(
+            "SKU-{i:09},Trail Mug {i},\"Enamel mug, 12 oz, made for camp coffee; dishwasher safe, with a rolled rim and a sturdy handle. Item {i}\",https://shop.example/p/{i},https://shop.example/i/{i}.jpg,Acme Outdoor,{gtin:014},Home > Kitchen > Mugs,in_stock,{q},{p}.{c:02} USD,US:ALL:Standard:3-5:5.00 USD,Blue,M,GRP-{g}\n",
+            gtin = 10_000_000_000_000u64 + i,
+            q = i % 500,
+            p = 5 + i % 90,
+            c = i % 100,
+            g = i / 4,
+        );
+        out.write_all(line.as_bytes()).unwrap();
+        written += line.len() as u64;
+        i += 1;
+    }
+    out.flush().unwrap();
+    written
+}
+
+#[tokio::main]
+async fn main() {
+    let endpoint = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make bench-upload`"));
+    let (dynamo_endpoint, s3_endpoint, sim_url) = (endpoint("DYNAMODB_ENDPOINT"), endpoint("S3_ENDPOINT"), endpoint("STRIPE_SIM_URL"));
+    let megabytes: u64 = std::env::var("BENCH_CATALOG_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(190);
+
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("bench-catalog.csv");
+    let size = write_catalog(&path, megabytes * 1_000_000);
+
+    let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
+    let dynamo = shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env).unwrap()).await;
+    let s3 = S3Objects::client(Some(&s3_endpoint)).await;
+    let suffix = format!("{}-{:06x}", std::process::id(), fastrand::u32(..) & 0xffffff);
+    let tables: Vec<String> = ["merchants", "catalog", "idem"].iter().map(|t| format!("bench-{t}-{suffix}")).collect();
+    for (spec, name) in [&schema::MERCHANTS, &schema::CATALOG, &schema::IDEMPOTENCY].into_iter().zip(&tables) {
+        schema::create_table(&dynamo, spec, name).await.unwrap();
+    }
+    let bucket = format!("bench-{suffix}");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let account = "acct_1BenchMerchant";
+    let key = format!("incoming/{account}/catalog/bench.csv");
+    let put = s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_path(&path).await.unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let merchants = DynamoMerchants::new(dynamo.clone(), &tables[0]);
+    let mut merchant = Merchant::new(account);
+    merchant.validation = ValidationMode::Lenient;
+    merchants.put_merchant(&merchant).await.unwrap();
+
+    let settings = StripeSettings::from_env(&Env::from_map([("STRIPE_API_BASE", sim_url.clone()), ("STRIPE_FILES_BASE", sim_url), ("STRIPE_TIMEOUT_MS", "600000".into())])).unwrap();
+    let client = StripeClient::new(http_client(&settings).unwrap(), &settings, Secret::new("sk_test_sim"));
+    let uploader = Uploader {
+        merchants,
+        catalog: DynamoCatalog::new(dynamo.clone(), &tables[1]),
+        idempotency: DynamoIdempotency::new(dynamo.clone(), &tables[2], 3600, 900),
+        objects: S3Objects::new(s3.clone()),
+        stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default()).unwrap()),
+        clock: SystemClock,
+        settings: UploaderSettings { bucket: bucket.clone(), interval_millis: 0, concurrency: 4, max_report_rows: 10_000 },
+    };
+
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = status_kib("VmRSS:");
+    let started = Instant::now();
+    let outcome = uploader
+        .on_object_created(&bucket, &key, put.version_id().map(str::to_string), None, size)
+        .await
+        .expect("validate and upload");
+    let elapsed = started.elapsed();
+    let peak = status_kib("VmHWM:");
+    let _ = std::fs::remove_file(&path);
+
+    println!("validate-and-upload of a {:.1} MB catalog (v1: S3 -> validation -> Files API + ImportSet)", size as f64 / 1e6);
+    println!("  outcome        {outcome:?}");
+    println!("  elapsed        {:.2} s ({:.0} MB/s end to end, through the S3 emulator and stripe-sim)", elapsed.as_secs_f64(), size as f64 / 1e6 / elapsed.as_secs_f64());
+    println!("  RSS before     {:.1} MiB", before as f64 / 1024.0);
+    println!("  peak RSS       {:.1} MiB (process high-water mark during the path)", peak as f64 / 1024.0);
+}

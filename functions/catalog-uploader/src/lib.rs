@@ -1,0 +1,163 @@
+//! The `catalog-uploader` Lambda. Two triggers, one function:
+//! - S3 `ObjectCreated` under `incoming/`: validate the file, queue it, upload when due;
+//! - the EventBridge schedule (every minute): upload what is due, poll what is in flight.
+//!
+//! Both arrive asynchronously: an `Err` makes Lambda retry the event (and, after the
+//! retries, send it to the dead-letter queue); problems retrying cannot fix are reported
+//! in S3 and logged, and the invocation succeeds.
+
+use aws_lambda_events::s3::S3Event;
+use serde_json::Value;
+use shared::clock::SystemClock;
+use shared::config::{stripe_secret_key, ConfigError, Env, UploaderConfig};
+use shared::imports::uploader::{FileOutcome, TickSummary, UploadError, Uploader, UploaderSettings};
+use shared::objects::S3Objects;
+use shared::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoMerchants};
+use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
+use shared::stripe::{self as stripe, StripeClient, StripeError};
+use tokio::sync::OnceCell;
+
+pub type App = Uploader<DynamoMerchants, DynamoCatalog, DynamoIdempotency, S3Objects, StripeCatalog, SystemClock>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("stripe client: {0}")]
+    Stripe(#[from] StripeError),
+}
+
+pub struct Function {
+    env: Env,
+    config: UploaderConfig,
+    catalog_api: CatalogApiSettings,
+    dynamo: aws_sdk_dynamodb::Client,
+    s3: aws_sdk_s3::Client,
+    http: reqwest::Client,
+    app: OnceCell<App>,
+}
+
+/// Cold start: configuration checked (a bad setting stops here, named), clients built and
+/// warmed; secrets read now when they are plain variables, else on first use.
+pub async fn init(env: Env) -> Result<Function, InitError> {
+    let config = UploaderConfig::from_env(&env)?;
+    let catalog_api = CatalogApiSettings::from_env(&env)?;
+    let dynamo = dynamo::client(&config.dynamo).await;
+    let s3 = S3Objects::client(config.s3_endpoint.as_deref()).await;
+    let http = stripe::http_client(&config.stripe)?;
+    tokio::join!(stripe::warm_up(&http, &config.stripe), dynamo::warm_up(&dynamo, &config.catalog_table));
+    let function = Function { env, config, catalog_api, dynamo, s3, http, app: OnceCell::new() };
+    if !function.env.secrets_are_deferred() {
+        function.app().await?;
+    }
+    Ok(function)
+}
+
+impl Function {
+    pub async fn app(&self) -> Result<&App, InitError> {
+        self.app
+            .get_or_try_init(|| async {
+                let env = self.env.clone().with_secrets_document().await?;
+                let key = stripe_secret_key(&env, self.config.stripe.livemode)?;
+                let client = StripeClient::new(self.http.clone(), &self.config.stripe, key);
+                let c = &self.config;
+                Ok::<_, InitError>(Uploader {
+                    merchants: DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table),
+                    catalog: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
+                    idempotency: DynamoIdempotency::new(
+                        self.dynamo.clone(),
+                        &c.idempotency_table,
+                        c.idempotency.ttl_seconds,
+                        c.idempotency.in_progress_seconds,
+                    ),
+                    objects: S3Objects::new(self.s3.clone()),
+                    stripe: StripeCatalog::new(client, self.catalog_api.clone()),
+                    clock: SystemClock,
+                    settings: UploaderSettings {
+                        bucket: c.bucket.clone(),
+                        interval_millis: c.interval_seconds * 1000,
+                        concurrency: c.concurrency,
+                        max_report_rows: c.max_report_rows,
+                    },
+                })
+            })
+            .await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("not configured: {0}")]
+    NotConfigured(String),
+    #[error("retry: {0}")]
+    Retry(String),
+}
+
+/// What one invocation did, logged and returned.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Files { files: Vec<FileOutcome> },
+    Tick(TickSummary),
+    Ignored { ignored: String },
+}
+
+pub async fn handle(function: &Function, event: Value) -> Result<Outcome, HandlerError> {
+    let app = function.app().await.map_err(|e| HandlerError::NotConfigured(e.to_string()))?;
+    if event.get("Records").is_some() {
+        let s3: S3Event = serde_json::from_value(event)
+            .map_err(|e| HandlerError::NotConfigured(format!("malformed S3 event: {e}")))?;
+        return handle_s3(app, &function.config.bucket, s3).await;
+    }
+    let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        || event.get("source").and_then(Value::as_str) == Some("aws.events");
+    if scheduled {
+        let summary = app.on_schedule().await.map_err(|e| HandlerError::Retry(e.to_string()))?;
+        tracing::info!(feeds = summary.feeds, failed = summary.failed, "schedule tick");
+        return Ok(Outcome::Tick(summary));
+    }
+    tracing::warn!("event is neither an S3 notification nor a scheduled event; ignored");
+    Ok(Outcome::Ignored { ignored: "unrecognised event".into() })
+}
+
+async fn handle_s3(app: &App, bucket: &str, event: S3Event) -> Result<Outcome, HandlerError> {
+    let mut files = Vec::new();
+    let mut retry = Vec::new();
+    for record in event.records {
+        let is_create = record.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated"));
+        let record_bucket = record.s3.bucket.name.clone().unwrap_or_default();
+        let Some(raw_key) = record.s3.object.key.clone() else { continue };
+        if !is_create {
+            continue;
+        }
+        // Tenancy starts with the bucket: only the configured one is ours to read.
+        if record_bucket != bucket {
+            tracing::warn!(bucket = %record_bucket, "event from another bucket; ignored");
+            files.push(FileOutcome::Ignored { reason: format!("bucket {record_bucket} is not the catalog bucket") });
+            continue;
+        }
+        let size = record.s3.object.size.unwrap_or(0).max(0) as u64;
+        let result = app
+            .on_object_created(bucket, &raw_key, record.s3.object.version_id.clone(), record.s3.object.e_tag.clone(), size)
+            .await;
+        match result {
+            Ok(outcome) => {
+                tracing::info!(key = %raw_key, outcome = ?outcome, "catalog file handled");
+                files.push(outcome);
+            }
+            Err(UploadError::Permanent(message)) => {
+                tracing::error!(key = %raw_key, error = %message, "catalog file failed; not retried");
+                files.push(FileOutcome::Rejected { reason: message });
+            }
+            Err(error) => {
+                tracing::warn!(key = %raw_key, error = %error, "catalog file will be retried");
+                retry.push(error.to_string());
+            }
+        }
+    }
+    if !retry.is_empty() {
+        // Lambda retries the whole event; records already handled are duplicates then.
+        return Err(HandlerError::Retry(retry.join("; ")));
+    }
+    Ok(Outcome::Files { files })
+}

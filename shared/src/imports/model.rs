@@ -1,0 +1,117 @@
+//! Import records and per-feed upload slots, as stored in the Catalog table.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{Feed, FileFormat};
+use crate::merchants::ApiGeneration;
+use crate::objects::ObjectRef;
+
+/// A validated file waiting for its feed's next upload slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedFile {
+    pub object: ObjectRef,
+    /// The file name under `incoming/<acct>/<feed>/`; it names the report folder.
+    pub name: String,
+    pub format: FileFormat,
+    pub replace: bool,
+    pub arrived_at: i64,
+    pub rows: u64,
+    pub rows_with_errors: u64,
+}
+
+/// One account's upload state for one feed: what waits, what is in flight, and when the
+/// last upload went out. Written with optimistic concurrency (`version`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedSlot {
+    pub account_id: String,
+    pub feed: Feed,
+    #[serde(default)]
+    pub version: i64,
+    #[serde(default)]
+    pub last_upload_at: Option<i64>,
+    /// The import key of the upload Stripe is still processing.
+    #[serde(default)]
+    pub in_flight: Option<String>,
+    #[serde(default)]
+    pub queue: Vec<QueuedFile>,
+}
+
+impl FeedSlot {
+    pub fn new(account_id: &str, feed: Feed) -> Self {
+        Self {
+            account_id: account_id.to_string(),
+            feed,
+            version: 0,
+            last_upload_at: None,
+            in_flight: None,
+            queue: Vec::new(),
+        }
+    }
+
+    /// Slots with work (queued files or an upload in flight) are listed by the schedule.
+    pub fn is_active(&self) -> bool {
+        self.in_flight.is_some() || !self.queue.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Being uploaded to Stripe.
+    Uploading,
+    /// Stripe is processing it (v1 `pending`, v2 `awaiting_upload`/`processing`).
+    Processing,
+    Succeeded,
+    SucceededWithErrors,
+    Failed,
+    /// Never uploaded: refused by our own checks.
+    Rejected,
+    /// Never uploaded: a later `replace` file made it moot.
+    Superseded,
+}
+
+impl ImportStatus {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, ImportStatus::Uploading | ImportStatus::Processing)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    /// Rows in the uploaded file(s).
+    pub rows: u64,
+    /// Rows our validation flagged.
+    pub rows_with_errors: u64,
+    /// As Stripe reports them once processed.
+    pub stripe_successes: Option<u64>,
+    pub stripe_errors: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub account_id: String,
+    /// Ours: derived from the source objects, so a retried upload finds its record.
+    pub import_key: String,
+    pub feed: Feed,
+    pub generation: ApiGeneration,
+    /// `upsert` or `replace` (v2 product feed only).
+    pub mode: String,
+    pub sources: Vec<QueuedFile>,
+    /// What went to Stripe: the single source, or the merge of several.
+    pub upload: ObjectRef,
+    pub status: ImportStatus,
+    #[serde(default)]
+    pub stripe_status: Option<String>,
+    #[serde(default)]
+    pub stripe_file_id: Option<String>,
+    #[serde(default)]
+    pub stripe_import_id: Option<String>,
+    #[serde(default)]
+    pub counts: ImportCounts,
+    #[serde(default)]
+    pub failure: Option<String>,
+    #[serde(default)]
+    pub report_keys: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

@@ -1,0 +1,223 @@
+//! Object storage (S3): the capability the catalog uploader needs, behind a narrow trait.
+//! Reads stream; large writes go through multipart upload, so no file is ever held whole.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::store::StoreError;
+
+pub type ByteChunks = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
+
+/// One version of one object, as an S3 event names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    #[serde(default)]
+    pub version_id: Option<String>,
+    #[serde(default)]
+    pub etag: Option<String>,
+    #[serde(default)]
+    pub size: u64,
+}
+
+pub trait ObjectStore: Send + Sync {
+    /// The object's bytes as a stream of chunks (reads the version given, if any).
+    fn read(&self, object: &ObjectRef) -> impl Future<Output = Result<(u64, ByteChunks), StoreError>> + Send;
+
+    fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A writer that uploads in parts as it fills; `finish` completes the object.
+    fn writer(&self, bucket: &str, key: &str, content_type: &str)
+        -> impl Future<Output = Result<MultipartWriter, StoreError>> + Send;
+}
+
+fn s3_error<E: std::fmt::Debug + aws_sdk_s3::error::ProvideErrorMetadata, R: std::fmt::Debug>(
+    e: aws_sdk_s3::error::SdkError<E, R>,
+) -> StoreError {
+    use aws_sdk_s3::error::SdkError;
+    match &e {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown").to_string();
+            let text = format!("{code}: {}", service.err().message().unwrap_or(""));
+            match code.as_str() {
+                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" => StoreError::Transient(text),
+                _ => StoreError::Permanent(text),
+            }
+        }
+        SdkError::ConstructionFailure(_) => StoreError::Permanent(format!("{e:?}")),
+        _ => StoreError::Transient(e.to_string()),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Objects {
+    client: Client,
+}
+
+impl S3Objects {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Built once per cold start; `endpoint` (path-style) is for the local S3 emulator.
+    pub async fn client(endpoint: Option<&str>) -> Client {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(endpoint.is_some())
+            .build();
+        Client::from_conf(config)
+    }
+}
+
+impl ObjectStore for S3Objects {
+    async fn read(&self, object: &ObjectRef) -> Result<(u64, ByteChunks), StoreError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .set_version_id(object.version_id.clone())
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let length = output.content_length().unwrap_or(0).max(0) as u64;
+        let body: ByteStream = output.body;
+        let chunks = futures::stream::unfold(body, |mut body| async move {
+            body.next()
+                .await
+                .map(|chunk| (chunk.map_err(|e| StoreError::Transient(format!("reading from S3: {e}"))), body))
+        });
+        Ok((length, Box::pin(chunks)))
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
+    async fn writer(&self, bucket: &str, key: &str, content_type: &str) -> Result<MultipartWriter, StoreError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| StoreError::Permanent("S3 returned no upload id".into()))?
+            .to_string();
+        Ok(MultipartWriter {
+            client: self.client.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+            buffer: Vec::with_capacity(PART_SIZE),
+            parts: Vec::new(),
+            written: 0,
+        })
+    }
+}
+
+/// S3's minimum part size (except the last).
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// Buffers at most one part (8 MiB) before sending it.
+pub struct MultipartWriter {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    buffer: Vec<u8>,
+    parts: Vec<CompletedPart>,
+    written: u64,
+}
+
+impl MultipartWriter {
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.buffer.extend_from_slice(bytes);
+        self.written += bytes.len() as u64;
+        if self.buffer.len() >= PART_SIZE {
+            self.flush_part().await?;
+        }
+        Ok(())
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    async fn flush_part(&mut self) -> Result<(), StoreError> {
+        let number = self.parts.len() as i32 + 1;
+        let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
+        let output = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        self.parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(output.e_tag().map(str::to_string))
+                .build(),
+        );
+        Ok(())
+    }
+
+    /// Sends the last part and completes the object.
+    pub async fn finish(mut self) -> Result<u64, StoreError> {
+        if !self.buffer.is_empty() || self.parts.is_empty() {
+            self.flush_part().await?;
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(self.parts.clone())).build())
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(self.written)
+    }
+
+    /// Abandons the upload so no parts linger (and cost) in the bucket.
+    pub async fn abort(self) {
+        let _ = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .send()
+            .await;
+    }
+}

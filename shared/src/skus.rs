@@ -1,0 +1,97 @@
+//! The per-SKU snapshot the checkout hooks read: availability, quantity, price and
+//! shipping, as of the latest accepted feed row.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{parse_price, Money};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShippingOption {
+    pub country: String,
+    /// Region code, `ALL`, or a US postal code, range or wildcard.
+    pub area: String,
+    pub service: String,
+    /// Delivery estimate in days, from `3-5` (or `2`).
+    pub min_days: Option<u32>,
+    pub max_days: Option<u32>,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkuSnapshot {
+    pub account_id: String,
+    pub sku: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// `in_stock`, `out_of_stock`, `preorder`, `backorder`.
+    pub availability: String,
+    /// None when inventory is not tracked.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    #[serde(default)]
+    pub price: Option<Money>,
+    #[serde(default)]
+    pub shipping: Vec<ShippingOption>,
+    /// `per_order` (default) or `per_item`.
+    #[serde(default)]
+    pub shipping_cost_basis: Option<String>,
+    /// The import that last set this snapshot.
+    pub source_import: String,
+    pub updated_at: i64,
+}
+
+/// A change to one SKU from one accepted feed row. Inventory and pricing feeds carry part
+/// of a snapshot, so they update those fields and keep the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SkuChange {
+    /// A product-feed row: the whole snapshot.
+    Replace(SkuSnapshot),
+    /// An inventory-feed row.
+    Stock { sku: String, availability: String, quantity: Option<i64> },
+    /// A pricing-feed row.
+    Price { sku: String, price: Option<Money> },
+    /// A `delete=true` row.
+    Delete { sku: String },
+}
+
+/// Parses a feed's `shipping` list: `country:area:service:speed:price` entries separated by
+/// commas (the price has a space; the speed may be empty). Invalid entries are skipped:
+/// validation has already reported them.
+pub fn parse_shipping(text: &str) -> Vec<ShippingOption> {
+    text.split(',')
+        .filter_map(|entry| {
+            let parts: Vec<&str> = entry.trim().split(':').collect();
+            let [country, area, service, speed, price] = parts.as_slice() else {
+                return None;
+            };
+            let (min_days, max_days) = match speed.split_once('-') {
+                Some((a, b)) => (a.trim().parse().ok(), b.trim().parse().ok()),
+                None => {
+                    let d = speed.trim().parse().ok();
+                    (d, d)
+                }
+            };
+            Some(ShippingOption {
+                country: country.trim().to_ascii_uppercase(),
+                area: area.trim().to_string(),
+                service: service.trim().to_string(),
+                min_days,
+                max_days,
+                price: parse_price(price)?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipping_lists_parse() {
+        let options = parse_shipping("US:CA:Express:1-2:16.00 USD, US:ALL:Standard::5.00 USD, bogus");
+        assert_eq!(options.len(), 2);
+        assert_eq!((options[0].min_days, options[0].max_days, options[0].price.amount), (Some(1), Some(2), 1600));
+        assert_eq!((options[1].area.as_str(), options[1].min_days), ("ALL", None));
+    }
+}

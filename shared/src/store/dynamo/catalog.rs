@@ -1,0 +1,267 @@
+//! The Catalog table: `FEED#<feed>` upload slots (optimistic versioning), `IMPORT#<key>`
+//! import records and `SKU#<id>` snapshots, all under the account's partition.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+
+use super::{classify, decode, n, s};
+use crate::imports::{Feed, FeedSlot, ImportRecord};
+use crate::skus::{SkuChange, SkuSnapshot};
+use futures::StreamExt;
+use crate::store::attr::to_item;
+use crate::store::{FeedSlots, ImportLog, SkuSnapshots, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct DynamoCatalog {
+    client: Client,
+    table: String,
+}
+
+/// Sparse index of slots with work; the schedule queries it instead of scanning SKUs.
+pub const ACTIVE_INDEX: &str = "active_feeds";
+const ACTIVE: &str = "1";
+
+fn slot_key(feed: Feed) -> String {
+    format!("FEED#{}", feed.as_str())
+}
+
+fn import_key(key: &str) -> String {
+    // Zero-padded creation time first, so a reverse query lists newest first.
+    format!("IMPORT#{key}")
+}
+
+fn sku_key(sku: &str) -> String {
+    format!("SKU#{sku}")
+}
+
+fn item_of<T: serde::Serialize>(value: &T, sk: String) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let json = serde_json::to_value(value).map_err(|e| StoreError::Permanent(e.to_string()))?;
+    let mut item = to_item(&json)?;
+    item.insert("sk".into(), s(&sk));
+    Ok(item)
+}
+
+impl DynamoCatalog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    async fn get(&self, account_id: &str, sk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .key("sk", s(&sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item().cloned())
+    }
+
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
+            // Unprocessed items come back under throttling: resend them with a short backoff.
+            for attempt in 0..8u32 {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                match output.unprocessed_items() {
+                    Some(left) if !left.is_empty() => {
+                        pending = left.clone();
+                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(5))).await;
+                    }
+                    _ => {
+                        pending = HashMap::new();
+                        break;
+                    }
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Transient("DynamoDB kept items unprocessed".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FeedSlots for DynamoCatalog {
+    async fn slot(&self, account_id: &str, feed: Feed) -> Result<Option<FeedSlot>, StoreError> {
+        self.get(account_id, slot_key(feed)).await?.as_ref().map(decode).transpose()
+    }
+
+    async fn save_slot(&self, slot: &FeedSlot) -> Result<bool, StoreError> {
+        let mut next = slot.clone();
+        next.version = slot.version + 1;
+        let mut item = item_of(&next, slot_key(slot.feed))?;
+        if slot.is_active() {
+            item.insert("active".into(), s(ACTIVE));
+        }
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let request = if slot.version == 0 {
+            request.condition_expression("attribute_not_exists(account_id)")
+        } else {
+            request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(slot.version))
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn active_slots(&self) -> Result<Vec<(String, Feed)>, StoreError> {
+        let mut slots = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(ACTIVE_INDEX)
+                .key_condition_expression("active = :one")
+                .expression_attribute_values(":one", s(ACTIVE))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in output.items() {
+                let account = item.get("account_id").and_then(|v| v.as_s().ok());
+                let feed = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.strip_prefix("FEED#"))
+                    .and_then(Feed::parse);
+                if let (Some(account), Some(feed)) = (account, feed) {
+                    slots.push((account.clone(), feed));
+                }
+            }
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(slots);
+            }
+        }
+    }
+}
+
+impl ImportLog for DynamoCatalog {
+    async fn put_import(&self, record: &ImportRecord) -> Result<(), StoreError> {
+        let item = item_of(record, import_key(&record.import_key))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn import(&self, account_id: &str, key: &str) -> Result<Option<ImportRecord>, StoreError> {
+        self.get(account_id, import_key(key)).await?.as_ref().map(decode).transpose()
+    }
+
+    async fn imports(&self, account_id: &str, limit: usize) -> Result<Vec<ImportRecord>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("account_id = :a AND begins_with(sk, :p)")
+            .expression_attribute_values(":a", s(account_id))
+            .expression_attribute_values(":p", s("IMPORT#"))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(classify)?;
+        output.items().iter().map(decode).collect()
+    }
+}
+
+impl SkuSnapshots for DynamoCatalog {
+    async fn sku(&self, account_id: &str, sku: &str) -> Result<Option<SkuSnapshot>, StoreError> {
+        self.get(account_id, sku_key(sku)).await?.as_ref().map(decode).transpose()
+    }
+
+    async fn apply_sku_changes(&self, account_id: &str, source_import: &str, now: i64, changes: &[SkuChange]) -> Result<(), StoreError> {
+        let mut batch = Vec::new();
+        let mut updates = Vec::new();
+        for change in changes {
+            match change {
+                SkuChange::Replace(snapshot) => {
+                    let item = item_of(snapshot, sku_key(&snapshot.sku))?;
+                    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Permanent(e.to_string()))?;
+                    batch.push(WriteRequest::builder().put_request(put).build());
+                }
+                SkuChange::Delete { sku } => {
+                    let delete = DeleteRequest::builder()
+                        .key("account_id", s(account_id))
+                        .key("sk", s(&sku_key(sku)))
+                        .build()
+                        .map_err(|e| StoreError::Permanent(e.to_string()))?;
+                    batch.push(WriteRequest::builder().delete_request(delete).build());
+                }
+                partial => updates.push(partial.clone()),
+            }
+        }
+        self.batch_write(batch).await?;
+        // Partial rows: one update each, a few at a time.
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(updates)
+            .map(|change: SkuChange| async move { self.update_partial(account_id, source_import, now, &change).await })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
+impl DynamoCatalog {
+    async fn update_partial(&self, account_id: &str, source_import: &str, now: i64, change: &SkuChange) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .expression_attribute_values(":source", s(source_import))
+            .expression_attribute_values(":now", n(now));
+        let request = match change {
+            SkuChange::Stock { sku, availability, quantity } => {
+                let request = request
+                    .key("sk", s(&sku_key(sku)))
+                    .expression_attribute_values(":sku", s(sku))
+                    .expression_attribute_values(":availability", s(availability));
+                match quantity {
+                    Some(q) => request
+                        .update_expression("SET sku = :sku, availability = :availability, quantity = :quantity, source_import = :source, updated_at = :now")
+                        .expression_attribute_values(":quantity", n(*q)),
+                    None => request.update_expression(
+                        "SET sku = :sku, availability = :availability, source_import = :source, updated_at = :now REMOVE quantity",
+                    ),
+                }
+            }
+            SkuChange::Price { sku, price } => {
+                let request = request.key("sk", s(&sku_key(sku))).expression_attribute_values(":sku", s(sku));
+                match price {
+                    Some(price) => request
+                        .update_expression("SET sku = :sku, price = :price, source_import = :source, updated_at = :now, availability = if_not_exists(availability, :in_stock)")
+                        .expression_attribute_values(":price", super::encode_attr(price)?)
+                        .expression_attribute_values(":in_stock", s("in_stock")),
+                    None => request.update_expression("SET sku = :sku, source_import = :source, updated_at = :now REMOVE price"),
+                }
+            }
+            _ => return Ok(()),
+        };
+        request.send().await.map_err(classify)?;
+        Ok(())
+    }
+}
