@@ -2,14 +2,17 @@
 //! rate, checkout session with line items, payment intent and charge.
 //!
 //! Everything is validated and computed before anything is stored, so a rejected control
-//! request leaves no half-made purchase behind.
+//! request leaves no half-made purchase behind. A purchase is a [`Draft`] first: the
+//! checkout hooks see it and change it, then it is committed (paid) or aborted (expired).
 
 use crate::errors::ApiError;
+use crate::hooks::{CustomizeAnswer, ShippingRateData, TaxRateData};
 use crate::ids;
 use crate::model::{
-    Address, BillingDetails, Card, Charge, CheckoutSession, CollectedInformation, CustomerDetails,
-    Identifiers, LineItem, LineTax, Metadata, PaymentIntent, PaymentMethodDetails, Price, Product,
-    ShippingDetails, TaxRate, TotalDetails, to_json,
+    Address, AutomaticTax, BillingDetails, Card, Charge, CheckoutSession, CollectedInformation,
+    CustomerDetails, FixedAmount, Identifiers, LineItem, LineTax, Metadata, PaymentIntent,
+    PaymentMethodDetails, Price, Product, ShippingCost, ShippingDetails, ShippingOption,
+    ShippingRate, TaxRate, TotalDetails, to_json,
 };
 use crate::state::{AccountData, RequestInfo, Scope, Store, now};
 use crate::webhooks::DeliveryOverrides;
@@ -88,6 +91,9 @@ pub struct CardInput {
     pub funding: Option<String>,
     #[serde(default)]
     pub country: Option<String>,
+    /// Issuer identification number (6 to 8 digits; default by brand).
+    #[serde(default)]
+    pub iin: Option<String>,
 }
 
 /// Ids to use instead of random ones, so tests can line objects up with committed fixtures.
@@ -128,12 +134,28 @@ pub struct PurchaseRequest {
     pub shipping_amount: Option<i64>,
     #[serde(default)]
     pub shipping_details: Option<ShippingDetails>,
+    /// Shorthand for `shipping_details.address` (the name comes from the billing details).
+    #[serde(default)]
+    pub shipping_address: Option<Address>,
     #[serde(default)]
     pub billing_details: Option<BillingDetails>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
     #[serde(default)]
     pub card: Option<CardInput>,
     #[serde(default)]
     pub agent_details: Option<Value>,
+    /// Sent to customize_checkout as `automatic_tax.enabled` and recorded on the session.
+    #[serde(default)]
+    pub automatic_tax: Option<bool>,
+    /// Display name of the shipping option the agent picks (default: the cheapest).
+    #[serde(default)]
+    pub choose_shipping: Option<String>,
+    /// Send each hook request twice with the same id and body (an agent retry).
+    #[serde(default)]
+    pub replay_hooks: bool,
     #[serde(default)]
     pub ids: Option<IdsInput>,
     #[serde(default)]
@@ -256,6 +278,19 @@ struct Lines {
 }
 
 impl Lines {
+    fn recompute(&mut self) -> Result<(), ApiError> {
+        let (mut subtotal, mut tax, mut total) = (0i64, 0i64, 0i64);
+        for item in &self.items {
+            subtotal = subtotal
+                .checked_add(item.amount_subtotal)
+                .ok_or_else(overflow)?;
+            tax = tax.checked_add(item.amount_tax).ok_or_else(overflow)?;
+            total = total.checked_add(item.amount_total).ok_or_else(overflow)?;
+        }
+        (self.subtotal, self.tax, self.total) = (subtotal, tax, total);
+        Ok(())
+    }
+
     fn store(self, acct: &mut AccountData) -> Vec<LineItem> {
         for p in self.products {
             acct.products.insert(p.id.clone(), p);
@@ -456,7 +491,7 @@ fn single_line(
     })
 }
 
-fn check_free_id(taken: bool, id: &str, prefix: &str, param: &str) -> Result<(), ApiError> {
+pub fn check_free_id(taken: bool, id: &str, prefix: &str, param: &str) -> Result<(), ApiError> {
     if !id.starts_with(prefix)
         || id.len() <= prefix.len()
         || !id.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
@@ -485,6 +520,21 @@ fn fingerprint(card: &Card) -> String {
     hex::encode(digest).chars().take(16).collect()
 }
 
+const CARD_FUNDING: &[&str] = &["credit", "debit", "prepaid", "unknown"];
+
+/// The test cards' issuer numbers.
+fn default_iin(brand: &str) -> &'static str {
+    match brand {
+        "mastercard" => "555555",
+        "amex" => "378282",
+        "discover" => "601111",
+        "jcb" => "356600",
+        "diners" => "305693",
+        "unionpay" => "620000",
+        _ => "424242",
+    }
+}
+
 fn build_card(input: Option<&CardInput>) -> Result<Card, ApiError> {
     let input = input.cloned().unwrap_or_default();
     let mut card = Card {
@@ -494,8 +544,24 @@ fn build_card(input: Option<&CardInput>) -> Result<Card, ApiError> {
         exp_year: input.exp_year.unwrap_or(2034),
         fingerprint: String::new(),
         funding: input.funding.unwrap_or_else(|| "credit".into()),
+        iin: String::new(),
         last4: input.last4.unwrap_or_else(|| "4242".into()),
     };
+    card.iin = input
+        .iin
+        .unwrap_or_else(|| default_iin(&card.brand).to_string());
+    if !(6..=8).contains(&card.iin.len()) || !card.iin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::invalid_param(
+            "card[iin]",
+            "iin must be 6 to 8 digits.",
+        ));
+    }
+    if !CARD_FUNDING.contains(&card.funding.as_str()) {
+        return Err(ApiError::invalid_param(
+            "card[funding]",
+            format!("funding must be one of {}.", CARD_FUNDING.join(", ")),
+        ));
+    }
     if !(1..=12).contains(&card.exp_month) {
         return Err(ApiError::invalid_param(
             "card[exp_month]",
@@ -523,12 +589,35 @@ fn default_address() -> Address {
     }
 }
 
-/// A completed, paid (or, with manual capture, authorised) agentic purchase.
-pub fn create_purchase(
-    store: &mut Store,
-    api_version: &str,
-    req: &PurchaseRequest,
-) -> Result<Created, ApiError> {
+/// A purchase validated and computed but not stored yet. The checkout hooks see it and
+/// change it (shipping, taxes, fee) before it is committed as a paid checkout or aborted as
+/// an expired one.
+pub struct Draft {
+    pub scope: Scope,
+    pub session_id: String,
+    intent_id: String,
+    charge_id: String,
+    currency: String,
+    capture_method: String,
+    created: i64,
+    lines: Lines,
+    card: Card,
+    billing: BillingDetails,
+    /// What the session records as collected; the hooks always get an address.
+    shipping: Option<ShippingDetails>,
+    automatic_tax: bool,
+    shipping_amount: i64,
+    shipping_offered: Vec<ShippingRate>,
+    shipping_chosen: Option<usize>,
+    metadata: Metadata,
+    receipt_number: Option<String>,
+    agent_details: Option<Value>,
+    application_fee_amount: Option<i64>,
+    transfer_amount: Option<i64>,
+}
+
+/// Validates a purchase request and computes its objects; nothing is stored.
+pub fn prepare_purchase(req: &PurchaseRequest) -> Result<Draft, ApiError> {
     let scope = parse_account(req.account.as_deref())?;
     let currency = parse_currency(req.currency.as_deref())?;
     let capture_method = req
@@ -570,57 +659,57 @@ pub fn create_purchase(
             req.tax.as_ref(),
         )?],
     };
+    if req.shipping_details.is_some() && req.shipping_address.is_some() {
+        return Err(ApiError::invalid_param(
+            "shipping_address",
+            "Give shipping_address or shipping_details, not both.",
+        ));
+    }
     let created = parse_created(req.created)?;
-    let ship_to = req.shipping_details.as_ref().map(|s| &s.address);
+    let shipping = req.shipping_details.clone().or_else(|| {
+        req.shipping_address.clone().map(|address| ShippingDetails {
+            name: req.billing_details.as_ref().and_then(|b| b.name.clone()),
+            address,
+        })
+    });
+    let ship_to = shipping.as_ref().map(|s| &s.address);
     let lines = build_lines(&inputs, &currency, created, ship_to)?;
     let card = build_card(req.card.as_ref())?;
-    let amount_total = lines
-        .total
-        .checked_add(shipping_amount)
-        .ok_or_else(overflow)?;
 
-    let seq = store.next_seq();
-    let acct = store.account(&scope);
     let ids_in = req.ids.clone().unwrap_or_default();
     let session_id = ids_in
         .checkout_session
         .unwrap_or_else(ids::checkout_session);
     let intent_id = ids_in.payment_intent.unwrap_or_else(ids::payment_intent);
     let charge_id = ids_in.charge.unwrap_or_else(ids::charge);
-    check_free_id(
-        acct.sessions.contains_key(&session_id),
-        &session_id,
-        "cs_",
-        "ids[checkout_session]",
-    )?;
-    check_free_id(
-        acct.payment_intents.contains_key(&intent_id),
-        &intent_id,
-        "pi_",
-        "ids[payment_intent]",
-    )?;
-    check_free_id(
-        acct.charges.contains_key(&charge_id),
-        &charge_id,
-        "ch_",
-        "ids[charge]",
-    )?;
+    check_free_id(false, &session_id, "cs_", "ids[checkout_session]")?;
+    check_free_id(false, &intent_id, "pi_", "ids[payment_intent]")?;
+    check_free_id(false, &charge_id, "ch_", "ids[charge]")?;
 
-    let billing = req
+    let mut billing = req
         .billing_details
         .clone()
         .unwrap_or_else(|| BillingDetails {
             address: ship_to.cloned().unwrap_or_else(default_address),
             email: Some("jenny.rosen@example.com".into()),
-            name: req
-                .shipping_details
+            name: shipping
                 .as_ref()
                 .and_then(|s| s.name.clone())
                 .or_else(|| Some("Jenny Rosen".into())),
             phone: None,
         });
-    let manual = capture_method == "manual";
-    let payment_method = ids::payment_method();
+    let mut shipping = shipping;
+    if req.shipping_address.is_some() {
+        if let Some(s) = shipping.as_mut().filter(|s| s.name.is_none()) {
+            s.name = billing.name.clone();
+        }
+    }
+    if let Some(email) = &req.email {
+        billing.email = Some(email.clone());
+    }
+    if let Some(phone) = &req.phone {
+        billing.phone = Some(phone.clone());
+    }
     let metadata: Metadata = req
         .metadata
         .clone()
@@ -628,129 +717,679 @@ pub fn create_purchase(
         .into_iter()
         .map(|(k, v)| (k, json!(v)))
         .collect();
-
-    let session = CheckoutSession {
-        id: session_id.clone(),
-        object: "checkout.session",
-        amount_subtotal: lines.subtotal,
-        amount_total,
-        client_reference_id: None,
-        collected_information: req.shipping_details.clone().map(|s| CollectedInformation {
-            shipping_details: Some(s),
-        }),
-        created,
-        currency: currency.clone(),
-        customer: None,
-        customer_details: Some(CustomerDetails {
-            address: billing.address.clone(),
-            email: billing.email.clone(),
-            name: billing.name.clone(),
-            phone: billing.phone.clone(),
-            tax_exempt: "none",
-            tax_ids: Vec::new(),
-        }),
-        expires_at: created + SESSION_LIFETIME,
-        livemode: false,
-        metadata: metadata.clone(),
-        mode: "payment",
-        payment_intent: Some(intent_id.clone()),
-        payment_method_types: vec!["card"],
-        payment_status: if manual { "unpaid" } else { "paid" },
-        status: "complete",
-        success_url: None,
-        total_details: TotalDetails {
-            amount_discount: 0,
-            amount_shipping: shipping_amount,
-            amount_tax: lines.tax,
-        },
-        url: None,
-        line_items: Vec::new(),
-        seq,
-    };
-    let intent = PaymentIntent {
-        id: intent_id.clone(),
-        object: "payment_intent",
-        amount: amount_total,
-        amount_capturable: if manual { amount_total } else { 0 },
-        amount_received: if manual { 0 } else { amount_total },
-        capture_method: capture_method.clone(),
-        created,
-        currency: currency.clone(),
-        customer: None,
-        description: None,
-        last_payment_error: None,
-        latest_charge: Some(charge_id.clone()),
-        livemode: false,
-        metadata: metadata.clone(),
-        payment_method: Some(payment_method.clone()),
-        payment_method_types: vec!["card"],
-        status: if manual {
-            "requires_capture".into()
-        } else {
-            "succeeded".into()
-        },
-        agent_details: req.agent_details.clone(),
-    };
-    let charge = Charge {
-        id: charge_id.clone(),
-        object: "charge",
-        amount: amount_total,
-        amount_captured: if manual { 0 } else { amount_total },
-        amount_refunded: 0,
-        balance_transaction: None,
-        billing_details: billing,
-        captured: !manual,
-        created,
-        currency,
-        description: None,
-        disputed: false,
-        livemode: false,
-        metadata,
-        paid: true,
-        payment_intent: Some(intent_id.clone()),
-        payment_method: Some(payment_method),
-        payment_method_details: PaymentMethodDetails { kind: "card", card },
-        receipt_number: Some(
-            req.receipt_number
-                .clone()
-                .unwrap_or_else(ids::receipt_number),
-        ),
-        refunded: false,
-        status: "succeeded",
-    };
-
-    let mut session = session;
-    session.line_items = lines.store(acct);
-    let session_json = to_json(&session);
-    let intent_json = to_json(&intent);
-    acct.sessions.insert(session_id.clone(), session);
-    acct.payment_intents.insert(intent_id, intent);
-    acct.charges.insert(charge_id, charge);
-
-    let none = RequestInfo::default();
-    let mut events = vec![store.emit(
-        api_version,
-        &scope,
-        "checkout.session.completed",
-        session_json,
-        None,
-        &none,
-    )];
-    if !manual {
-        events.push(store.emit(
-            api_version,
-            &scope,
-            "payment_intent.succeeded",
-            intent_json,
-            None,
-            &none,
-        ));
-    }
-    Ok(Created {
+    let draft = Draft {
         scope,
         session_id,
-        events,
+        intent_id,
+        charge_id,
+        currency,
+        capture_method,
+        created,
+        lines,
+        card,
+        billing,
+        shipping,
+        automatic_tax: req.automatic_tax.unwrap_or(false),
+        shipping_amount,
+        shipping_offered: Vec::new(),
+        shipping_chosen: None,
+        metadata,
+        receipt_number: req.receipt_number.clone(),
+        agent_details: req.agent_details.clone(),
+        application_fee_amount: None,
+        transfer_amount: None,
+    };
+    draft.amount_total()?;
+    Ok(draft)
+}
+
+fn address_json(address: &Address) -> Value {
+    json!({
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "state": address.state,
+        "postal_code": address.postal_code,
+        "country": address.country,
     })
+}
+
+/// A TaxRate from `rate_data`; country and state default to the shipping address.
+pub fn tax_rate_from(
+    data: &TaxRateData,
+    created: i64,
+    ship_to: Option<&Address>,
+) -> Result<TaxRate, String> {
+    if data.display_name.trim().is_empty() || data.display_name.chars().count() > 50 {
+        return Err("display_name must be 1 to 50 characters.".into());
+    }
+    if !data.percentage.is_finite() || !(0.0..=100.0).contains(&data.percentage) {
+        return Err("percentage must be a number from 0 to 100.".into());
+    }
+    let country = data
+        .country
+        .clone()
+        .or_else(|| ship_to.and_then(|a| a.country.clone()));
+    let state = data
+        .state
+        .clone()
+        .or_else(|| ship_to.and_then(|a| a.state.clone()));
+    let tax_type = data.tax_type.clone().unwrap_or_else(|| {
+        if data.display_name.to_ascii_uppercase().contains("VAT") {
+            "vat".into()
+        } else {
+            "sales_tax".into()
+        }
+    });
+    Ok(TaxRate {
+        id: ids::tax_rate(),
+        object: "tax_rate",
+        active: true,
+        jurisdiction: data
+            .jurisdiction
+            .clone()
+            .or_else(|| state.clone())
+            .or_else(|| country.clone()),
+        country,
+        created,
+        description: data.description.clone(),
+        display_name: data.display_name.clone(),
+        effective_percentage: data.percentage,
+        inclusive: data.inclusive,
+        livemode: false,
+        metadata: Metadata::new(),
+        percentage: data.percentage,
+        state,
+        tax_type,
+    })
+}
+
+/// A ShippingRate from `shipping_rate_data`, which must be in `currency`.
+pub fn shipping_rate_from(
+    data: &ShippingRateData,
+    currency: &str,
+    created: i64,
+) -> Result<ShippingRate, String> {
+    data.validate(currency)?;
+    Ok(ShippingRate {
+        id: ids::shipping_rate(),
+        object: "shipping_rate",
+        active: true,
+        created,
+        delivery_estimate: data.delivery_estimate.as_ref().map(to_json),
+        display_name: data.display_name.clone(),
+        fixed_amount: FixedAmount {
+            amount: data.fixed_amount.amount,
+            currency: currency.to_string(),
+        },
+        livemode: false,
+        metadata: data
+            .metadata
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, json!(v)))
+            .collect(),
+        tax_behavior: data
+            .tax_behavior
+            .clone()
+            .unwrap_or_else(|| "unspecified".into()),
+        tax_code: data.tax_code.clone(),
+        kind: "fixed_amount",
+    })
+}
+
+impl Draft {
+    pub fn amount_total(&self) -> Result<i64, ApiError> {
+        self.lines
+            .total
+            .checked_add(self.shipping_amount)
+            .ok_or_else(overflow)
+    }
+
+    /// Seeded ids must still be free in the account (checked again when committing: the
+    /// lock is released while the hooks run).
+    pub fn check_ids(&self, acct: &AccountData) -> Result<(), ApiError> {
+        check_free_id(
+            acct.sessions.contains_key(&self.session_id),
+            &self.session_id,
+            "cs_",
+            "ids[checkout_session]",
+        )?;
+        check_free_id(
+            acct.payment_intents.contains_key(&self.intent_id),
+            &self.intent_id,
+            "pi_",
+            "ids[payment_intent]",
+        )?;
+        check_free_id(
+            acct.charges.contains_key(&self.charge_id),
+            &self.charge_id,
+            "ch_",
+            "ids[charge]",
+        )
+    }
+
+    /// The address the hooks are told; once they have seen it, the session records it too.
+    pub fn hook_shipping(&mut self) -> ShippingDetails {
+        self.shipping
+            .get_or_insert_with(|| ShippingDetails {
+                name: self.billing.name.clone(),
+                address: default_address(),
+            })
+            .clone()
+    }
+
+    fn line_details(&self) -> Vec<Value> {
+        self.lines
+            .items
+            .iter()
+            .zip(&self.lines.prices)
+            .map(|(item, price)| {
+                let tax_rates: Vec<Value> = item
+                    .taxes
+                    .iter()
+                    .map(|tax| {
+                        let rate = self.lines.tax_rates.iter().find(|r| r.id == tax.rate);
+                        json!({
+                            "rate": {
+                                "id": tax.rate,
+                                "display_name": rate.map(|r| r.display_name.clone()),
+                                "percentage": rate.map(|r| r.percentage),
+                                "inclusive": rate.map(|r| r.inclusive),
+                            },
+                            "amount": tax.amount,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "id": item.id,
+                    "sku_id": price.external_reference,
+                    "unit_amount": price.unit_amount,
+                    "amount_discount": item.amount_discount,
+                    "amount_subtotal": item.amount_subtotal,
+                    "amount_tax": item.amount_tax,
+                    "amount_total": item.amount_total,
+                    "quantity": item.quantity,
+                    "name": item.description,
+                    "tax_rates": tax_rates,
+                })
+            })
+            .collect()
+    }
+
+    fn totals(&self) -> Value {
+        json!({
+            "amount_discount": 0,
+            "amount_shipping": self.shipping_amount,
+            "amount_tax": self.lines.tax,
+        })
+    }
+
+    /// `data` of `v1.delegated_checkout.customize_checkout`.
+    pub fn customize_data(&mut self) -> Value {
+        let shipping = self.hook_shipping();
+        json!({
+            "automatic_tax": { "enabled": self.automatic_tax },
+            "currency": self.currency,
+            "line_item_details": self.line_details(),
+            "shipping_details": { "address": address_json(&shipping.address) },
+            "amount_total": self.lines.total.saturating_add(self.shipping_amount),
+            "amount_subtotal": self.lines.subtotal,
+            "total_details": self.totals(),
+            "checkout_session": self.session_id,
+        })
+    }
+
+    /// `data` of `v1.delegated_checkout.finalize_checkout` (note `line_items_details`).
+    pub fn finalize_data(&mut self) -> Value {
+        let shipping = self.hook_shipping();
+        let card = &self.card;
+        json!({
+            "currency": self.currency,
+            "line_items_details": self.line_details(),
+            "payment_method_details": {
+                "type": "card",
+                "card": {
+                    "brand": card.brand,
+                    "country": card.country,
+                    "exp_month": card.exp_month,
+                    "exp_year": card.exp_year,
+                    "fingerprint": card.fingerprint,
+                    "funding": card.funding,
+                    "iin": card.iin,
+                    "last4": card.last4,
+                    "wallet": null,
+                },
+            },
+            "billing_details": {
+                "name": self.billing.name,
+                "address": address_json(&self.billing.address),
+            },
+            "shipping_details": {
+                "name": shipping.name,
+                "address": address_json(&shipping.address),
+            },
+            "email": self.billing.email,
+            "phone": self.billing.phone,
+            "amount_total": self.lines.total.saturating_add(self.shipping_amount),
+            "amount_subtotal": self.lines.subtotal,
+            "total_details": self.totals(),
+            "checkout_session": self.session_id,
+        })
+    }
+
+    /// Applies customize_checkout's answer: the offered shipping options and each named
+    /// line's tax rates (which replace that line's taxes). An error means the answer is
+    /// unusable (Stripe answers the agent 424).
+    pub fn apply_customize(
+        &mut self,
+        answer: &CustomizeAnswer,
+        acct: &AccountData,
+    ) -> Result<(), String> {
+        let malformed = |m: String| format!("customize_checkout answer is malformed: {m}");
+        if let Some(options) = answer.shipping_options.as_ref().filter(|o| !o.is_empty()) {
+            let mut offered = Vec::with_capacity(options.len());
+            for (i, option) in options.iter().enumerate() {
+                let rate = match (&option.shipping_rate, &option.shipping_rate_data) {
+                    (Some(id), None) => {
+                        let rate = acct
+                            .shipping_rates
+                            .get(id)
+                            .cloned()
+                            .ok_or_else(|| format!("No such shipping_rate: '{id}'"))?;
+                        if !rate
+                            .fixed_amount
+                            .currency
+                            .eq_ignore_ascii_case(&self.currency)
+                        {
+                            return Err(format!(
+                                "shipping_rate '{id}' is in {}, the checkout in {}.",
+                                rate.fixed_amount.currency, self.currency
+                            ));
+                        }
+                        rate
+                    }
+                    (None, Some(data)) => shipping_rate_from(data, &self.currency, self.created)
+                        .map_err(|e| malformed(format!("shipping_options[{i}]: {e}")))?,
+                    _ => {
+                        return Err(malformed(format!(
+                            "shipping_options[{i}] needs exactly one of shipping_rate and shipping_rate_data."
+                        )));
+                    }
+                };
+                offered.push(rate);
+            }
+            self.shipping_offered = offered;
+            self.shipping_chosen = None;
+        }
+        let mut seen = Vec::new();
+        for (i, line) in answer.line_items.iter().flatten().enumerate() {
+            let Some(index) = self.lines.items.iter().position(|li| li.id == line.id) else {
+                return Err(malformed(format!(
+                    "line_items[{i}].id '{}' is not a line item of this checkout.",
+                    line.id
+                )));
+            };
+            if seen.contains(&index) {
+                return Err(malformed(format!(
+                    "line_items[{i}].id '{}' appears twice.",
+                    line.id
+                )));
+            }
+            seen.push(index);
+            let mut rates = Vec::with_capacity(line.tax_rates.len());
+            for (j, answer) in line.tax_rates.iter().enumerate() {
+                let at = format!("line_items[{i}].tax_rates[{j}]");
+                let rate = match (&answer.rate, &answer.rate_data) {
+                    (Some(id), None) => acct
+                        .tax_rates
+                        .get(id)
+                        .or_else(|| self.lines.tax_rates.iter().find(|r| &r.id == id))
+                        .cloned()
+                        .ok_or_else(|| format!("No such tax_rate: '{id}'"))?,
+                    (None, Some(data)) => self
+                        .new_tax_rate(data)
+                        .map_err(|e| malformed(format!("{at}.rate_data: {e}")))?,
+                    _ => {
+                        return Err(malformed(format!(
+                            "{at} needs exactly one of rate and rate_data."
+                        )));
+                    }
+                };
+                rates.push(rate);
+            }
+            self.set_line_taxes(index, rates)
+                .map_err(|e| malformed(format!("line_items[{i}]: {e}")))?;
+        }
+        let used: Vec<String> = self
+            .lines
+            .items
+            .iter()
+            .flat_map(|li| li.taxes.iter().map(|t| t.rate.clone()))
+            .collect();
+        self.lines.tax_rates.retain(|r| used.contains(&r.id));
+        self.lines.recompute().map_err(|e| e.message)?;
+        Ok(())
+    }
+
+    fn new_tax_rate(&self, data: &TaxRateData) -> Result<TaxRate, String> {
+        tax_rate_from(
+            data,
+            self.created,
+            self.shipping.as_ref().map(|s| &s.address),
+        )
+    }
+
+    /// Replaces a line's taxes: each rate applies to the line's subtotal; exclusive taxes
+    /// are added to its total, inclusive ones are the part of it that is tax.
+    fn set_line_taxes(&mut self, index: usize, rates: Vec<TaxRate>) -> Result<(), String> {
+        let Some(item) = self.lines.items.get_mut(index) else {
+            return Err("no such line".into());
+        };
+        let subtotal = item.amount_subtotal;
+        let (mut tax, mut exclusive, mut inclusive) = (0i64, 0i64, 0i64);
+        let mut amounts = Vec::with_capacity(rates.len());
+        for rate in &rates {
+            let amount = tax_amount(subtotal, rate.percentage, rate.inclusive)
+                .ok_or("percentage must be a number from 0 to 100.")?;
+            tax = tax.checked_add(amount).ok_or("the amounts are too large")?;
+            if rate.inclusive {
+                inclusive += amount;
+            } else {
+                exclusive += amount;
+            }
+            amounts.push(amount);
+        }
+        if inclusive > subtotal {
+            return Err("the inclusive taxes exceed the line's amount.".into());
+        }
+        item.taxes = rates
+            .iter()
+            .zip(&amounts)
+            .map(|(rate, amount)| LineTax {
+                amount: *amount,
+                rate: rate.id.clone(),
+                taxable_amount: subtotal - inclusive,
+            })
+            .collect();
+        item.amount_tax = tax;
+        item.amount_total = subtotal
+            .checked_add(exclusive)
+            .ok_or("the amounts are too large")?;
+        let behavior = if rates.is_empty() {
+            "unspecified"
+        } else if rates.iter().all(|r| r.inclusive) {
+            "inclusive"
+        } else {
+            "exclusive"
+        };
+        if let Some(price) = self.lines.prices.get_mut(index) {
+            price.tax_behavior = behavior;
+        }
+        for rate in rates {
+            if !self.lines.tax_rates.iter().any(|r| r.id == rate.id) {
+                self.lines.tax_rates.push(rate);
+            }
+        }
+        Ok(())
+    }
+
+    /// The agent's pick among the offered options: the one named `choose` (display name),
+    /// else the cheapest (the first of equals). Its amount becomes the shipping amount.
+    pub fn pick_shipping(&mut self, choose: Option<&str>) -> Result<(), ApiError> {
+        if self.shipping_offered.is_empty() {
+            return match choose {
+                None => Ok(()),
+                Some(name) => Err(ApiError::invalid_param(
+                    "choose_shipping",
+                    format!("No shipping options were offered, so '{name}' cannot be chosen."),
+                )),
+            };
+        }
+        let index = match choose {
+            Some(name) => self
+                .shipping_offered
+                .iter()
+                .position(|r| r.display_name == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = self
+                        .shipping_offered
+                        .iter()
+                        .map(|r| r.display_name.as_str())
+                        .collect();
+                    ApiError::invalid_param(
+                        "choose_shipping",
+                        format!(
+                            "No shipping option named '{name}' was offered (offered: {}).",
+                            names.join(", ")
+                        ),
+                    )
+                })?,
+            None => self
+                .shipping_offered
+                .iter()
+                .enumerate()
+                .min_by_key(|(i, r)| (r.fixed_amount.amount, *i))
+                .map_or(0, |(i, _)| i),
+        };
+        self.shipping_chosen = Some(index);
+        self.shipping_amount = self.shipping_offered[index].fixed_amount.amount;
+        self.amount_total().map(|_| ())
+    }
+
+    pub fn approve(&mut self, application_fee_amount: Option<i64>, transfer_amount: Option<i64>) {
+        self.application_fee_amount = application_fee_amount;
+        self.transfer_amount = transfer_amount;
+    }
+
+    fn session(&self, seq: u64, amount_total: i64, paid: Option<bool>) -> CheckoutSession {
+        let chosen = self
+            .shipping_chosen
+            .and_then(|i| self.shipping_offered.get(i));
+        CheckoutSession {
+            id: self.session_id.clone(),
+            object: "checkout.session",
+            amount_subtotal: self.lines.subtotal,
+            amount_total,
+            automatic_tax: AutomaticTax {
+                enabled: self.automatic_tax,
+                liability: None,
+                status: self.automatic_tax.then_some("complete"),
+            },
+            client_reference_id: None,
+            collected_information: self.shipping.clone().map(|s| CollectedInformation {
+                shipping_details: Some(s),
+            }),
+            created: self.created,
+            currency: self.currency.clone(),
+            customer: None,
+            customer_details: Some(CustomerDetails {
+                address: self.billing.address.clone(),
+                email: self.billing.email.clone(),
+                name: self.billing.name.clone(),
+                phone: self.billing.phone.clone(),
+                tax_exempt: "none",
+                tax_ids: Vec::new(),
+            }),
+            expires_at: self.created + SESSION_LIFETIME,
+            livemode: false,
+            metadata: self.metadata.clone(),
+            mode: "payment",
+            payment_intent: paid.map(|_| self.intent_id.clone()),
+            payment_method_types: vec!["card"],
+            payment_status: if paid == Some(true) { "paid" } else { "unpaid" },
+            shipping_cost: chosen.map(|r| ShippingCost {
+                amount_subtotal: r.fixed_amount.amount,
+                amount_tax: 0,
+                amount_total: r.fixed_amount.amount,
+                shipping_rate: r.id.clone(),
+            }),
+            shipping_options: self
+                .shipping_offered
+                .iter()
+                .map(|r| ShippingOption {
+                    shipping_amount: r.fixed_amount.amount,
+                    shipping_rate: r.id.clone(),
+                })
+                .collect(),
+            status: if paid.is_some() {
+                "complete"
+            } else {
+                "expired"
+            },
+            success_url: None,
+            total_details: TotalDetails {
+                amount_discount: 0,
+                amount_shipping: self.shipping_amount,
+                amount_tax: self.lines.tax,
+            },
+            url: None,
+            line_items: Vec::new(),
+            seq,
+        }
+    }
+
+    fn store_catalog(self, acct: &mut AccountData) -> Vec<LineItem> {
+        for rate in self.shipping_offered {
+            acct.shipping_rates.insert(rate.id.clone(), rate);
+        }
+        self.lines.store(acct)
+    }
+
+    /// A completed, paid (or, with manual capture, authorised) agentic purchase.
+    pub fn commit(self, store: &mut Store, api_version: &str) -> Result<Created, ApiError> {
+        let amount_total = self.amount_total()?;
+        let scope = self.scope.clone();
+        self.check_ids(store.account(&scope))?;
+        let seq = store.next_seq();
+        let manual = self.capture_method == "manual";
+        let payment_method = ids::payment_method();
+        let mut session = self.session(seq, amount_total, Some(!manual));
+        let intent = PaymentIntent {
+            id: self.intent_id.clone(),
+            object: "payment_intent",
+            amount: amount_total,
+            amount_capturable: if manual { amount_total } else { 0 },
+            amount_received: if manual { 0 } else { amount_total },
+            application_fee_amount: self.application_fee_amount,
+            capture_method: self.capture_method.clone(),
+            created: self.created,
+            currency: self.currency.clone(),
+            customer: None,
+            description: None,
+            last_payment_error: None,
+            latest_charge: Some(self.charge_id.clone()),
+            livemode: false,
+            metadata: self.metadata.clone(),
+            payment_method: Some(payment_method.clone()),
+            payment_method_types: vec!["card"],
+            status: if manual {
+                "requires_capture".into()
+            } else {
+                "succeeded".into()
+            },
+            transfer_data: self
+                .transfer_amount
+                .map(|amount| json!({ "amount": amount, "destination": scope })),
+            agent_details: self.agent_details.clone(),
+        };
+        let charge = Charge {
+            id: self.charge_id.clone(),
+            object: "charge",
+            amount: amount_total,
+            amount_captured: if manual { 0 } else { amount_total },
+            amount_refunded: 0,
+            application_fee: self.application_fee_amount.map(|_| ids::application_fee()),
+            application_fee_amount: self.application_fee_amount,
+            balance_transaction: None,
+            billing_details: self.billing.clone(),
+            captured: !manual,
+            created: self.created,
+            currency: self.currency.clone(),
+            description: None,
+            disputed: false,
+            livemode: false,
+            metadata: self.metadata.clone(),
+            paid: true,
+            payment_intent: Some(self.intent_id.clone()),
+            payment_method: Some(payment_method),
+            payment_method_details: PaymentMethodDetails {
+                kind: "card",
+                card: self.card.clone(),
+            },
+            receipt_number: Some(
+                self.receipt_number
+                    .clone()
+                    .unwrap_or_else(ids::receipt_number),
+            ),
+            refunded: false,
+            status: "succeeded",
+        };
+        let session_id = self.session_id.clone();
+        let (intent_id, charge_id) = (self.intent_id.clone(), self.charge_id.clone());
+        let acct = store.account(&scope);
+        session.line_items = self.store_catalog(acct);
+        let session_json = to_json(&session);
+        let intent_json = to_json(&intent);
+        acct.sessions.insert(session_id.clone(), session);
+        acct.payment_intents.insert(intent_id, intent);
+        acct.charges.insert(charge_id, charge);
+
+        let none = RequestInfo::default();
+        let mut events = vec![store.emit(
+            api_version,
+            &scope,
+            "checkout.session.completed",
+            session_json,
+            None,
+            &none,
+        )];
+        if !manual {
+            events.push(store.emit(
+                api_version,
+                &scope,
+                "payment_intent.succeeded",
+                intent_json,
+                None,
+                &none,
+            ));
+        }
+        Ok(Created {
+            scope,
+            session_id,
+            events,
+        })
+    }
+
+    /// A checkout the platform declined: no payment; the session is stored expired and
+    /// `checkout.session.expired` is emitted.
+    pub fn abort(self, store: &mut Store, api_version: &str) -> Result<Created, ApiError> {
+        let amount_total = self.amount_total()?;
+        let scope = self.scope.clone();
+        self.check_ids(store.account(&scope))?;
+        let seq = store.next_seq();
+        let mut session = self.session(seq, amount_total, None);
+        session.expires_at = now().max(self.created);
+        let session_id = self.session_id.clone();
+        let acct = store.account(&scope);
+        session.line_items = self.store_catalog(acct);
+        let snapshot = to_json(&session);
+        acct.sessions.insert(session_id.clone(), session);
+        let event = store.emit(
+            api_version,
+            &scope,
+            "checkout.session.expired",
+            snapshot,
+            None,
+            &RequestInfo::default(),
+        );
+        Ok(Created {
+            scope,
+            session_id,
+            events: vec![event],
+        })
+    }
 }
 
 /// Takes an open session (or makes one) and expires it, as Stripe does after 24 hours.
@@ -793,6 +1432,11 @@ pub fn expire_session(
                 object: "checkout.session",
                 amount_subtotal: subtotal,
                 amount_total: total,
+                automatic_tax: AutomaticTax {
+                    enabled: false,
+                    liability: None,
+                    status: None,
+                },
                 client_reference_id: None,
                 collected_information: None,
                 created,
@@ -806,6 +1450,8 @@ pub fn expire_session(
                 payment_intent: None,
                 payment_method_types: vec!["card"],
                 payment_status: "unpaid",
+                shipping_cost: None,
+                shipping_options: Vec::new(),
                 status: "open",
                 success_url: None,
                 total_details: TotalDetails {

@@ -13,6 +13,9 @@ use crate::checkout::{self, ExpireRequest, PurchaseRequest, parse_account};
 use crate::errors::{ApiError, json_response};
 use crate::expand::{self, Expand};
 use crate::faults::{self, FaultSpec};
+use crate::hooks::{
+    self, CustomizeAnswer, Decision, FinalizeAnswer, Hook, ShippingRateData, TaxRateData,
+};
 use crate::ids;
 use crate::model::{
     DISPUTE_CLOSED_STATUSES, DISPUTE_OPEN_STATUSES, Dispute, Metadata, PaymentIntent, to_json,
@@ -37,6 +40,10 @@ pub fn routes() -> Router<Arc<Sim>> {
     Router::new()
         .route("/_sim/health", get(health))
         .route("/_sim/agentic_checkouts", post(agentic_checkout))
+        .route("/_sim/hooks", get(get_hooks).post(set_hooks))
+        .route("/_sim/hook_calls", get(list_hook_calls))
+        .route("/_sim/shipping_rates", post(create_shipping_rate))
+        .route("/_sim/tax_rates", post(create_tax_rate))
         .route("/_sim/checkout_sessions/expire", post(expire_session))
         .route("/_sim/payment_failures", post(payment_failure))
         .route("/_sim/disputes", post(create_dispute))
@@ -107,11 +114,85 @@ async fn health(State(sim): State<Arc<Sim>>) -> ControlResult {
     ok(json!({ "ok": true, "api_version": sim.config.api_version }))
 }
 
+/// An agent's purchase: customize_checkout, the agent's shipping pick, finalize_checkout,
+/// then a paid checkout (200) or an aborted one (402); a failed customize is a 424 that
+/// leaves nothing behind.
 async fn agentic_checkout(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
     let req: PurchaseRequest = parse(&body)?;
+    let mut draft = checkout::prepare_purchase(&req)?;
+    let settings = {
+        let mut store = sim.lock();
+        draft.check_ids(store.account(&draft.scope))?;
+        store.hooks.clone()
+    };
+    let copies = if req.replay_hooks { 2 } else { 1 };
+    if let Some(url) = &settings.customize_url {
+        let hook = Hook::CustomizeCheckout;
+        let data = draft.customize_data();
+        let request = hooks::envelope(hook, &draft.scope, data);
+        let applied = hooks::exchange(
+            &sim,
+            hook,
+            &settings,
+            url,
+            &draft.session_id,
+            &request,
+            copies,
+        )
+        .await
+        .and_then(|answer| hooks::parse_answer::<CustomizeAnswer>(hook, answer))
+        .and_then(|answer| {
+            let mut store = sim.lock();
+            let acct = store.account(&draft.scope);
+            draft.apply_customize(&answer, acct)
+        });
+        if let Err(message) = applied {
+            return Err(
+                ApiError::new(StatusCode::FAILED_DEPENDENCY, "api_error", message)
+                    .code("hook_failed"),
+            );
+        }
+    }
+    draft.pick_shipping(req.choose_shipping.as_deref())?;
+    let decision = match &settings.finalize_url {
+        None => Decision::approved(),
+        Some(url) => {
+            let hook = Hook::FinalizeCheckout;
+            let amount_total = draft.amount_total()?;
+            let data = draft.finalize_data();
+            let request = hooks::envelope(hook, &draft.scope, data);
+            hooks::exchange(
+                &sim,
+                hook,
+                &settings,
+                url,
+                &draft.session_id,
+                &request,
+                copies,
+            )
+            .await
+            .and_then(|answer| hooks::parse_answer::<FinalizeAnswer>(hook, answer))
+            .and_then(|answer| answer.decision(amount_total))
+            .unwrap_or_else(Decision::hook_failed)
+        }
+    };
+    let declined = match decision {
+        Decision::Approved {
+            application_fee_amount,
+            transfer_amount,
+        } => {
+            draft.approve(application_fee_amount, transfer_amount);
+            None
+        }
+        Decision::Declined { code, reason } => Some((code, reason)),
+    };
     let (created, session) = {
         let mut store = sim.lock();
-        let created = checkout::create_purchase(&mut store, &sim.config.api_version, &req)?;
+        let created = if declined.is_some() {
+            draft.abort(&mut store, &sim.config.api_version)?
+        } else {
+            draft.commit(&mut store, &sim.config.api_version)?
+        };
         let acct = store.account(&created.scope);
         let session = acct
             .sessions
@@ -127,7 +208,150 @@ async fn agentic_checkout(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlRe
         req.wait_for_delivery,
     )
     .await;
-    ok(json!({ "checkout_session": session, "events": created.events }))
+    match declined {
+        None => ok(json!({ "checkout_session": session, "events": created.events })),
+        Some((code, reason)) => {
+            let mut body = ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_error", reason)
+                .code(code)
+                .body();
+            body["checkout_session"] = json!(session);
+            body["events"] = json!(created.events);
+            Ok(json_response(StatusCode::PAYMENT_REQUIRED, &body))
+        }
+    }
+}
+
+/// `GET /_sim/hooks`: the hooks' current destinations, secret and deadline.
+async fn get_hooks(State(sim): State<Arc<Sim>>) -> ControlResult {
+    let store = sim.lock();
+    ok(to_json(&store.hooks))
+}
+
+fn hook_url(key: &str, value: &Value) -> Result<Option<String>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Ok(Some(url.clone()))
+        }
+        _ => Err(ApiError::invalid_param(
+            key,
+            format!("{key} must be an http:// or https:// URL, or null."),
+        )),
+    }
+}
+
+/// `POST /_sim/hooks {customize_url?, finalize_url?, secret?, timeout_ms?}`: a given key
+/// changes that setting (a URL of null switches that hook off); the others stay.
+async fn set_hooks(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: serde_json::Map<String, Value> = parse(&body)?;
+    let mut hooks = sim.lock().hooks.clone();
+    for (key, value) in &req {
+        match key.as_str() {
+            "customize_url" => hooks.customize_url = hook_url(key, value)?,
+            "finalize_url" => hooks.finalize_url = hook_url(key, value)?,
+            "secret" => match value.as_str() {
+                Some(secret) if !secret.is_empty() => hooks.secret = secret.to_string(),
+                _ => {
+                    return Err(ApiError::invalid_param(
+                        key,
+                        "secret must be a non-empty string.",
+                    ));
+                }
+            },
+            "timeout_ms" => match value.as_u64() {
+                Some(ms) if (1..=hooks::MAX_TIMEOUT_MS).contains(&ms) => hooks.timeout_ms = ms,
+                _ => {
+                    return Err(ApiError::invalid_param(
+                        key,
+                        format!(
+                            "timeout_ms must be an integer from 1 to {}.",
+                            hooks::MAX_TIMEOUT_MS
+                        ),
+                    ));
+                }
+            },
+            _ => return Err(ApiError::unknown_param(key)),
+        }
+    }
+    let mut store = sim.lock();
+    store.hooks = hooks;
+    ok(to_json(&store.hooks))
+}
+
+/// `GET /_sim/hook_calls?hook=&checkout_session=`: every hook exchange, oldest first.
+async fn list_hook_calls(
+    State(sim): State<Arc<Sim>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ControlResult {
+    let store = sim.lock();
+    let calls: Vec<Value> = store
+        .hook_calls
+        .iter()
+        .filter(|c| query.get("hook").is_none_or(|h| c.hook.name() == h))
+        .filter(|c| {
+            query
+                .get("checkout_session")
+                .is_none_or(|id| &c.checkout_session == id)
+        })
+        .map(to_json)
+        .collect();
+    ok(json!(calls))
+}
+
+/// Splits a seed request into `account`, `id` and the object's own fields, parsed as `T`.
+fn seed_request<T: DeserializeOwned>(body: &Bytes) -> Result<(Scope, Option<String>, T), ApiError> {
+    let mut fields: serde_json::Map<String, Value> = parse(body)?;
+    let mut take = |key: &str| -> Result<Option<String>, ApiError> {
+        match fields.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid_param(
+                key,
+                format!("{key} must be a string."),
+            )),
+        }
+    };
+    let scope = parse_account(take("account")?.as_deref())?;
+    let id = take("id")?;
+    let data = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))?;
+    Ok((scope, id, data))
+}
+
+/// Seeds a ShippingRate (`{account?, id?, display_name, fixed_amount{amount, currency},
+/// delivery_estimate?, tax_behavior?, tax_code?, metadata?}`) that a customize answer can
+/// name as `{shipping_rate: "shr_…"}`.
+async fn create_shipping_rate(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let (scope, id, data): (Scope, Option<String>, ShippingRateData) = seed_request(&body)?;
+    let currency = checkout::parse_currency(Some(&data.fixed_amount.currency))?;
+    let mut rate =
+        checkout::shipping_rate_from(&data, &currency, now()).map_err(ApiError::invalid)?;
+    let mut store = sim.lock();
+    let acct = store.account(&scope);
+    if let Some(id) = id {
+        checkout::check_free_id(acct.shipping_rates.contains_key(&id), &id, "shr_", "id")?;
+        rate.id = id;
+    }
+    let value = to_json(&rate);
+    acct.shipping_rates.insert(rate.id.clone(), rate);
+    ok(value)
+}
+
+/// Seeds a TaxRate (`{account?, id?, display_name, inclusive, percentage, tax_type?,
+/// country?, state?, jurisdiction?, description?}`) that a customize answer can name as
+/// `{rate: "txr_…"}`.
+async fn create_tax_rate(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let (scope, id, data): (Scope, Option<String>, TaxRateData) = seed_request(&body)?;
+    let mut rate = checkout::tax_rate_from(&data, now(), None).map_err(ApiError::invalid)?;
+    let mut store = sim.lock();
+    let acct = store.account(&scope);
+    if let Some(id) = id {
+        checkout::check_free_id(acct.tax_rates.contains_key(&id), &id, "txr_", "id")?;
+        rate.id = id;
+    }
+    let value = to_json(&rate);
+    acct.tax_rates.insert(rate.id.clone(), rate);
+    ok(value)
 }
 
 async fn expire_session(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
@@ -236,6 +460,7 @@ async fn payment_failure(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlRes
                     amount,
                     amount_capturable: 0,
                     amount_received: 0,
+                    application_fee_amount: None,
                     capture_method: "automatic".into(),
                     created: now(),
                     currency: checkout::parse_currency(req.currency.as_deref())?,
@@ -248,6 +473,7 @@ async fn payment_failure(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlRes
                     payment_method: None,
                     payment_method_types: vec!["card"],
                     status: "requires_payment_method".into(),
+                    transfer_data: None,
                     agent_details: None,
                 };
                 acct.payment_intents.insert(id.clone(), intent.clone());

@@ -57,6 +57,19 @@ pub fn tax_rate() -> String {
     format!("txr_1{}", random_alphanumeric(23))
 }
 
+pub fn shipping_rate() -> String {
+    format!("shr_1{}", random_alphanumeric(23))
+}
+
+pub fn application_fee() -> String {
+    format!("fee_1{}", random_alphanumeric(23))
+}
+
+/// The `id` of a checkout hook request (one per agent attempt; a retry reuses it).
+pub fn hook_request() -> String {
+    format!("dchk_req_{}", random_alphanumeric(24))
+}
+
 pub fn payment_method() -> String {
     format!("pm_1{}", random_alphanumeric(23))
 }

@@ -10,6 +10,10 @@
 //!
 //! Catalog feeds (the Files API, v1 import sets, v2 product catalog imports, their
 //! processing and thin events) live in the `catalog` module.
+//!
+//! Checkout hooks (Stripe calling the platform's `customize_checkout` and
+//! `finalize_checkout` during an agentic purchase, [`HooksConfig`]) live in the `hooks`
+//! module; the purchase applies their answers in `checkout`.
 
 mod api;
 mod body;
@@ -21,6 +25,7 @@ mod errors;
 mod expand;
 mod faults;
 mod form;
+mod hooks;
 mod idempotency;
 mod ids;
 mod model;
@@ -28,7 +33,7 @@ mod multipart;
 mod state;
 mod webhooks;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,6 +88,35 @@ pub struct SimConfig {
     pub public_base_url: Option<String>,
     /// Inventory and pricing rows whose `id` is not in the catalog are row errors.
     pub inventory_requires_product: bool,
+    /// The platform's checkout hooks (`customize_checkout`, `finalize_checkout`) that an
+    /// agentic purchase calls; `None` (or an unset URL) skips them.
+    pub hooks: Option<HooksConfig>,
+}
+
+/// Where and how Stripe calls the platform's checkout hooks (STRIPE.md §3). Also settable
+/// at run time with `POST /_sim/hooks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HooksConfig {
+    /// `v1.delegated_checkout.customize_checkout` destination; unset: not called.
+    pub customize_url: Option<String>,
+    /// `v1.delegated_checkout.finalize_checkout` destination; unset: not called (approved).
+    pub finalize_url: Option<String>,
+    /// Signing secret of the "Agentic Commerce Extension" destination (not the webhook one).
+    pub secret: String,
+    /// Per-call deadline (Stripe: 4 s for finalize, on timeout it declines; assumed for
+    /// customize too).
+    pub timeout_ms: u64,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        Self {
+            customize_url: None,
+            finalize_url: None,
+            secret: "whsec_test_hooks_sim".into(),
+            timeout_ms: 4000,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -107,6 +141,7 @@ impl Default for SimConfig {
             thin_event_secret: "whsec_test_thin_sim".into(),
             public_base_url: None,
             inventory_requires_product: true,
+            hooks: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use clap::Parser;
 use std::io::Write;
-use stripe_sim::{DeliveryOptions, SimConfig};
+use stripe_sim::{DeliveryOptions, HooksConfig, SimConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -100,6 +100,23 @@ struct Args {
     /// Base of the upload and download URLs handed out (default: the bound address).
     #[arg(long, env = "STRIPE_SIM_PUBLIC_BASE_URL")]
     public_base_url: Option<String>,
+    /// The platform's customize_checkout hook (unset: not called).
+    #[arg(long, env = "STRIPE_SIM_CUSTOMIZE_URL")]
+    customize_url: Option<String>,
+    /// The platform's finalize_checkout hook (unset: not called, purchases are approved).
+    #[arg(long, env = "STRIPE_SIM_FINALIZE_URL")]
+    finalize_url: Option<String>,
+    /// Secret that signs checkout hook requests (the Agentic Commerce Extension destination's).
+    #[arg(
+        long,
+        env = "STRIPE_SIM_HOOK_SECRET",
+        default_value = "whsec_test_hooks_sim",
+        hide_env_values = true
+    )]
+    hook_secret: String,
+    /// Deadline of each hook call in milliseconds (Stripe: 4000; finalize then declines).
+    #[arg(long, env = "STRIPE_SIM_HOOK_TIMEOUT_MS", default_value_t = 4000)]
+    hook_timeout_ms: u64,
 }
 
 async fn stop_signal() {
@@ -164,6 +181,12 @@ async fn main() -> std::process::ExitCode {
         thin_event_url: args.thin_event_url,
         thin_event_secret: args.thin_event_secret,
         public_base_url: args.public_base_url,
+        hooks: Some(HooksConfig {
+            customize_url: args.customize_url,
+            finalize_url: args.finalize_url,
+            secret: args.hook_secret,
+            timeout_ms: args.hook_timeout_ms.clamp(1, 600_000),
+        }),
         ..SimConfig::default()
     };
     let handle = match stripe_sim::start(config, args.port).await {

@@ -156,12 +156,62 @@ pub struct LineItem {
     pub taxes: Vec<LineTax>,
 }
 
+/// A checkout session's `automatic_tax` (Stripe Tax); the emulator only records `enabled`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutomaticTax {
+    pub enabled: bool,
+    pub liability: Option<Value>,
+    pub status: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FixedAmount {
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// A Stripe ShippingRate (`type: fixed_amount`, the only type Stripe has).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShippingRate {
+    pub id: String,
+    pub object: &'static str,
+    pub active: bool,
+    pub created: i64,
+    pub delivery_estimate: Option<Value>,
+    pub display_name: String,
+    pub fixed_amount: FixedAmount,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub tax_behavior: String,
+    pub tax_code: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// One of the session's `shipping_options`, as Stripe lists them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShippingOption {
+    pub shipping_amount: i64,
+    pub shipping_rate: String,
+}
+
+/// The chosen shipping option's cost (`shipping_cost`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShippingCost {
+    pub amount_subtotal: i64,
+    pub amount_tax: i64,
+    pub amount_total: i64,
+    pub shipping_rate: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckoutSession {
     pub id: String,
     pub object: &'static str,
     pub amount_subtotal: i64,
     pub amount_total: i64,
+    pub automatic_tax: AutomaticTax,
     pub client_reference_id: Option<String>,
     pub collected_information: Option<CollectedInformation>,
     pub created: i64,
@@ -175,6 +225,8 @@ pub struct CheckoutSession {
     pub payment_intent: Option<String>,
     pub payment_method_types: Vec<&'static str>,
     pub payment_status: &'static str,
+    pub shipping_cost: Option<ShippingCost>,
+    pub shipping_options: Vec<ShippingOption>,
     pub status: &'static str,
     pub success_url: Option<String>,
     pub total_details: TotalDetails,
@@ -193,6 +245,8 @@ pub struct PaymentIntent {
     pub amount: i64,
     pub amount_capturable: i64,
     pub amount_received: i64,
+    /// The platform's fee (Connect), from finalize_checkout's `application_fee_details`.
+    pub application_fee_amount: Option<i64>,
     pub capture_method: String,
     pub created: i64,
     pub currency: String,
@@ -205,6 +259,8 @@ pub struct PaymentIntent {
     pub payment_method: Option<String>,
     pub payment_method_types: Vec<&'static str>,
     pub status: String,
+    /// `{amount, destination}` from finalize_checkout's `application_fee_details.transfer_data`.
+    pub transfer_data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_details: Option<Value>,
 }
@@ -217,6 +273,9 @@ pub struct Card {
     pub exp_year: u32,
     pub fingerprint: String,
     pub funding: String,
+    /// Issuer identification number (the first 6 digits).
+    #[serde(default)]
+    pub iin: String,
     pub last4: String,
 }
 
@@ -234,6 +293,9 @@ pub struct Charge {
     pub amount: i64,
     pub amount_captured: i64,
     pub amount_refunded: i64,
+    /// `fee_…` when the platform took an application fee.
+    pub application_fee: Option<String>,
+    pub application_fee_amount: Option<i64>,
     pub balance_transaction: Option<String>,
     pub billing_details: BillingDetails,
     pub captured: bool,

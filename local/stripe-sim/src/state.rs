@@ -4,13 +4,14 @@
 //! std mutex is enough and keeps each request's reads and writes atomic, the way a
 //! single Stripe API call is.
 
-use crate::SimConfig;
 use crate::catalog::CatalogStore;
 use crate::faults::Fault;
+use crate::hooks::HookCall;
 use crate::idempotency::{IdemEntry, IdemKey};
 use crate::model::{
-    Charge, CheckoutSession, Dispute, PaymentIntent, Price, Product, Refund, TaxRate,
+    Charge, CheckoutSession, Dispute, PaymentIntent, Price, Product, Refund, ShippingRate, TaxRate,
 };
+use crate::{HooksConfig, SimConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub struct AccountData {
     pub products: HashMap<String, Product>,
     pub prices: HashMap<String, Price>,
     pub tax_rates: HashMap<String, TaxRate>,
+    pub shipping_rates: HashMap<String, ShippingRate>,
     pub sessions: HashMap<String, CheckoutSession>,
     pub payment_intents: HashMap<String, PaymentIntent>,
     pub charges: HashMap<String, Charge>,
@@ -73,6 +75,10 @@ pub struct Store {
     /// The event destination for v2 thin events (`event_payload: "thin"`).
     pub thin_webhook: WebhookTarget,
     pub catalog: CatalogStore,
+    /// The checkout hooks' destinations and secret (from the config, changed by `/_sim/hooks`).
+    pub hooks: HooksConfig,
+    /// Every hook request sent and what came back, oldest first.
+    pub hook_calls: Vec<HookCall>,
     seq: u64,
 }
 
@@ -93,6 +99,8 @@ impl Store {
                 secret: config.thin_event_secret.clone(),
             },
             catalog: CatalogStore::new(config),
+            hooks: config.hooks.clone().unwrap_or_default(),
+            hook_calls: Vec::new(),
             seq: 0,
         }
     }

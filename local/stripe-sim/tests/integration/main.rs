@@ -7,6 +7,7 @@ mod api;
 mod binary;
 mod control;
 mod faults;
+mod hooks;
 mod idempotency;
 mod webhooks;
 
