@@ -372,6 +372,43 @@ impl WebhooksSecrets {
     }
 }
 
+/// Configuration of the checkout hook functions.
+#[derive(Debug, Clone)]
+pub struct HooksConfig {
+    pub livemode: bool,
+    pub merchants_table: String,
+    pub catalog_table: String,
+    pub idempotency_table: String,
+    /// Our answer deadline, inside Stripe's 4 s.
+    pub deadline: Duration,
+    /// How long a merchant's settings are reused before being read again.
+    pub merchant_cache: Duration,
+    pub dynamo: DynamoSettings,
+    pub idempotency: IdempotencySettings,
+}
+
+impl HooksConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let deadline_ms: u64 = env.parsed_or("HOOK_DEADLINE_MS", 3_000)?;
+        if !(100..=3_800).contains(&deadline_ms) {
+            return Err(ConfigError::Malformed {
+                name: "HOOK_DEADLINE_MS".into(),
+                reason: "must be between 100 and 3800 (Stripe gives up after 4000)".into(),
+            });
+        }
+        Ok(Self {
+            livemode: env.bool_or("STRIPE_LIVEMODE", false)?,
+            merchants_table: env.required("MERCHANTS_TABLE")?,
+            catalog_table: env.required("CATALOG_TABLE")?,
+            idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
+            deadline: Duration::from_millis(deadline_ms),
+            merchant_cache: Duration::from_secs(env.parsed_or("MERCHANT_CACHE_SECONDS", 30u64)?),
+            dynamo: DynamoSettings::from_env(env)?,
+            idempotency: IdempotencySettings::from_env(env)?,
+        })
+    }
+}
+
 /// Configuration of the `catalog-uploader` function.
 #[derive(Debug, Clone)]
 pub struct UploaderConfig {

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod fixtures;
+pub mod hooks;
 pub mod imports;
 pub mod logging;
 pub mod merchants;

@@ -39,6 +39,125 @@ pub struct Merchant {
     pub api_generation: ApiGeneration,
     #[serde(default)]
     pub validation: ValidationMode,
+    /// What the checkout hooks do for this merchant.
+    #[serde(default, flatten)]
+    pub checkout: CheckoutSettings,
+}
+
+/// Settings of the checkout hooks (`customize_checkout`, `finalize_checkout`). Amounts are
+/// integer minor units; percentages are decimal text (`"8.25"`), never floats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutSettings {
+    /// A paused merchant's checkouts are declined.
+    #[serde(default)]
+    pub paused: bool,
+    /// First match wins: an exact country before `*`, a listed region before none.
+    #[serde(default)]
+    pub shipping_rules: Vec<ShippingRule>,
+    #[serde(default)]
+    pub tax_rates: Vec<ManualTaxRate>,
+    #[serde(default)]
+    pub fee_plan: Option<FeePlan>,
+    #[serde(default)]
+    pub approval: ApprovalRules,
+    /// When our store cannot answer before Stripe's deadline: approve or decline.
+    #[serde(default)]
+    pub when_unavailable: Fallback,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Fail closed: no sale without a confirmed answer (the default: no oversell).
+    #[default]
+    Decline,
+    /// Fail open: the sale goes through unchecked.
+    Approve,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostBasis {
+    #[default]
+    PerOrder,
+    PerItem,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShippingRule {
+    /// ISO 3166 alpha-2, or `*` for anywhere.
+    pub country: String,
+    /// Region codes (US states…); empty: the whole country.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    pub services: Vec<ShippingService>,
+    /// Orders whose subtotal reaches this (minor units, in the service's currency) ship free.
+    #[serde(default)]
+    pub free_shipping_threshold: Option<i64>,
+    #[serde(default)]
+    pub basis: CostBasis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShippingService {
+    pub name: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub min_days: Option<u32>,
+    #[serde(default)]
+    pub max_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManualTaxRate {
+    pub country: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Decimal text, e.g. `"8.25"`.
+    pub percentage: String,
+    #[serde(default)]
+    pub inclusive: bool,
+    pub display_name: String,
+}
+
+/// The platform's application fee: basis points of `amount_total` plus a fixed amount,
+/// clamped to [minimum, maximum] and never more than the total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeePlan {
+    #[serde(default)]
+    pub basis_points: i64,
+    #[serde(default)]
+    pub fixed: i64,
+    #[serde(default)]
+    pub minimum: i64,
+    #[serde(default)]
+    pub maximum: Option<i64>,
+}
+
+impl FeePlan {
+    pub fn fee(&self, amount_total: i64) -> i64 {
+        let total = amount_total.max(0);
+        // Round half up in integers: (x * bps + 5000) / 10000.
+        let proportional = (i128::from(total) * i128::from(self.basis_points.max(0)) + 5_000) / 10_000;
+        let mut fee = (proportional as i64).saturating_add(self.fixed.max(0));
+        fee = fee.max(self.minimum.max(0));
+        if let Some(maximum) = self.maximum {
+            fee = fee.min(maximum.max(0));
+        }
+        fee.min(total)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRules {
+    /// Destination countries accepted; empty: all.
+    #[serde(default)]
+    pub allowed_countries: Vec<String>,
+    #[serde(default)]
+    pub max_order_amount: Option<i64>,
+    #[serde(default)]
+    pub refuse_prepaid_cards: bool,
 }
 
 fn yes() -> bool {
@@ -53,6 +172,7 @@ impl Merchant {
             display_name: None,
             api_generation: ApiGeneration::default(),
             validation: ValidationMode::default(),
+            checkout: CheckoutSettings::default(),
         }
     }
 }
@@ -116,6 +236,18 @@ mod tests {
         for bad in ["acct_", "acct_../x", "acct_a b", "cus_123", "", "acct_1/2"] {
             assert!(!is_account_id(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn fees_round_half_up_and_clamp() {
+        let plan = FeePlan { basis_points: 250, fixed: 30, minimum: 50, maximum: Some(1_000) };
+        assert_eq!(plan.fee(10_000), 280); // 2.5% of 100.00 + 0.30
+        assert_eq!(plan.fee(100), 50); // 2.5 + 30 -> minimum 50
+        assert_eq!(plan.fee(1_000_000), 1_000); // capped
+        assert_eq!(plan.fee(20), 20); // never more than the total
+        let half = FeePlan { basis_points: 50, fixed: 0, minimum: 0, maximum: None };
+        assert_eq!(half.fee(100), 1); // 0.5 rounds up
+        assert_eq!(half.fee(99), 0); // 0.495 rounds down
     }
 
     #[test]

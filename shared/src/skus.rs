@@ -28,6 +28,10 @@ pub struct SkuSnapshot {
     /// None when inventory is not tracked.
     #[serde(default)]
     pub quantity: Option<i64>,
+    /// `quantity` less what approved checkouts have reserved since the feed set it. A new
+    /// feed row resets it to `quantity` (it supersedes the reservations).
+    #[serde(default)]
+    pub available: Option<i64>,
     #[serde(default)]
     pub price: Option<Money>,
     #[serde(default)]

@@ -88,6 +88,7 @@ impl RowSink for SnapshotSink<'_> {
                 title: field("title").map(str::to_string),
                 availability,
                 quantity,
+                available: quantity,
                 price: field("price").and_then(parse_price),
                 shipping: field("shipping").map(parse_shipping).unwrap_or_default(),
                 shipping_cost_basis: field("shipping_cost_basis").map(str::to_string),

@@ -2,6 +2,7 @@
 //! in-memory fakes (`memory`) side by side. Handlers ask for the narrowest trait they need.
 
 pub mod attr;
+pub mod cache;
 pub mod dynamo;
 pub mod memory;
 pub mod schema;
@@ -160,8 +161,40 @@ pub trait ImportLog: Send + Sync {
 pub trait SkuSnapshots: Send + Sync {
     fn sku(&self, account_id: &str, sku: &str) -> impl Future<Output = Result<Option<SkuSnapshot>, StoreError>> + Send;
 
+    /// Several SKUs in one round trip; unknown ones are absent from the map.
+    fn skus(&self, account_id: &str, skus: &[String])
+        -> impl Future<Output = Result<std::collections::HashMap<String, SkuSnapshot>, StoreError>> + Send;
+
     /// Applies accepted feed rows: whole snapshots in batches, partial ones (stock, price)
     /// as updates that keep the other fields.
     fn apply_sku_changes(&self, account_id: &str, source_import: &str, now_millis: i64, changes: &[SkuChange])
         -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One SKU's share of a reservation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StockLine {
+    pub sku: String,
+    pub quantity: i64,
+    /// The feed import that set the stock being reserved: a release only gives stock back
+    /// to that same snapshot (a newer feed has superseded the reservation).
+    pub source_import: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    Reserved,
+    /// This reservation id was taken before (a retried finalize): nothing changed.
+    AlreadyReserved,
+    /// Not enough stock left for this SKU: nothing changed.
+    Short { sku: String },
+}
+
+/// Stock held by approved checkouts, taken atomically over all lines of one checkout.
+pub trait StockReservations: Send + Sync {
+    fn reserve(&self, account_id: &str, reservation_id: &str, lines: &[StockLine])
+        -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+
+    /// Gives the stock back (once). False when there was nothing to release.
+    fn release(&self, account_id: &str, reservation_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

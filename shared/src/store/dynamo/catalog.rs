@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest};
 
 use super::{classify, decode, n, s};
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::skus::{SkuChange, SkuSnapshot};
 use futures::StreamExt;
 use crate::store::attr::to_item;
-use crate::store::{FeedSlots, ImportLog, SkuSnapshots, StoreError};
+use crate::store::{FeedSlots, ImportLog, Reservation, SkuSnapshots, StockLine, StockReservations, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
@@ -193,6 +193,41 @@ impl SkuSnapshots for DynamoCatalog {
         self.get(account_id, sku_key(sku)).await?.as_ref().map(decode).transpose()
     }
 
+    async fn skus(&self, account_id: &str, skus: &[String]) -> Result<HashMap<String, SkuSnapshot>, StoreError> {
+        let mut found = HashMap::new();
+        let mut unique: Vec<&String> = skus.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut keys = KeysAndAttributes::builder().consistent_read(true);
+            for sku in chunk {
+                keys = keys.keys(HashMap::from([("account_id".to_string(), s(account_id)), ("sk".to_string(), s(&sku_key(sku)))]));
+            }
+            let mut pending = HashMap::from([(self.table.clone(), keys.build().map_err(|e| StoreError::Permanent(e.to_string()))?)]);
+            for attempt in 0..8u32 {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in output.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    let snapshot: SkuSnapshot = decode(item)?;
+                    found.insert(snapshot.sku.clone(), snapshot);
+                }
+                match output.unprocessed_keys() {
+                    Some(left) if !left.is_empty() => {
+                        pending = left.clone();
+                        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(5))).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
     async fn apply_sku_changes(&self, account_id: &str, source_import: &str, now: i64, changes: &[SkuChange]) -> Result<(), StoreError> {
         let mut batch = Vec::new();
         let mut updates = Vec::new();
@@ -242,10 +277,10 @@ impl DynamoCatalog {
                     .expression_attribute_values(":availability", s(availability));
                 match quantity {
                     Some(q) => request
-                        .update_expression("SET sku = :sku, availability = :availability, quantity = :quantity, source_import = :source, updated_at = :now")
+                        .update_expression("SET sku = :sku, availability = :availability, quantity = :quantity, available = :quantity, source_import = :source, updated_at = :now")
                         .expression_attribute_values(":quantity", n(*q)),
                     None => request.update_expression(
-                        "SET sku = :sku, availability = :availability, source_import = :source, updated_at = :now REMOVE quantity",
+                        "SET sku = :sku, availability = :availability, source_import = :source, updated_at = :now REMOVE quantity, available",
                     ),
                 }
             }
@@ -263,5 +298,116 @@ impl DynamoCatalog {
         };
         request.send().await.map_err(classify)?;
         Ok(())
+    }
+}
+
+fn reservation_key(id: &str) -> String {
+    format!("RES#{id}")
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReservationRecord {
+    account_id: String,
+    reservation_id: String,
+    lines: Vec<StockLine>,
+    released: bool,
+    created_at: i64,
+}
+
+impl StockReservations for DynamoCatalog {
+    async fn reserve(&self, account_id: &str, reservation_id: &str, lines: &[StockLine]) -> Result<Reservation, StoreError> {
+        if lines.len() > 99 {
+            return Err(StoreError::Permanent("a reservation holds at most 99 SKUs".into()));
+        }
+        let permanent = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Permanent(e.to_string());
+        let mut items = Vec::with_capacity(lines.len() + 1);
+        for line in lines {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("account_id", s(account_id))
+                .key("sk", s(&sku_key(&line.sku)))
+                .update_expression("SET available = available - :q")
+                .condition_expression("available >= :q")
+                .expression_attribute_values(":q", n(line.quantity))
+                .build()
+                .map_err(permanent)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        let record = ReservationRecord {
+            account_id: account_id.to_string(),
+            reservation_id: reservation_id.to_string(),
+            lines: lines.to_vec(),
+            released: false,
+            created_at: crate::clock::Clock::now_millis(&crate::clock::SystemClock),
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item_of(&record, reservation_key(reservation_id))?))
+            .condition_expression("attribute_not_exists(sk)")
+            .build()
+            .map_err(permanent)?;
+        items.push(TransactWriteItem::builder().put(put).build());
+        let error = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(Reservation::Reserved),
+            Err(e) => e,
+        };
+        let reasons: Vec<Option<String>> = match error.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
+                c.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect()
+            }
+            _ => return Err(classify(error)),
+        };
+        let failed = |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
+        if failed(lines.len()) {
+            return Ok(Reservation::AlreadyReserved);
+        }
+        match (0..lines.len()).find(|&i| failed(i)) {
+            Some(i) => Ok(Reservation::Short { sku: lines[i].sku.clone() }),
+            // Cancelled for another reason (a conflicting transaction): worth retrying.
+            None => Err(StoreError::Transient(format!("reservation cancelled: {reasons:?}"))),
+        }
+    }
+
+    async fn release(&self, account_id: &str, reservation_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .key("sk", s(&reservation_key(reservation_id)))
+            .update_expression("SET released = :yes")
+            .condition_expression("released = :no")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(output) => output.attributes().cloned().unwrap_or_default(),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
+            Err(e) => return Err(classify(e)),
+        };
+        let record: ReservationRecord = decode(&old)?;
+        for line in &record.lines {
+            // Only into the snapshot the stock was taken from: a newer feed superseded it.
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("account_id", s(account_id))
+                .key("sk", s(&sku_key(&line.sku)))
+                .update_expression("SET available = available + :q")
+                .condition_expression("source_import = :gen AND attribute_exists(available)")
+                .expression_attribute_values(":q", n(line.quantity))
+                .expression_attribute_values(":gen", s(&line.source_import))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(true)
     }
 }

@@ -1,0 +1,198 @@
+//! `customize_checkout`: shipping options and manual tax rates for the buyer's address.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::request::CustomizeData;
+use crate::merchants::{CostBasis, CheckoutSettings, ManualTaxRate, ShippingRule};
+use crate::skus::{ShippingOption, SkuSnapshot};
+use crate::stripe::objects::Address;
+
+fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn rule_matches(rule: &ShippingRule, country: &str, region: Option<&str>) -> (bool, u8) {
+    let country_ok = rule.country == "*" || same(&rule.country, country);
+    let region_ok = rule.regions.is_empty() || region.is_some_and(|r| rule.regions.iter().any(|x| same(x, r)));
+    // Specificity: exact country beats `*`; a listed region beats none.
+    let score = u8::from(rule.country != "*") * 2 + u8::from(!rule.regions.is_empty());
+    (country_ok && region_ok, score)
+}
+
+fn estimate(min: Option<u32>, max: Option<u32>) -> Option<Value> {
+    let bound = |days: u32| json!({"unit": "business_day", "value": days});
+    match (min, max) {
+        (None, None) => None,
+        (min, max) => {
+            let mut estimate = Map::new();
+            if let Some(min) = min.or(max) {
+                estimate.insert("minimum".into(), bound(min));
+            }
+            if let Some(max) = max.or(min) {
+                estimate.insert("maximum".into(), bound(max));
+            }
+            Some(Value::Object(estimate))
+        }
+    }
+}
+
+fn shipping_option(name: &str, amount: i64, currency: &str, min: Option<u32>, max: Option<u32>) -> Value {
+    let mut data = json!({
+        "display_name": name,
+        "fixed_amount": {"amount": amount, "currency": currency.to_ascii_lowercase()},
+    });
+    if let Some(estimate) = estimate(min, max) {
+        data["delivery_estimate"] = estimate;
+    }
+    json!({"shipping_rate_data": data})
+}
+
+/// Options from the merchant's own rules, if one matches the address.
+fn from_rules(settings: &CheckoutSettings, data: &CustomizeData, address: &Address) -> Option<Vec<Value>> {
+    let country = address.country.as_deref()?;
+    let rule = settings
+        .shipping_rules
+        .iter()
+        .filter_map(|rule| {
+            let (ok, score) = rule_matches(rule, country, address.state.as_deref());
+            ok.then_some((score, rule))
+        })
+        // Highest specificity; the first listed among equals.
+        .fold(None::<(u8, &ShippingRule)>, |best, (score, rule)| match best {
+            Some((s, _)) if s >= score => best,
+            _ => Some((score, rule)),
+        })?
+        .1;
+    let items: i64 = data.line_item_details.iter().map(|l| l.quantity()).sum();
+    let subtotal = data.subtotal();
+    let options: Vec<Value> = rule
+        .services
+        .iter()
+        .filter(|s| same(&s.currency, &data.currency))
+        .map(|service| {
+            let mut amount = match rule.basis {
+                CostBasis::PerOrder => service.amount,
+                CostBasis::PerItem => service.amount.saturating_mul(items.max(1)),
+            };
+            if rule.free_shipping_threshold.is_some_and(|t| subtotal >= t) {
+                amount = 0;
+            }
+            shipping_option(&service.name, amount, &data.currency, service.min_days, service.max_days)
+        })
+        .collect();
+    (!options.is_empty()).then_some(options)
+}
+
+/// A catalog shipping entry's area against the address: `ALL`, a region code, a US postal
+/// code, a range (`73114-74547`) or a prefix wildcard (`94*`).
+fn area_matches(area: &str, address: &Address) -> bool {
+    if area.eq_ignore_ascii_case("ALL") {
+        return true;
+    }
+    if address.state.as_deref().is_some_and(|s| same(s, area)) {
+        return true;
+    }
+    let Some(postal) = address.postal_code.as_deref().map(|p| p.split('-').next().unwrap_or(p).trim()) else {
+        return false;
+    };
+    if let Some(prefix) = area.strip_suffix('*') {
+        return postal.starts_with(prefix);
+    }
+    if let Some((low, high)) = area.split_once('-') {
+        let number = |s: &str| s.trim().parse::<u32>().ok();
+        return matches!((number(low), number(high), number(postal)), (Some(l), Some(h), Some(p)) if l <= p && p <= h);
+    }
+    area == postal
+}
+
+/// Options from the catalog's own `shipping` data: a service is offered when every SKU in
+/// the cart offers it for the address; per-order prices take the largest line, per-item
+/// prices add up over quantities.
+fn from_catalog(data: &CustomizeData, address: &Address, skus: &HashMap<String, SkuSnapshot>) -> Option<Vec<Value>> {
+    let country = address.country.as_deref()?;
+    let mut offered: Option<Vec<(String, i64, Option<u32>, Option<u32>)>> = None;
+    for line in &data.line_item_details {
+        let sku = skus.get(line.sku_id.as_deref()?)?;
+        let per_item = sku.shipping_cost_basis.as_deref() == Some("per_item");
+        let mut by_service: HashMap<&str, &ShippingOption> = HashMap::new();
+        for option in sku.shipping.iter().filter(|o| same(&o.country, country) && area_matches(&o.area, address)) {
+            if !same(option.price.currency.as_str(), &data.currency) {
+                continue;
+            }
+            // The most specific area wins: a postal or region entry before `ALL`.
+            let entry = by_service.entry(option.service.as_str()).or_insert(option);
+            if entry.area.eq_ignore_ascii_case("ALL") && !option.area.eq_ignore_ascii_case("ALL") {
+                *entry = option;
+            }
+        }
+        let line_options: Vec<(String, i64, Option<u32>, Option<u32>)> = by_service
+            .into_iter()
+            .map(|(service, option)| {
+                let amount = if per_item { option.price.amount.saturating_mul(line.quantity()) } else { option.price.amount };
+                (service.to_string(), amount, option.min_days, option.max_days)
+            })
+            .collect();
+        offered = Some(match offered {
+            None => line_options,
+            Some(previous) => previous
+                .into_iter()
+                .filter_map(|(service, amount, min, max)| {
+                    let other = line_options.iter().find(|(s, ..)| *s == service)?;
+                    let amount = if per_item { amount.saturating_add(other.1) } else { amount.max(other.1) };
+                    Some((service, amount, min.max(other.2), max.max(other.3)))
+                })
+                .collect(),
+        });
+    }
+    let mut offered = offered?;
+    offered.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let options: Vec<Value> = offered
+        .iter()
+        .map(|(service, amount, min, max)| shipping_option(service, *amount, &data.currency, *min, *max))
+        .collect();
+    (!options.is_empty()).then_some(options)
+}
+
+fn tax_rate_for<'a>(rates: &'a [ManualTaxRate], address: &Address) -> Option<&'a ManualTaxRate> {
+    let country = address.country.as_deref()?;
+    let state = address.state.as_deref();
+    rates
+        .iter()
+        .filter(|r| same(&r.country, country))
+        .find(|r| r.state.as_deref().is_some_and(|s| state.is_some_and(|st| same(s, st))))
+        .or_else(|| rates.iter().find(|r| same(&r.country, country) && r.state.is_none()))
+}
+
+/// The whole answer. An empty object when no rule applies.
+pub fn customize(settings: &CheckoutSettings, data: &CustomizeData, skus: &HashMap<String, SkuSnapshot>) -> Value {
+    let mut answer = Map::new();
+    let Some(address) = data.address() else {
+        return Value::Object(answer);
+    };
+    if let Some(options) = from_rules(settings, data, address).or_else(|| from_catalog(data, address, skus)) {
+        answer.insert("shipping_options".into(), Value::Array(options));
+    }
+    if !data.automatic_tax.enabled {
+        if let Some(rate) = tax_rate_for(&settings.tax_rates, address) {
+            // A percentage stays the decimal text it was configured as.
+            let percentage: Value = serde_json::from_str(&rate.percentage).unwrap_or(Value::Null);
+            if percentage.is_number() {
+                let lines: Vec<Value> = data
+                    .line_item_details
+                    .iter()
+                    .map(|line| {
+                        json!({"id": line.id, "tax_rates": [{"rate_data": {
+                            "display_name": rate.display_name, "inclusive": rate.inclusive, "percentage": percentage
+                        }}]})
+                    })
+                    .collect();
+                if !lines.is_empty() {
+                    answer.insert("line_items".into(), Value::Array(lines));
+                }
+            }
+        }
+    }
+    Value::Object(answer)
+}

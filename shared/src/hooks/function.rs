@@ -1,0 +1,90 @@
+//! The Lambda wiring both hook functions share: configuration, clients built and warmed at
+//! cold start, the secret read once, API Gateway in and out.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use tokio::sync::OnceCell;
+
+use super::{Hook, HookService};
+use crate::apigw;
+use crate::clock::SystemClock;
+use crate::config::{secret_names, ConfigError, Env, HooksConfig};
+use crate::signature::{Verifier, DEFAULT_TOLERANCE_SECONDS};
+use crate::store::cache::CachedMerchants;
+use crate::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoMerchants};
+use crate::webhooks::HttpAnswer;
+
+pub type Service = HookService<CachedMerchants<DynamoMerchants>, DynamoCatalog, DynamoIdempotency, SystemClock>;
+
+pub struct HookFunction {
+    hook: Hook,
+    path: &'static str,
+    env: Env,
+    config: HooksConfig,
+    dynamo: aws_sdk_dynamodb::Client,
+    service: OnceCell<Service>,
+}
+
+impl HookFunction {
+    /// Cold start: settings checked (a bad one stops here, named), the DynamoDB client built
+    /// and its connection opened, so the first hook call pays no handshake.
+    pub async fn init(hook: Hook, path: &'static str, env: Env) -> Result<Self, ConfigError> {
+        let config = HooksConfig::from_env(&env)?;
+        let dynamo = dynamo::client(&config.dynamo).await;
+        dynamo::warm_up(&dynamo, &config.catalog_table).await;
+        let function = Self { hook, path, env, config, dynamo, service: OnceCell::new() };
+        if !function.env.secrets_are_deferred() {
+            function.service().await?;
+        }
+        Ok(function)
+    }
+
+    pub async fn service(&self) -> Result<&Service, ConfigError> {
+        self.service
+            .get_or_try_init(|| async {
+                let env = self.env.clone().with_secrets_document().await?;
+                let secrets = env.secret_list(secret_names::STRIPE_HOOK_SECRETS, "whsec_")?;
+                let c = &self.config;
+                Ok(HookService {
+                    hook: self.hook,
+                    verifier: Verifier::new(secrets, env.parsed_or("HOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)?),
+                    livemode: c.livemode,
+                    merchants: CachedMerchants::new(DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table), c.merchant_cache),
+                    store: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
+                    idempotency: DynamoIdempotency::new(
+                        self.dynamo.clone(),
+                        &c.idempotency_table,
+                        c.idempotency.ttl_seconds,
+                        c.idempotency.in_progress_seconds,
+                    ),
+                    clock: SystemClock,
+                    deadline: c.deadline,
+                })
+            })
+            .await
+    }
+
+    pub async fn handle(&self, request: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        apigw::response(&self.route(request).await)
+    }
+
+    async fn route(&self, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
+        let path = apigw::path(request);
+        if !path.ends_with(self.path) {
+            return HttpAnswer::error(404, "not_found", format!("no route for {path}"));
+        }
+        if request.request_context.http.method != http::Method::POST {
+            return HttpAnswer::error(405, "method_not_allowed", "use POST");
+        }
+        let body = match apigw::raw_body(request) {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        match self.service().await {
+            Ok(service) => service.receive(&body, apigw::header(request, "stripe-signature")).await,
+            Err(error) => {
+                tracing::error!(error = %error, "the hook is not configured; answering 500");
+                HttpAnswer::error(500, "configuration_error", "the hook endpoint is not configured yet; see the function's logs")
+            }
+        }
+    }
+}
