@@ -331,6 +331,8 @@ pub struct WebhooksConfig {
     pub tolerance_seconds: i64,
     pub orders_table: String,
     pub idempotency_table: String,
+    /// Where stock reservations live; unset: none are released.
+    pub catalog_table: Option<String>,
     pub dynamo: DynamoSettings,
     pub idempotency: IdempotencySettings,
 }
@@ -350,6 +352,7 @@ impl WebhooksConfig {
             tolerance_seconds,
             orders_table: env.required("ORDERS_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
+            catalog_table: env.optional("CATALOG_TABLE"),
             dynamo: DynamoSettings::from_env(env)?,
             idempotency: IdempotencySettings::from_env(env)?,
         })

@@ -9,9 +9,9 @@
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
-use crate::orders::events::{ApplyError, HANDLED_EVENT_TYPES, apply_event};
+use crate::orders::events::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
 use crate::signature::Verifier;
-use crate::store::{Claim, IdempotencyStore, OrderStore};
+use crate::store::{Claim, IdempotencyStore, OrderStore, StockReservations};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
 
@@ -36,21 +36,24 @@ impl HttpAnswer {
     }
 }
 
-pub struct SnapshotWebhooks<O, I, A, C> {
+pub struct SnapshotWebhooks<O, I, A, C, R> {
     pub verifier: Verifier,
     pub livemode: bool,
     pub orders: O,
     pub idempotency: I,
     pub stripe: A,
     pub clock: C,
+    /// Stock held by approved checkouts, released when a session expires or its payment fails.
+    pub stock: R,
 }
 
-impl<O, I, A, C> SnapshotWebhooks<O, I, A, C>
+impl<O, I, A, C, R> SnapshotWebhooks<O, I, A, C, R>
 where
     O: OrderStore,
     I: IdempotencyStore,
     A: CheckoutSessionApi,
     C: Clock,
+    R: StockReservations,
 {
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
         if let Err(error) = self
@@ -153,7 +156,7 @@ where
             }
         }
 
-        match apply_event(&self.orders, &self.stripe, &account, &event).await {
+        match apply_event_with_stock(&self.orders, &self.stripe, &self.stock, &account, &event).await {
             Ok(outcome) => {
                 let outcome_json = serde_json::to_value(&outcome).unwrap_or(Value::Null);
                 tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, outcome = %outcome_json, "event applied");

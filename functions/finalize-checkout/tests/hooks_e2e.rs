@@ -301,3 +301,59 @@ async fn bad_signature_malformed_json_and_unknown_merchant_get_4xx_and_change_no
     assert_eq!(idempotency, 0, "nothing stored");
     let _ = &stack.customize;
 }
+
+fn finalize_request(id: &str, session: &str, quantity: i64) -> Value {
+    json!({"type": "v1.delegated_checkout.finalize_checkout", "id": id, "livemode": false, "context": ACCOUNT,
+        "data": {"currency": "usd", "checkout_session": session,
+            "line_items_details": [{"id": "li_1", "sku_id": "MUG", "name": "Mug", "quantity": quantity, "unit_amount": 1500, "amount_subtotal": 1500 * quantity, "amount_total": 1500 * quantity}],
+            "shipping_details": {"address": {"country": "US", "state": "CA"}}, "amount_total": 1500 * quantity}})
+}
+
+fn expired_event(session: &str) -> Vec<u8> {
+    json!({"id": format!("evt_expired_{session}"), "object": "event", "type": "checkout.session.expired", "created": testkit::now_seconds(),
+        "livemode": false, "account": ACCOUNT, "data": {"object": {"id": session, "object": "checkout.session", "status": "expired"}}})
+    .to_string()
+    .into_bytes()
+}
+
+/// Stock comes back when the session expires, once, and not into a newer feed's snapshot.
+#[tokio::test]
+async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them() {
+    let stack = Stack::start().await;
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap();
+    let env = Env::from_map([
+        ("ORDERS_TABLE", stack.tables[3].clone()), ("IDEMPOTENCY_TABLE", stack.tables[2].clone()), ("CATALOG_TABLE", stack.tables[1].clone()),
+        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET.to_string()), ("STRIPE_SECRET_KEY", "sk_test_sim".to_string()),
+        ("STRIPE_API_BASE", stack.sim.base_url()), ("DYNAMODB_ENDPOINT", endpoint),
+    ]);
+    let webhooks = webhooks::init(env).await.unwrap();
+    let expire = |session: &str| {
+        let body = expired_event(session);
+        let header = shared::signature::sign_header(&body, &[TEST_WEBHOOK_SECRET], testkit::now_seconds());
+        testkit::gateway::to_apigw_event("POST", "/stripe/webhooks", "", &[("stripe-signature".into(), header)], &body)
+    };
+
+    let answer = stack.finalize.handle(&stack.signed("/stripe/hooks/finalize_checkout", &finalize_request("req_r1", "cs_test_r1", 3), HOOK_SECRET)).await;
+    assert_eq!(answer.status_code, 200);
+    assert_eq!(stack.available("MUG").await, Some(7));
+    assert_eq!(webhooks::handle(&webhooks, &expire("cs_test_r1")).await.status_code, 200);
+    assert_eq!(stack.available("MUG").await, Some(10), "released");
+    // A redelivered or second expiry gives nothing back twice.
+    let mut again = expire("cs_test_r1");
+    again.body = again.body.map(|b| b.replace("evt_expired_cs_test_r1", "evt_expired_again"));
+    let body = again.body.clone().unwrap();
+    again.headers.insert("stripe-signature", shared::signature::sign_header(body.as_bytes(), &[TEST_WEBHOOK_SECRET], testkit::now_seconds()).parse().unwrap());
+    assert_eq!(webhooks::handle(&webhooks, &again).await.status_code, 200);
+    assert_eq!(stack.available("MUG").await, Some(10));
+
+    // Reserved, then a new inventory feed sets the stock: the expiry must not add to it.
+    stack.finalize.handle(&stack.signed("/stripe/hooks/finalize_checkout", &finalize_request("req_r2", "cs_test_r2", 4), HOOK_SECRET)).await;
+    assert_eq!(stack.available("MUG").await, Some(6));
+    let catalog = DynamoCatalog::new(stack.dynamo.clone(), &stack.tables[1]);
+    catalog
+        .apply_sku_changes(ACCOUNT, "import-2", 1, &[SkuChange::Stock { sku: "MUG".into(), availability: "in_stock".into(), quantity: Some(5) }])
+        .await
+        .unwrap();
+    assert_eq!(webhooks::handle(&webhooks, &expire("cs_test_r2")).await.status_code, 200);
+    assert_eq!(stack.available("MUG").await, Some(5), "the newer feed's count stands");
+}

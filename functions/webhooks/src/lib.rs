@@ -11,14 +11,14 @@ use shared::apigw;
 use shared::clock::SystemClock;
 use shared::config::{ConfigError, Env, WebhooksConfig, WebhooksSecrets};
 use shared::signature::Verifier;
-use shared::store::dynamo::{self, DynamoIdempotency, DynamoOrders};
+use shared::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoOrders};
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
 use tokio::sync::OnceCell;
 
 pub type App =
-    SnapshotWebhooks<DynamoOrders, DynamoIdempotency, StripeCheckoutSessions, SystemClock>;
+    SnapshotWebhooks<DynamoOrders, DynamoIdempotency, StripeCheckoutSessions, SystemClock, Option<DynamoCatalog>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -86,6 +86,7 @@ impl Function {
                         &self.config.stripe.orders_api_version,
                     ),
                     clock: SystemClock,
+                    stock: self.config.catalog_table.as_ref().map(|t| DynamoCatalog::new(self.dynamo.clone(), t)),
                 })
             })
             .await

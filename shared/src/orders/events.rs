@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{DisputeFact, Order, PaymentFact, RefundFact};
-use crate::store::{Applied, OrderStore, StoreError};
+use crate::store::{Applied, OrderStore, StockReservations, StoreError};
 use crate::stripe::StripeError;
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::{Charge, Dispute, PaymentIntent, SnapshotEvent};
@@ -97,6 +97,48 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
     account: &str,
     event: &SnapshotEvent,
 ) -> Result<EventOutcome, ApplyError> {
+    apply_event_with_stock(orders, stripe, &None::<NoStock>, account, event).await
+}
+
+/// Stand-in for deployments without stock reservations.
+pub struct NoStock;
+
+impl StockReservations for NoStock {
+    async fn reserve(&self, _: &str, _: &str, _: &[crate::store::StockLine]) -> Result<crate::store::Reservation, StoreError> {
+        Ok(crate::store::Reservation::Reserved)
+    }
+
+    async fn release(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+/// Like [`apply_event`], and gives back the stock an approved checkout reserved when its
+/// session expires or its payment fails.
+pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: StockReservations>(
+    orders: &O,
+    stripe: &A,
+    stock: &R,
+    account: &str,
+    event: &SnapshotEvent,
+) -> Result<EventOutcome, ApplyError> {
+    match event.kind.as_str() {
+        "checkout.session.expired" => {
+            let session_id = object_id(event)?;
+            if stock.release(account, &session_id).await? {
+                tracing::info!(account, checkout_session_id = %session_id, "reserved stock released: session expired");
+            }
+        }
+        "payment_intent.payment_failed" => {
+            let intent: PaymentIntent = object_of(event)?;
+            if let Some(session_id) = stripe.find_by_payment_intent(account, &intent.id).await? {
+                if stock.release(account, &session_id).await? {
+                    tracing::info!(account, checkout_session_id = %session_id, "reserved stock released: payment failed");
+                }
+            }
+        }
+        _ => {}
+    }
     match event.kind.as_str() {
         "checkout.session.completed" => {
             let session_id = object_id(event)?;

@@ -198,3 +198,20 @@ pub trait StockReservations: Send + Sync {
     /// Gives the stock back (once). False when there was nothing to release.
     fn release(&self, account_id: &str, reservation_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+/// Deployments without a catalog (webhooks only) have no reservations to release.
+impl<T: StockReservations> StockReservations for Option<T> {
+    async fn reserve(&self, account_id: &str, reservation_id: &str, lines: &[StockLine]) -> Result<Reservation, StoreError> {
+        match self {
+            Some(inner) => inner.reserve(account_id, reservation_id, lines).await,
+            None => Ok(Reservation::Reserved),
+        }
+    }
+
+    async fn release(&self, account_id: &str, reservation_id: &str) -> Result<bool, StoreError> {
+        match self {
+            Some(inner) => inner.release(account_id, reservation_id).await,
+            None => Ok(false),
+        }
+    }
+}

@@ -343,7 +343,10 @@ impl StockReservations for DynamoCatalog {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item_of(&record, reservation_key(reservation_id))?))
-            .condition_expression("attribute_not_exists(sk)")
+            // A released reservation (the payment failed) may be taken again by the
+            // checkout's next finalize; a live one is not taken twice.
+            .condition_expression("attribute_not_exists(sk) OR released = :released")
+            .expression_attribute_values(":released", AttributeValue::Bool(true))
             .build()
             .map_err(permanent)?;
         items.push(TransactWriteItem::builder().put(put).build());
