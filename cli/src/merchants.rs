@@ -35,7 +35,15 @@ pub enum MerchantsCommand {
         /// strict: any row error rejects the file; lenient: report and upload.
         #[arg(long)]
         validation: Option<ValidationMode>,
+        /// A JSON file with the checkout settings: shipping_rules, tax_rates, fee_plan,
+        /// approval, when_unavailable, paused (see the README for the shape).
+        #[arg(long)]
+        checkout_settings: Option<std::path::PathBuf>,
     },
+    /// Decline every agent checkout for this merchant until resumed.
+    Pause { account: String },
+    /// Accept agent checkouts again.
+    Resume { account: String },
     /// Show one merchant.
     Get { account: String },
     /// List merchants.
@@ -57,19 +65,34 @@ fn show(merchant: &Merchant, json: bool) -> String {
         return serde_json::to_string_pretty(merchant).unwrap_or_default();
     }
     format!(
-        "{}  {}  api={}  validation={}{}",
+        "{}  {}{}  api={}  validation={}{}",
         merchant.account_id,
         if merchant.enabled { "enabled " } else { "DISABLED" },
+        if merchant.checkout.paused { "  PAUSED" } else { "" },
         merchant.api_generation,
         merchant.validation,
         merchant.display_name.as_deref().map(|n| format!("  \"{n}\"")).unwrap_or_default()
     )
 }
 
+async fn set_paused(merchants: &DynamoMerchants, account: &str, paused: bool, json: bool) -> Result<(), String> {
+    let mut merchant = merchants
+        .merchant(account)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no merchant {account}"))?;
+    merchant.checkout.paused = paused;
+    merchants.put_merchant(&merchant).await.map_err(|e| e.to_string())?;
+    println!("{}", show(&merchant, json));
+    Ok(())
+}
+
 pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), String> {
     let merchants = store(&args).await?;
     match command {
-        MerchantsCommand::Put { account, name, enabled, api, validation } => {
+        MerchantsCommand::Pause { account } => set_paused(&merchants, &account, true, args.json).await?,
+        MerchantsCommand::Resume { account } => set_paused(&merchants, &account, false, args.json).await?,
+        MerchantsCommand::Put { account, name, enabled, api, validation, checkout_settings } => {
             if !is_account_id(&account) {
                 return Err(format!("{account:?} is not a connected account id (acct_…)"));
             }
@@ -89,6 +112,10 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             }
             if let Some(validation) = validation {
                 merchant.validation = validation;
+            }
+            if let Some(path) = checkout_settings {
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                merchant.checkout = serde_json::from_str(&text).map_err(|e| format!("{} is not valid checkout settings: {e}", path.display()))?;
             }
             merchants.put_merchant(&merchant).await.map_err(|e| e.to_string())?;
             println!("{}", show(&merchant, args.json));

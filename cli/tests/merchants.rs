@@ -50,3 +50,27 @@ async fn bad_input_is_refused_clearly() {
     assert!(!ok);
     assert!(err.contains("no merchant acct_1Nobody"), "{err}");
 }
+
+#[tokio::test]
+async fn checkout_settings_pause_and_resume() {
+    let dynamo = testkit::dynamo().await;
+    let table = testkit::fresh_table(&dynamo, &shared::store::schema::MERCHANTS).await;
+    let settings = std::env::temp_dir().join(format!("acb-settings-{}.json", std::process::id()));
+    std::fs::write(&settings, r#"{"fee_plan": {"basis_points": 250, "fixed": 30}, "approval": {"allowed_countries": ["US"], "refuse_prepaid_cards": true},
+        "tax_rates": [{"country": "US", "state": "CA", "percentage": "8.25", "display_name": "CA sales tax"}], "when_unavailable": "approve"}"#).unwrap();
+    let (ok, _, err) = acb(&table, &["merchants", "put", "acct_1Set", "--checkout-settings", settings.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = acb(&table, &["merchants", "pause", "acct_1Set"]);
+    assert!(ok && out.contains("PAUSED"), "{out}");
+    let (_, out, _) = acb(&table, &["merchants", "get", "acct_1Set", "--json"]);
+    let merchant: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(merchant["paused"], true);
+    assert_eq!(merchant["fee_plan"]["basis_points"], 250);
+    assert_eq!(merchant["tax_rates"][0]["percentage"], "8.25");
+    let (ok, out, _) = acb(&table, &["merchants", "resume", "acct_1Set"]);
+    assert!(ok && !out.contains("PAUSED"), "{out}");
+    std::fs::write(&settings, r#"{"fee_plan": {"basis_points": "lots"}}"#).unwrap();
+    let (ok, _, err) = acb(&table, &["merchants", "put", "acct_1Set", "--checkout-settings", settings.to_str().unwrap()]);
+    assert!(!ok && err.contains("not valid checkout settings"), "{err}");
+    let _ = std::fs::remove_file(settings);
+}
