@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use serde_json::Value;
-use shared::fixtures::{self, TEST_WEBHOOK_SECRET};
+use shared::fixtures;
 
 #[derive(Subcommand)]
 pub enum EventsCommand {
@@ -13,9 +13,10 @@ pub enum EventsCommand {
     /// ready for `cargo lambda invoke --data-file` or a test.
     Sign {
         fixture: PathBuf,
-        /// Signing secret; several separated by commas give one v1 each.
-        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", default_value = TEST_WEBHOOK_SECRET, hide_default_value = false)]
-        secret: String,
+        /// Signing secret; several separated by commas give one v1 each. Default: the
+        /// documented local test secret for the fixture's route (webhooks or hooks).
+        #[arg(long, env = "STRIPE_SIGNING_SECRET")]
+        secret: Option<String>,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -26,8 +27,8 @@ pub enum EventsCommand {
         /// Base URL of the stack's HTTP API, e.g. http://127.0.0.1:9000
         #[arg(long, env = "ACB_API_URL")]
         url: String,
-        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", default_value = TEST_WEBHOOK_SECRET)]
-        secret: String,
+        #[arg(long, env = "STRIPE_SIGNING_SECRET")]
+        secret: Option<String>,
     },
 }
 
@@ -38,11 +39,12 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn load_signed(fixture: &PathBuf, secret: &str) -> Result<Value, String> {
+fn load_signed(fixture: &PathBuf, secret: &Option<String>) -> Result<Value, String> {
     let text = std::fs::read_to_string(fixture)
         .map_err(|e| format!("reading {}: {e}", fixture.display()))?;
     let mut request: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not JSON: {e}", fixture.display()))?;
+    let secret = secret.clone().unwrap_or_else(|| fixtures::default_secret(&request).to_string());
     let secrets: Vec<&str> = secret
         .split(',')
         .map(str::trim)
