@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install test build lint fmt bench bench-upload services-up services-down services-status \
+.PHONY: help install test build lint fmt bench bench-upload bench-hooks services-up services-down services-status \
         sam-validate sam-build clean distclean
 
 help: ## Show this help
@@ -50,6 +50,9 @@ bench-upload: services-up ## Peak RSS of the catalog validate-and-upload path on
 	  trap 'kill $$sim 2>/dev/null' EXIT; \
 	  for i in $$(seq 100); do curl -sf http://127.0.0.1:12199/_sim/health >/dev/null && break; sleep 0.1; done; \
 	  STRIPE_SIM_URL=http://127.0.0.1:12199 $(CARGO) bench -p catalog-uploader --bench validate_and_upload
+
+bench-hooks: services-up ## Checkout hooks latency p50/p99: logic, in-process with DynamoDB Local, HTTP end to end
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p finalize-checkout --bench hook_latency
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start
