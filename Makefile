@@ -52,7 +52,7 @@ bench-upload: services-up ## Peak RSS of the catalog validate-and-upload path on
 	  STRIPE_SIM_URL=http://127.0.0.1:12199 $(CARGO) bench -p catalog-uploader --bench validate_and_upload
 
 bench-hooks: services-up ## Checkout hooks latency p50/p99: logic, in-process with DynamoDB Local, HTTP end to end
-	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p finalize-checkout --bench hook_latency
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p finalize-checkout --bench hook_latency; $(CARGO) bench -p finalize-checkout --bench cold_start
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start
