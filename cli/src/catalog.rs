@@ -48,7 +48,8 @@ pub enum Api {
 }
 
 fn parse_feed(s: &str) -> Result<FeedKind, String> {
-    s.parse().map_err(|e: shared::catalog::UnknownFeed| e.to_string())
+    s.parse()
+        .map_err(|e: shared::catalog::UnknownFeed| e.to_string())
 }
 
 const ACCEPTED: u8 = 0;
@@ -117,8 +118,8 @@ fn check(
     let Some(path) = errors_csv else {
         return validate_reader(feed, limits, input, report);
     };
-    let out = File::create(path)
-        .map_err(|e| Fatal::Sink(format!("creating {}: {e}", path.display())))?;
+    let out =
+        File::create(path).map_err(|e| Fatal::Sink(format!("creating {}: {e}", path.display())))?;
     let mut sink = (report, ErrorCsvWriter::new(BufWriter::new(out)));
     let summary = validate_reader(feed, limits, input, &mut sink)?;
     sink.1

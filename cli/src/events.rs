@@ -44,7 +44,9 @@ fn load_signed(fixture: &PathBuf, secret: &Option<String>) -> Result<Value, Stri
         .map_err(|e| format!("reading {}: {e}", fixture.display()))?;
     let mut request: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not JSON: {e}", fixture.display()))?;
-    let secret = secret.clone().unwrap_or_else(|| fixtures::default_secret(&request).to_string());
+    let secret = secret
+        .clone()
+        .unwrap_or_else(|| fixtures::default_secret(&request).to_string());
     let secrets: Vec<&str> = secret
         .split(',')
         .map(str::trim)

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use shared::config::{DynamoSettings, Env};
-use shared::merchants::{is_account_id, ApiGeneration, Merchant, ValidationMode};
+use shared::merchants::{ApiGeneration, Merchant, ValidationMode, is_account_id};
 use shared::store::dynamo::{self, DynamoMerchants};
 use shared::store::{MerchantAdmin, MerchantDirectory};
 
@@ -54,8 +54,15 @@ pub enum MerchantsCommand {
 }
 
 async fn store(args: &TableArgs) -> Result<DynamoMerchants, String> {
-    let table = args.table.clone().ok_or("the Merchants table is not set: pass --table or set MERCHANTS_TABLE")?;
-    let env = Env::from_map(args.dynamodb_endpoint.iter().map(|e| ("DYNAMODB_ENDPOINT", e.clone())));
+    let table = args
+        .table
+        .clone()
+        .ok_or("the Merchants table is not set: pass --table or set MERCHANTS_TABLE")?;
+    let env = Env::from_map(
+        args.dynamodb_endpoint
+            .iter()
+            .map(|e| ("DYNAMODB_ENDPOINT", e.clone())),
+    );
     let settings = DynamoSettings::from_env(&env).map_err(|e| e.to_string())?;
     Ok(DynamoMerchants::new(dynamo::client(&settings).await, table))
 }
@@ -67,22 +74,42 @@ fn show(merchant: &Merchant, json: bool) -> String {
     format!(
         "{}  {}{}  api={}  validation={}{}",
         merchant.account_id,
-        if merchant.enabled { "enabled " } else { "DISABLED" },
-        if merchant.checkout.paused { "  PAUSED" } else { "" },
+        if merchant.enabled {
+            "enabled "
+        } else {
+            "DISABLED"
+        },
+        if merchant.checkout.paused {
+            "  PAUSED"
+        } else {
+            ""
+        },
         merchant.api_generation,
         merchant.validation,
-        merchant.display_name.as_deref().map(|n| format!("  \"{n}\"")).unwrap_or_default()
+        merchant
+            .display_name
+            .as_deref()
+            .map(|n| format!("  \"{n}\""))
+            .unwrap_or_default()
     )
 }
 
-async fn set_paused(merchants: &DynamoMerchants, account: &str, paused: bool, json: bool) -> Result<(), String> {
+async fn set_paused(
+    merchants: &DynamoMerchants,
+    account: &str,
+    paused: bool,
+    json: bool,
+) -> Result<(), String> {
     let mut merchant = merchants
         .merchant(account)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no merchant {account}"))?;
     merchant.checkout.paused = paused;
-    merchants.put_merchant(&merchant).await.map_err(|e| e.to_string())?;
+    merchants
+        .put_merchant(&merchant)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("{}", show(&merchant, json));
     Ok(())
 }
@@ -90,11 +117,24 @@ async fn set_paused(merchants: &DynamoMerchants, account: &str, paused: bool, js
 pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), String> {
     let merchants = store(&args).await?;
     match command {
-        MerchantsCommand::Pause { account } => set_paused(&merchants, &account, true, args.json).await?,
-        MerchantsCommand::Resume { account } => set_paused(&merchants, &account, false, args.json).await?,
-        MerchantsCommand::Put { account, name, enabled, api, validation, checkout_settings } => {
+        MerchantsCommand::Pause { account } => {
+            set_paused(&merchants, &account, true, args.json).await?
+        }
+        MerchantsCommand::Resume { account } => {
+            set_paused(&merchants, &account, false, args.json).await?
+        }
+        MerchantsCommand::Put {
+            account,
+            name,
+            enabled,
+            api,
+            validation,
+            checkout_settings,
+        } => {
             if !is_account_id(&account) {
-                return Err(format!("{account:?} is not a connected account id (acct_…)"));
+                return Err(format!(
+                    "{account:?} is not a connected account id (acct_…)"
+                ));
             }
             let mut merchant = merchants
                 .merchant(&account)
@@ -114,10 +154,16 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
                 merchant.validation = validation;
             }
             if let Some(path) = checkout_settings {
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-                merchant.checkout = serde_json::from_str(&text).map_err(|e| format!("{} is not valid checkout settings: {e}", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                merchant.checkout = serde_json::from_str(&text).map_err(|e| {
+                    format!("{} is not valid checkout settings: {e}", path.display())
+                })?;
             }
-            merchants.put_merchant(&merchant).await.map_err(|e| e.to_string())?;
+            merchants
+                .put_merchant(&merchant)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{}", show(&merchant, args.json));
         }
         MerchantsCommand::Get { account } => {
@@ -129,7 +175,10 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             println!("{}", show(&merchant, args.json));
         }
         MerchantsCommand::List { limit } => {
-            let all = merchants.list_merchants(limit).await.map_err(|e| e.to_string())?;
+            let all = merchants
+                .list_merchants(limit)
+                .await
+                .map_err(|e| e.to_string())?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
             } else {

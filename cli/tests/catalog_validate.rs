@@ -59,7 +59,12 @@ fn row_errors_exit_1_with_line_id_column_and_message() {
     let errors = json["errors"].as_array().expect("errors array");
     assert!(!errors.is_empty());
     for e in errors {
-        let keys: Vec<&str> = e.as_object().expect("object").keys().map(String::as_str).collect();
+        let keys: Vec<&str> = e
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, ["column", "id", "line", "message"], "{e}");
         assert!(e["line"].as_u64().is_some_and(|l| l >= 2));
         assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -71,7 +76,11 @@ fn row_errors_exit_1_with_line_id_column_and_message() {
     assert_eq!(price["line"], 3);
     assert_eq!(price["id"], "BAD-PRICE");
     // The row with the wrong number of fields has no single column at fault.
-    assert!(errors.iter().any(|e| e["line"] == 6 && e["column"].is_null()));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["line"] == 6 && e["column"].is_null())
+    );
 }
 
 #[test]
@@ -84,7 +93,11 @@ fn a_rejected_file_exits_2_with_the_reason() {
 
     let (status, json) = validate_json(Path::new("/nonexistent/catalog.csv"), &[]);
     assert_eq!(status, 2);
-    assert!(json["fatal"].as_str().is_some_and(|f| f.contains("could not be read")));
+    assert!(
+        json["fatal"]
+            .as_str()
+            .is_some_and(|f| f.contains("could not be read"))
+    );
 }
 
 #[test]
@@ -94,7 +107,11 @@ fn the_feed_comes_from_the_path_unless_given() {
     let path = dir.join("stock.csv");
     std::fs::copy(fixture("inventory.csv"), &path).expect("copy");
     let (status, json) = validate_json(&path, &[]);
-    assert_eq!((status, json["feed"].as_str()), (0, Some("inventory")), "{json:#}");
+    assert_eq!(
+        (status, json["feed"].as_str()),
+        (0, Some("inventory")),
+        "{json:#}"
+    );
     // Read as a product feed it lacks the product columns.
     let (status, _) = validate_json(&path, &["--feed", "product"]);
     assert_eq!(status, 2);
@@ -116,7 +133,13 @@ fn text_output_summarises_and_lists_errors() {
     assert!(text.contains("accepted with row errors"), "{text}");
 
     let path = fixture("product_valid.tsv");
-    let out = acb(&["catalog", "validate", &path.to_string_lossy(), "--format", "text"]);
+    let out = acb(&[
+        "catalog",
+        "validate",
+        &path.to_string_lossy(),
+        "--format",
+        "text",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
 }
@@ -129,7 +152,11 @@ fn errors_csv_gets_the_failed_rows() {
     assert_eq!(status, 1);
     let written = std::fs::read_to_string(&out_path).expect("error file");
     let mut lines = written.lines();
-    assert!(lines.next().is_some_and(|h| h.starts_with("validation_error,id,title,")));
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("validation_error,id,title,"))
+    );
     assert_eq!(lines.count(), 5);
 }
 
@@ -138,5 +165,8 @@ fn the_events_subcommand_is_still_there() {
     let out = acb(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("events") && help.contains("catalog"), "{help}");
+    assert!(
+        help.contains("events") && help.contains("catalog"),
+        "{help}"
+    );
 }

@@ -8,7 +8,11 @@ fn acb(table: &str, args: &[&str]) -> (bool, String, String) {
         .env("MERCHANTS_TABLE", table)
         .output()
         .expect("run acb");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
 }
 
 #[tokio::test]
@@ -16,10 +20,26 @@ async fn put_get_list_round_trip() {
     let dynamo = testkit::dynamo().await;
     let table = testkit::fresh_table(&dynamo, &shared::store::schema::MERCHANTS).await;
 
-    let (ok, out, err) = acb(&table, &["merchants", "put", "acct_1Cli", "--api", "v2", "--validation", "strict", "--name", "Cli shop"]);
+    let (ok, out, err) = acb(
+        &table,
+        &[
+            "merchants",
+            "put",
+            "acct_1Cli",
+            "--api",
+            "v2",
+            "--validation",
+            "strict",
+            "--name",
+            "Cli shop",
+        ],
+    );
     assert!(ok, "{out}{err}");
     // A later put changes only what it names.
-    let (ok, _, err) = acb(&table, &["merchants", "put", "acct_1Cli", "--enabled", "false"]);
+    let (ok, _, err) = acb(
+        &table,
+        &["merchants", "put", "acct_1Cli", "--enabled", "false"],
+    );
     assert!(ok, "{err}");
     let (ok, out, _) = acb(&table, &["merchants", "get", "acct_1Cli", "--json"]);
     assert!(ok);
@@ -33,7 +53,10 @@ async fn put_get_list_round_trip() {
     let (ok, out, _) = acb(&table, &["merchants", "list"]);
     assert!(ok);
     assert_eq!(out.lines().count(), 2, "{out}");
-    assert!(out.contains("acct_1Cli") && out.contains("DISABLED"), "{out}");
+    assert!(
+        out.contains("acct_1Cli") && out.contains("DISABLED"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +81,16 @@ async fn checkout_settings_pause_and_resume() {
     let settings = std::env::temp_dir().join(format!("acb-settings-{}.json", std::process::id()));
     std::fs::write(&settings, r#"{"fee_plan": {"basis_points": 250, "fixed": 30}, "approval": {"allowed_countries": ["US"], "refuse_prepaid_cards": true},
         "tax_rates": [{"country": "US", "state": "CA", "percentage": "8.25", "display_name": "CA sales tax"}], "when_unavailable": "approve"}"#).unwrap();
-    let (ok, _, err) = acb(&table, &["merchants", "put", "acct_1Set", "--checkout-settings", settings.to_str().unwrap()]);
+    let (ok, _, err) = acb(
+        &table,
+        &[
+            "merchants",
+            "put",
+            "acct_1Set",
+            "--checkout-settings",
+            settings.to_str().unwrap(),
+        ],
+    );
     assert!(ok, "{err}");
     let (ok, out, _) = acb(&table, &["merchants", "pause", "acct_1Set"]);
     assert!(ok && out.contains("PAUSED"), "{out}");
@@ -70,7 +102,16 @@ async fn checkout_settings_pause_and_resume() {
     let (ok, out, _) = acb(&table, &["merchants", "resume", "acct_1Set"]);
     assert!(ok && !out.contains("PAUSED"), "{out}");
     std::fs::write(&settings, r#"{"fee_plan": {"basis_points": "lots"}}"#).unwrap();
-    let (ok, _, err) = acb(&table, &["merchants", "put", "acct_1Set", "--checkout-settings", settings.to_str().unwrap()]);
+    let (ok, _, err) = acb(
+        &table,
+        &[
+            "merchants",
+            "put",
+            "acct_1Set",
+            "--checkout-settings",
+            settings.to_str().unwrap(),
+        ],
+    );
     assert!(!ok && err.contains("not valid checkout settings"), "{err}");
     let _ = std::fs::remove_file(settings);
 }

@@ -443,7 +443,8 @@ impl UploaderConfig {
         if !(1..=16).contains(&concurrency) {
             return Err(ConfigError::Malformed {
                 name: "FEED_POLL_CONCURRENCY".into(),
-                reason: "must be between 1 and 16 (the Files API allows 20 requests per second)".into(),
+                reason: "must be between 1 and 16 (the Files API allows 20 requests per second)"
+                    .into(),
             });
         }
         Ok(Self {

@@ -15,7 +15,11 @@ pub const TEST_HOOK_SECRET: &str = "whsec_test_hooks_local";
 /// The test secret a fixture is signed with, from its route.
 pub fn default_secret(request: &Value) -> &'static str {
     let path = request.get("rawPath").and_then(Value::as_str).unwrap_or("");
-    if path.contains("/stripe/hooks/") { TEST_HOOK_SECRET } else { TEST_WEBHOOK_SECRET }
+    if path.contains("/stripe/hooks/") {
+        TEST_HOOK_SECRET
+    } else {
+        TEST_WEBHOOK_SECRET
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -113,22 +117,36 @@ mod tests {
     fn hook_fixtures_resign_with_the_hook_secret_and_parse() {
         for name in ["customize_checkout", "finalize_checkout"] {
             let path = format!("{}/../events/hooks/{name}.json", env!("CARGO_MANIFEST_DIR"));
-            let mut request: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let mut request: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(default_secret(&request), TEST_HOOK_SECRET);
             let secret = default_secret(&request);
             resign(&mut request, &[secret], 1_900_000_000).unwrap();
             let verifier = Verifier::new(vec![Secret::new(TEST_HOOK_SECRET)], 300);
             let header = request["headers"]["stripe-signature"].as_str().unwrap();
-            assert!(verifier.verify(&body_bytes(&request).unwrap(), Some(header), 1_900_000_000).is_ok());
-            let envelope: crate::hooks::request::Envelope = serde_json::from_slice(&body_bytes(&request).unwrap()).unwrap();
+            assert!(
+                verifier
+                    .verify(&body_bytes(&request).unwrap(), Some(header), 1_900_000_000)
+                    .is_ok()
+            );
+            let envelope: crate::hooks::request::Envelope =
+                serde_json::from_slice(&body_bytes(&request).unwrap()).unwrap();
             match name {
                 "customize_checkout" => {
-                    let data: crate::hooks::request::CustomizeData = serde_json::from_value(envelope.data).unwrap();
-                    assert_eq!(data.line_item_details[0].sku_id.as_deref(), Some("MUG-TRAIL-12"));
+                    let data: crate::hooks::request::CustomizeData =
+                        serde_json::from_value(envelope.data).unwrap();
+                    assert_eq!(
+                        data.line_item_details[0].sku_id.as_deref(),
+                        Some("MUG-TRAIL-12")
+                    );
                 }
                 _ => {
-                    let data: crate::hooks::request::FinalizeData = serde_json::from_value(envelope.data).unwrap();
-                    assert_eq!((data.amount_total(), data.card_funding()), (3948, Some("credit")));
+                    let data: crate::hooks::request::FinalizeData =
+                        serde_json::from_value(envelope.data).unwrap();
+                    assert_eq!(
+                        (data.amount_total(), data.card_funding()),
+                        (3948, Some("credit"))
+                    );
                 }
             }
         }

@@ -139,7 +139,8 @@ impl FeePlan {
     pub fn fee(&self, amount_total: i64) -> i64 {
         let total = amount_total.max(0);
         // Round half up in integers: (x * bps + 5000) / 10000.
-        let proportional = (i128::from(total) * i128::from(self.basis_points.max(0)) + 5_000) / 10_000;
+        let proportional =
+            (i128::from(total) * i128::from(self.basis_points.max(0)) + 5_000) / 10_000;
         let mut fee = (proportional as i64).saturating_add(self.fixed.max(0));
         fee = fee.max(self.minimum.max(0));
         if let Some(maximum) = self.maximum {
@@ -181,9 +182,9 @@ impl Merchant {
 /// else (from an S3 key, a hook's `context`, a CLI argument) is refused before it reaches
 /// a table or a header.
 pub fn is_account_id(value: &str) -> bool {
-    value
-        .strip_prefix("acct_")
-        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+    value.strip_prefix("acct_").is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 impl FromStr for ApiGeneration {
@@ -203,7 +204,9 @@ impl FromStr for ValidationMode {
         match s {
             "strict" => Ok(Self::Strict),
             "lenient" => Ok(Self::Lenient),
-            other => Err(format!("{other:?} is not a validation mode (strict or lenient)")),
+            other => Err(format!(
+                "{other:?} is not a validation mode (strict or lenient)"
+            )),
         }
     }
 }
@@ -240,12 +243,22 @@ mod tests {
 
     #[test]
     fn fees_round_half_up_and_clamp() {
-        let plan = FeePlan { basis_points: 250, fixed: 30, minimum: 50, maximum: Some(1_000) };
+        let plan = FeePlan {
+            basis_points: 250,
+            fixed: 30,
+            minimum: 50,
+            maximum: Some(1_000),
+        };
         assert_eq!(plan.fee(10_000), 280); // 2.5% of 100.00 + 0.30
         assert_eq!(plan.fee(100), 50); // 2.5 + 30 -> minimum 50
         assert_eq!(plan.fee(1_000_000), 1_000); // capped
         assert_eq!(plan.fee(20), 20); // never more than the total
-        let half = FeePlan { basis_points: 50, fixed: 0, minimum: 0, maximum: None };
+        let half = FeePlan {
+            basis_points: 50,
+            fixed: 0,
+            minimum: 0,
+            maximum: None,
+        };
         assert_eq!(half.fee(100), 1); // 0.5 rounds up
         assert_eq!(half.fee(99), 0); // 0.495 rounds down
     }
@@ -254,6 +267,9 @@ mod tests {
     fn old_records_read_with_defaults() {
         let m: Merchant = serde_json::from_str(r#"{"account_id":"acct_1A"}"#).unwrap();
         assert!(m.enabled);
-        assert_eq!((m.api_generation, m.validation), (ApiGeneration::V1, ValidationMode::Lenient));
+        assert_eq!(
+            (m.api_generation, m.validation),
+            (ApiGeneration::V1, ValidationMode::Lenient)
+        );
     }
 }

@@ -18,8 +18,13 @@ pub struct Currency([u8; 3]);
 impl Currency {
     pub fn parse(code: &str) -> Option<Self> {
         let bytes = code.as_bytes();
-        (bytes.len() == 3 && bytes.iter().all(u8::is_ascii_alphabetic))
-            .then(|| Self([bytes[0].to_ascii_lowercase(), bytes[1].to_ascii_lowercase(), bytes[2].to_ascii_lowercase()]))
+        (bytes.len() == 3 && bytes.iter().all(u8::is_ascii_alphabetic)).then(|| {
+            Self([
+                bytes[0].to_ascii_lowercase(),
+                bytes[1].to_ascii_lowercase(),
+                bytes[2].to_ascii_lowercase(),
+            ])
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -30,8 +35,8 @@ impl Currency {
     /// Decimal places of the minor unit (Stripe's zero- and three-decimal currencies).
     pub fn exponent(&self) -> u32 {
         match self.as_str() {
-            "bif" | "clp" | "djf" | "gnf" | "jpy" | "kmf" | "krw" | "mga" | "pyg" | "rwf" | "ugx" | "vnd" | "vuv"
-            | "xaf" | "xof" | "xpf" => 0,
+            "bif" | "clp" | "djf" | "gnf" | "jpy" | "kmf" | "krw" | "mga" | "pyg" | "rwf"
+            | "ugx" | "vnd" | "vuv" | "xaf" | "xof" | "xpf" => 0,
             "bhd" | "jod" | "kwd" | "omr" | "tnd" => 3,
             _ => 2,
         }
@@ -58,7 +63,11 @@ pub fn parse_price(text: &str) -> Option<Money> {
     let currency = Currency::parse(code)?;
     let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
     let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || (amount.contains('.') && fraction.is_empty()) {
+    if whole.is_empty()
+        || !digits_only(whole)
+        || !digits_only(fraction)
+        || (amount.contains('.') && fraction.is_empty())
+    {
         return None;
     }
     let exponent = currency.exponent();
@@ -70,10 +79,16 @@ pub fn parse_price(text: &str) -> Option<Money> {
     }
     let mut minor: i64 = whole.parse().ok()?;
     for i in 0..exponent as usize {
-        let digit = fraction.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        let digit = fraction
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| i64::from(b - b'0'));
         minor = minor.checked_mul(10)?.checked_add(digit)?;
     }
-    Some(Money { amount: minor, currency })
+    Some(Money {
+        amount: minor,
+        currency,
+    })
 }
 
 #[cfg(test)]
@@ -82,7 +97,10 @@ mod tests {
 
     #[test]
     fn prices_become_exact_minor_units() {
-        assert_eq!(parse_price("15.00 USD").map(|m| (m.amount, m.currency.as_str().to_string())), Some((1500, "usd".into())));
+        assert_eq!(
+            parse_price("15.00 USD").map(|m| (m.amount, m.currency.as_str().to_string())),
+            Some((1500, "usd".into()))
+        );
         assert_eq!(parse_price("15 USD").unwrap().amount, 1500);
         assert_eq!(parse_price("0.1 EUR").unwrap().amount, 10);
         assert_eq!(parse_price("1500 JPY").unwrap().amount, 1500);
@@ -93,7 +111,18 @@ mod tests {
 
     #[test]
     fn malformed_prices_are_refused_not_rounded() {
-        for bad in ["15.001 USD", "-1.00 USD", "15,00 EUR", "15.00", "USD 15.00", "15. USD", "1.5 JPY", "15.00 US", "", "99999999999999999999 USD"] {
+        for bad in [
+            "15.001 USD",
+            "-1.00 USD",
+            "15,00 EUR",
+            "15.00",
+            "USD 15.00",
+            "15. USD",
+            "1.5 JPY",
+            "15.00 US",
+            "",
+            "99999999999999999999 USD",
+        ] {
             assert!(parse_price(bad).is_none(), "{bad}");
         }
     }

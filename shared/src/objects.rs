@@ -29,14 +29,26 @@ pub struct ObjectRef {
 
 pub trait ObjectStore: Send + Sync {
     /// The object's bytes as a stream of chunks (reads the version given, if any).
-    fn read(&self, object: &ObjectRef) -> impl Future<Output = Result<(u64, ByteChunks), StoreError>> + Send;
+    fn read(
+        &self,
+        object: &ObjectRef,
+    ) -> impl Future<Output = Result<(u64, ByteChunks), StoreError>> + Send;
 
-    fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A writer that uploads in parts as it fills; `finish` completes the object.
-    fn writer(&self, bucket: &str, key: &str, content_type: &str)
-        -> impl Future<Output = Result<MultipartWriter, StoreError>> + Send;
+    fn writer(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+    ) -> impl Future<Output = Result<MultipartWriter, StoreError>> + Send;
 }
 
 fn s3_error<E: std::fmt::Debug + aws_sdk_s3::error::ProvideErrorMetadata, R: std::fmt::Debug>(
@@ -48,7 +60,9 @@ fn s3_error<E: std::fmt::Debug + aws_sdk_s3::error::ProvideErrorMetadata, R: std
             let code = service.err().code().unwrap_or("Unknown").to_string();
             let text = format!("{code}: {}", service.err().message().unwrap_or(""));
             match code.as_str() {
-                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" => StoreError::Transient(text),
+                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" => {
+                    StoreError::Transient(text)
+                }
                 _ => StoreError::Permanent(text),
             }
         }
@@ -95,14 +109,23 @@ impl ObjectStore for S3Objects {
         let length = output.content_length().unwrap_or(0).max(0) as u64;
         let body: ByteStream = output.body;
         let chunks = futures::stream::unfold(body, |mut body| async move {
-            body.next()
-                .await
-                .map(|chunk| (chunk.map_err(|e| StoreError::Transient(format!("reading from S3: {e}"))), body))
+            body.next().await.map(|chunk| {
+                (
+                    chunk.map_err(|e| StoreError::Transient(format!("reading from S3: {e}"))),
+                    body,
+                )
+            })
         });
         Ok((length, Box::pin(chunks)))
     }
 
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(bucket)
@@ -115,7 +138,12 @@ impl ObjectStore for S3Objects {
         Ok(())
     }
 
-    async fn writer(&self, bucket: &str, key: &str, content_type: &str) -> Result<MultipartWriter, StoreError> {
+    async fn writer(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+    ) -> Result<MultipartWriter, StoreError> {
         let created = self
             .client
             .create_multipart_upload()
@@ -202,7 +230,11 @@ impl MultipartWriter {
             .bucket(&self.bucket)
             .key(&self.key)
             .upload_id(&self.upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(self.parts.clone())).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(self.parts.clone()))
+                    .build(),
+            )
             .send()
             .await
             .map_err(s3_error)?;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::{parse_price, Money};
+use crate::money::{Money, parse_price};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShippingOption {
@@ -51,7 +51,11 @@ pub enum SkuChange {
     /// A product-feed row: the whole snapshot.
     Replace(SkuSnapshot),
     /// An inventory-feed row.
-    Stock { sku: String, availability: String, quantity: Option<i64> },
+    Stock {
+        sku: String,
+        availability: String,
+        quantity: Option<i64>,
+    },
     /// A pricing-feed row.
     Price { sku: String, price: Option<Money> },
     /// A `delete=true` row.
@@ -93,9 +97,20 @@ mod tests {
 
     #[test]
     fn shipping_lists_parse() {
-        let options = parse_shipping("US:CA:Express:1-2:16.00 USD, US:ALL:Standard::5.00 USD, bogus");
+        let options =
+            parse_shipping("US:CA:Express:1-2:16.00 USD, US:ALL:Standard::5.00 USD, bogus");
         assert_eq!(options.len(), 2);
-        assert_eq!((options[0].min_days, options[0].max_days, options[0].price.amount), (Some(1), Some(2), 1600));
-        assert_eq!((options[1].area.as_str(), options[1].min_days), ("ALL", None));
+        assert_eq!(
+            (
+                options[0].min_days,
+                options[0].max_days,
+                options[0].price.amount
+            ),
+            (Some(1), Some(2), 1600)
+        );
+        assert_eq!(
+            (options[1].area.as_str(), options[1].min_days),
+            ("ALL", None)
+        );
     }
 }

@@ -156,7 +156,9 @@ where
             }
         }
 
-        match apply_event_with_stock(&self.orders, &self.stripe, &self.stock, &account, &event).await {
+        match apply_event_with_stock(&self.orders, &self.stripe, &self.stock, &account, &event)
+            .await
+        {
             Ok(outcome) => {
                 let outcome_json = serde_json::to_value(&outcome).unwrap_or(Value::Null);
                 tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, outcome = %outcome_json, "event applied");

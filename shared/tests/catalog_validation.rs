@@ -200,7 +200,11 @@ fn bad_rows_fixture_reports_each_problem_on_its_line() {
         assert!(chair.contains(&Some(column)), "{column}: {chair:?}");
     }
     assert_eq!(report.rows_with_errors, 5);
-    let dup = report.errors.iter().find(|e| e.line == 5).map(|e| e.id.clone());
+    let dup = report
+        .errors
+        .iter()
+        .find(|e| e.line == 5)
+        .map(|e| e.id.clone());
     assert_eq!(dup, Some(Some("OK-1".to_string())));
 }
 
@@ -222,7 +226,10 @@ fn tsv_fixture_is_read_with_tabs() {
     assert!(result.is_ok());
     assert_eq!(capture.delimiter, b'\t');
     assert_eq!(capture.rows[0].fields[2], "Cushioned, warm, merino socks.");
-    assert_eq!(capture.rows[1].fields[2], "Enamel mug; holds 12 oz, \"camp\" classic.");
+    assert_eq!(
+        capture.rows[1].fields[2],
+        "Enamel mug; holds 12 oz, \"camp\" classic."
+    );
 }
 
 #[test]
@@ -293,7 +300,11 @@ fn blank_lines_and_empty_rows_are_skipped_but_counted_as_lines() {
 
 #[test]
 fn header_only_is_accepted_with_no_rows() {
-    for input in [&b"id,price"[..], b"id,price\n", b"\xEF\xBB\xBFid,price\r\n\r\n"] {
+    for input in [
+        &b"id,price"[..],
+        b"id,price\n",
+        b"\xEF\xBB\xBFid,price\r\n\r\n",
+    ] {
         let (result, capture) = run(FeedKind::Pricing, input);
         assert_eq!(result.map(|s| s.rows), Ok(0));
         assert_eq!(capture.header, ["id", "price"]);
@@ -322,10 +333,20 @@ fn structural_errors() {
     ];
     for (input, want) in cases {
         let (got, _) = run(FeedKind::Pricing, input);
-        assert_eq!(got.as_ref().err(), Some(want), "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            got.as_ref().err(),
+            Some(want),
+            "{}",
+            String::from_utf8_lossy(input)
+        );
         // The same in one-byte chunks.
         let (got, _, _) = run_chunked(FeedKind::Pricing, input, &[1]);
-        assert_eq!(got.as_ref().err(), Some(want), "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            got.as_ref().err(),
+            Some(want),
+            "{}",
+            String::from_utf8_lossy(input)
+        );
     }
 }
 
@@ -354,7 +375,10 @@ fn too_many_fields_is_fatal() {
     input.extend(std::iter::repeat_n(b',', shared::catalog::MAX_FIELDS + 5));
     input.push(b'\n');
     let (got, _) = run(FeedKind::Pricing, &input);
-    assert!(matches!(got, Err(Fatal::TooManyFields { line: 2, .. })), "{got:?}");
+    assert!(
+        matches!(got, Err(Fatal::TooManyFields { line: 2, .. })),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -370,7 +394,10 @@ fn size_limit_stops_as_soon_as_it_is_exceeded() {
     };
     assert_eq!(validator.push(chunk, &mut sink), Err(fatal.clone()));
     // Sticky: nothing more is parsed.
-    assert_eq!(validator.push(b"F,6.00 USD\n", &mut sink), Err(fatal.clone()));
+    assert_eq!(
+        validator.push(b"F,6.00 USD\n", &mut sink),
+        Err(fatal.clone())
+    );
     assert_eq!(validator.finish(&mut sink), Err(fatal));
     assert_eq!(sink.rows.len(), 5);
     assert_eq!(Limits::v1().max_bytes, 200_000_000);
@@ -461,13 +488,12 @@ fn error_file_roundtrip(feed: FeedKind, input: &[u8]) -> (Capture, Capture) {
     // Read back through the validator only to get at the fields; the leading column is
     // unknown to the feed and so ignored, and the re-checked rows' errors do not matter.
     let mut reread = Capture::default();
-    let outcome = validate_reader(
-        feed,
-        Limits::v1(),
-        &error_file[..],
-        &mut reread,
+    let outcome = validate_reader(feed, Limits::v1(), &error_file[..], &mut reread);
+    assert!(
+        outcome.is_ok(),
+        "{outcome:?}\n{}",
+        String::from_utf8_lossy(&error_file)
     );
-    assert!(outcome.is_ok(), "{outcome:?}\n{}", String::from_utf8_lossy(&error_file));
     (original, reread)
 }
 
@@ -483,8 +509,11 @@ fn error_file_has_a_leading_error_column_and_the_original_rows() {
         assert_eq!(reread.delimiter, original.delimiter, "{name}");
         assert_eq!(reread.header[0], ERROR_COLUMN);
         assert_eq!(&reread.header[1..], &original.header[..]);
-        let failed: Vec<&CapturedRow> =
-            original.rows.iter().filter(|r| !r.errors.is_empty()).collect();
+        let failed: Vec<&CapturedRow> = original
+            .rows
+            .iter()
+            .filter(|r| !r.errors.is_empty())
+            .collect();
         assert!(!failed.is_empty());
         assert_eq!(reread.rows.len(), failed.len(), "{name}");
         for (back, orig) in reread.rows.iter().zip(&failed) {

@@ -16,9 +16,9 @@ use shared::merchants::{Merchant, ValidationMode};
 use shared::objects::S3Objects;
 use shared::secret::Secret;
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::store::{schema, MerchantAdmin};
+use shared::store::{MerchantAdmin, schema};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
-use shared::stripe::{http_client, StripeClient};
+use shared::stripe::{StripeClient, http_client};
 
 fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -31,7 +31,8 @@ fn status_kib(field: &str) -> u64 {
 }
 
 fn write_catalog(path: &std::path::Path, target_bytes: u64) -> u64 {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create catalog file"));
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(path).expect("create catalog file"));
     writeln!(out, "id,title,description,link,image_link,brand,gtin,product_category,availability,inventory_quantity,price,shipping,color,size,item_group_id").unwrap();
     let mut written = 0u64;
     let mut i = 0u64;
@@ -54,20 +55,41 @@ fn write_catalog(path: &std::path::Path, target_bytes: u64) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let endpoint = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make bench-upload`"));
-    let (dynamo_endpoint, s3_endpoint, sim_url) = (endpoint("DYNAMODB_ENDPOINT"), endpoint("S3_ENDPOINT"), endpoint("STRIPE_SIM_URL"));
-    let megabytes: u64 = std::env::var("BENCH_CATALOG_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(190);
+    let endpoint = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make bench-upload`"))
+    };
+    let (dynamo_endpoint, s3_endpoint, sim_url) = (
+        endpoint("DYNAMODB_ENDPOINT"),
+        endpoint("S3_ENDPOINT"),
+        endpoint("STRIPE_SIM_URL"),
+    );
+    let megabytes: u64 = std::env::var("BENCH_CATALOG_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(190);
 
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join("bench-catalog.csv");
     let size = write_catalog(&path, megabytes * 1_000_000);
 
     let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
-    let dynamo = shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env).unwrap()).await;
+    let dynamo =
+        shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env).unwrap())
+            .await;
     let s3 = S3Objects::client(Some(&s3_endpoint)).await;
-    let suffix = format!("{}-{:06x}", std::process::id(), fastrand::u32(..) & 0xffffff);
-    let tables: Vec<String> = ["merchants", "catalog", "idem"].iter().map(|t| format!("bench-{t}-{suffix}")).collect();
-    for (spec, name) in [&schema::MERCHANTS, &schema::CATALOG, &schema::IDEMPOTENCY].into_iter().zip(&tables) {
+    let suffix = format!(
+        "{}-{:06x}",
+        std::process::id(),
+        fastrand::u32(..) & 0xffffff
+    );
+    let tables: Vec<String> = ["merchants", "catalog", "idem"]
+        .iter()
+        .map(|t| format!("bench-{t}-{suffix}"))
+        .collect();
+    for (spec, name) in [&schema::MERCHANTS, &schema::CATALOG, &schema::IDEMPOTENCY]
+        .into_iter()
+        .zip(&tables)
+    {
         schema::create_table(&dynamo, spec, name).await.unwrap();
     }
     let bucket = format!("bench-{suffix}");
@@ -78,7 +100,11 @@ async fn main() {
         .put_object()
         .bucket(&bucket)
         .key(&key)
-        .body(aws_sdk_s3::primitives::ByteStream::from_path(&path).await.unwrap())
+        .body(
+            aws_sdk_s3::primitives::ByteStream::from_path(&path)
+                .await
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -88,32 +114,65 @@ async fn main() {
     merchant.validation = ValidationMode::Lenient;
     merchants.put_merchant(&merchant).await.unwrap();
 
-    let settings = StripeSettings::from_env(&Env::from_map([("STRIPE_API_BASE", sim_url.clone()), ("STRIPE_FILES_BASE", sim_url), ("STRIPE_TIMEOUT_MS", "600000".into())])).unwrap();
-    let client = StripeClient::new(http_client(&settings).unwrap(), &settings, Secret::new("sk_test_sim"));
+    let settings = StripeSettings::from_env(&Env::from_map([
+        ("STRIPE_API_BASE", sim_url.clone()),
+        ("STRIPE_FILES_BASE", sim_url),
+        ("STRIPE_TIMEOUT_MS", "600000".into()),
+    ]))
+    .unwrap();
+    let client = StripeClient::new(
+        http_client(&settings).unwrap(),
+        &settings,
+        Secret::new("sk_test_sim"),
+    );
     let uploader = Uploader {
         merchants,
         catalog: DynamoCatalog::new(dynamo.clone(), &tables[1]),
         idempotency: DynamoIdempotency::new(dynamo.clone(), &tables[2], 3600, 900),
         objects: S3Objects::new(s3.clone()),
-        stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default()).unwrap()),
+        stripe: StripeCatalog::new(
+            client,
+            CatalogApiSettings::from_env(&Env::default()).unwrap(),
+        ),
         clock: SystemClock,
-        settings: UploaderSettings { bucket: bucket.clone(), interval_millis: 0, concurrency: 4, max_report_rows: 10_000 },
+        settings: UploaderSettings {
+            bucket: bucket.clone(),
+            interval_millis: 0,
+            concurrency: 4,
+            max_report_rows: 10_000,
+        },
     };
 
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = status_kib("VmRSS:");
     let started = Instant::now();
     let outcome = uploader
-        .on_object_created(&bucket, &key, put.version_id().map(str::to_string), None, size)
+        .on_object_created(
+            &bucket,
+            &key,
+            put.version_id().map(str::to_string),
+            None,
+            size,
+        )
         .await
         .expect("validate and upload");
     let elapsed = started.elapsed();
     let peak = status_kib("VmHWM:");
     let _ = std::fs::remove_file(&path);
 
-    println!("validate-and-upload of a {:.1} MB catalog (v1: S3 -> validation -> Files API + ImportSet)", size as f64 / 1e6);
+    println!(
+        "validate-and-upload of a {:.1} MB catalog (v1: S3 -> validation -> Files API + ImportSet)",
+        size as f64 / 1e6
+    );
     println!("  outcome        {outcome:?}");
-    println!("  elapsed        {:.2} s ({:.0} MB/s end to end, through the S3 emulator and stripe-sim)", elapsed.as_secs_f64(), size as f64 / 1e6 / elapsed.as_secs_f64());
+    println!(
+        "  elapsed        {:.2} s ({:.0} MB/s end to end, through the S3 emulator and stripe-sim)",
+        elapsed.as_secs_f64(),
+        size as f64 / 1e6 / elapsed.as_secs_f64()
+    );
     println!("  RSS before     {:.1} MiB", before as f64 / 1024.0);
-    println!("  peak RSS       {:.1} MiB (process high-water mark during the path)", peak as f64 / 1024.0);
+    println!(
+        "  peak RSS       {:.1} MiB (process high-water mark during the path)",
+        peak as f64 / 1024.0
+    );
 }

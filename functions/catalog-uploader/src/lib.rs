@@ -9,15 +9,24 @@
 use aws_lambda_events::s3::S3Event;
 use serde_json::Value;
 use shared::clock::SystemClock;
-use shared::config::{stripe_secret_key, ConfigError, Env, UploaderConfig};
-use shared::imports::uploader::{FileOutcome, TickSummary, UploadError, Uploader, UploaderSettings};
+use shared::config::{ConfigError, Env, UploaderConfig, stripe_secret_key};
+use shared::imports::uploader::{
+    FileOutcome, TickSummary, UploadError, Uploader, UploaderSettings,
+};
 use shared::objects::S3Objects;
 use shared::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoMerchants};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use tokio::sync::OnceCell;
 
-pub type App = Uploader<DynamoMerchants, DynamoCatalog, DynamoIdempotency, S3Objects, StripeCatalog, SystemClock>;
+pub type App = Uploader<
+    DynamoMerchants,
+    DynamoCatalog,
+    DynamoIdempotency,
+    S3Objects,
+    StripeCatalog,
+    SystemClock,
+>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -45,8 +54,19 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
     let dynamo = dynamo::client(&config.dynamo).await;
     let s3 = S3Objects::client(config.s3_endpoint.as_deref()).await;
     let http = stripe::http_client(&config.stripe)?;
-    tokio::join!(stripe::warm_up(&http, &config.stripe), dynamo::warm_up(&dynamo, &config.catalog_table));
-    let function = Function { env, config, catalog_api, dynamo, s3, http, app: OnceCell::new() };
+    tokio::join!(
+        stripe::warm_up(&http, &config.stripe),
+        dynamo::warm_up(&dynamo, &config.catalog_table)
+    );
+    let function = Function {
+        env,
+        config,
+        catalog_api,
+        dynamo,
+        s3,
+        http,
+        app: OnceCell::new(),
+    };
     if !function.env.secrets_are_deferred() {
         function.app().await?;
     }
@@ -103,7 +123,10 @@ pub enum Outcome {
 }
 
 pub async fn handle(function: &Function, event: Value) -> Result<Outcome, HandlerError> {
-    let app = function.app().await.map_err(|e| HandlerError::NotConfigured(e.to_string()))?;
+    let app = function
+        .app()
+        .await
+        .map_err(|e| HandlerError::NotConfigured(e.to_string()))?;
     if event.get("Records").is_some() {
         let s3: S3Event = serde_json::from_value(event)
             .map_err(|e| HandlerError::NotConfigured(format!("malformed S3 event: {e}")))?;
@@ -112,33 +135,55 @@ pub async fn handle(function: &Function, event: Value) -> Result<Outcome, Handle
     let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
         || event.get("source").and_then(Value::as_str) == Some("aws.events");
     if scheduled {
-        let summary = app.on_schedule().await.map_err(|e| HandlerError::Retry(e.to_string()))?;
-        tracing::info!(feeds = summary.feeds, failed = summary.failed, "schedule tick");
+        let summary = app
+            .on_schedule()
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
+        tracing::info!(
+            feeds = summary.feeds,
+            failed = summary.failed,
+            "schedule tick"
+        );
         return Ok(Outcome::Tick(summary));
     }
     tracing::warn!("event is neither an S3 notification nor a scheduled event; ignored");
-    Ok(Outcome::Ignored { ignored: "unrecognised event".into() })
+    Ok(Outcome::Ignored {
+        ignored: "unrecognised event".into(),
+    })
 }
 
 async fn handle_s3(app: &App, bucket: &str, event: S3Event) -> Result<Outcome, HandlerError> {
     let mut files = Vec::new();
     let mut retry = Vec::new();
     for record in event.records {
-        let is_create = record.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated"));
+        let is_create = record
+            .event_name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("ObjectCreated"));
         let record_bucket = record.s3.bucket.name.clone().unwrap_or_default();
-        let Some(raw_key) = record.s3.object.key.clone() else { continue };
+        let Some(raw_key) = record.s3.object.key.clone() else {
+            continue;
+        };
         if !is_create {
             continue;
         }
         // Tenancy starts with the bucket: only the configured one is ours to read.
         if record_bucket != bucket {
             tracing::warn!(bucket = %record_bucket, "event from another bucket; ignored");
-            files.push(FileOutcome::Ignored { reason: format!("bucket {record_bucket} is not the catalog bucket") });
+            files.push(FileOutcome::Ignored {
+                reason: format!("bucket {record_bucket} is not the catalog bucket"),
+            });
             continue;
         }
         let size = record.s3.object.size.unwrap_or(0).max(0) as u64;
         let result = app
-            .on_object_created(bucket, &raw_key, record.s3.object.version_id.clone(), record.s3.object.e_tag.clone(), size)
+            .on_object_created(
+                bucket,
+                &raw_key,
+                record.s3.object.version_id.clone(),
+                record.s3.object.e_tag.clone(),
+                size,
+            )
             .await;
         match result {
             Ok(outcome) => {

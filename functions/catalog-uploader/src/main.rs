@@ -1,4 +1,4 @@
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
 
@@ -10,7 +10,9 @@ async fn main() -> Result<(), Error> {
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        catalog_uploader::handle(function, event.payload).await.map_err(Error::from)
+        catalog_uploader::handle(function, event.payload)
+            .await
+            .map_err(Error::from)
     }))
     .await
 }

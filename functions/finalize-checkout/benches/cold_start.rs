@@ -9,8 +9,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn main() {
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT is not set: run `make bench-hooks`");
-    let runs: usize = std::env::var("BENCH_COLD_STARTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
+        .expect("DYNAMODB_ENDPOINT is not set: run `make bench-hooks`");
+    let runs: usize = std::env::var("BENCH_COLD_STARTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -42,7 +46,10 @@ fn main() {
         let mut line = String::new();
         BufReader::new(stream).read_line(&mut line).unwrap();
         let elapsed = started.elapsed();
-        assert!(line.starts_with("GET /2018-06-01/runtime/invocation/next"), "{line}");
+        assert!(
+            line.starts_with("GET /2018-06-01/runtime/invocation/next"),
+            "{line}"
+        );
         samples.push(elapsed);
         let _ = child.kill();
         let _ = child.wait();

@@ -4,21 +4,25 @@
 //!   completion, merchant read, SKU reads, the stock transaction);
 //! - `http`: end to end through a loopback HTTP route (API Gateway event built from the
 //!   request, as AWS would) from a reqwest client.
+//!
 //! Needs DYNAMODB_ENDPOINT (`make bench-hooks` starts DynamoDB Local). BENCH_REQUESTS sets
 //! the count per series (500).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use shared::config::Env;
 use shared::hooks::function::HookFunction;
 use shared::hooks::request::{CustomizeData, FinalizeData};
-use shared::hooks::{customize, finalize, Hook};
-use shared::merchants::{ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, Merchant, ShippingRule, ShippingService};
+use shared::hooks::{Hook, customize, finalize};
+use shared::merchants::{
+    ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, Merchant, ShippingRule,
+    ShippingService,
+};
 use shared::skus::{SkuChange, SkuSnapshot};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants};
-use shared::store::{schema, MerchantAdmin, SkuSnapshots};
+use shared::store::{MerchantAdmin, SkuSnapshots, schema};
 
 const ACCOUNT: &str = "acct_1BenchHooks";
 const SECRET: &str = "whsec_bench_hooks";
@@ -29,15 +33,42 @@ fn settings() -> CheckoutSettings {
             country: "US".into(),
             regions: vec![],
             services: vec![
-                ShippingService { name: "Ground".into(), amount: 700, currency: "usd".into(), min_days: Some(3), max_days: Some(5) },
-                ShippingService { name: "Express".into(), amount: 1900, currency: "usd".into(), min_days: Some(1), max_days: Some(2) },
+                ShippingService {
+                    name: "Ground".into(),
+                    amount: 700,
+                    currency: "usd".into(),
+                    min_days: Some(3),
+                    max_days: Some(5),
+                },
+                ShippingService {
+                    name: "Express".into(),
+                    amount: 1900,
+                    currency: "usd".into(),
+                    min_days: Some(1),
+                    max_days: Some(2),
+                },
             ],
             free_shipping_threshold: Some(50_000),
             basis: Default::default(),
         }],
-        tax_rates: vec![ManualTaxRate { country: "US".into(), state: Some("CA".into()), percentage: "8.25".into(), inclusive: false, display_name: "CA sales tax".into() }],
-        fee_plan: Some(FeePlan { basis_points: 250, fixed: 30, minimum: 0, maximum: None }),
-        approval: ApprovalRules { allowed_countries: vec!["US".into()], max_order_amount: Some(1_000_000), refuse_prepaid_cards: true },
+        tax_rates: vec![ManualTaxRate {
+            country: "US".into(),
+            state: Some("CA".into()),
+            percentage: "8.25".into(),
+            inclusive: false,
+            display_name: "CA sales tax".into(),
+        }],
+        fee_plan: Some(FeePlan {
+            basis_points: 250,
+            fixed: 30,
+            minimum: 0,
+            maximum: None,
+        }),
+        approval: ApprovalRules {
+            allowed_countries: vec!["US".into()],
+            max_order_amount: Some(1_000_000),
+            refuse_prepaid_cards: true,
+        },
         ..Default::default()
     }
 }
@@ -46,24 +77,42 @@ fn request(hook: Hook, i: usize) -> Value {
     let item = json!({"id": "li_1", "sku_id": format!("SKU-{}", i % 20), "name": "Mug", "quantity": 1, "unit_amount": 1500, "amount_subtotal": 1500, "amount_total": 1500});
     let address = json!({"line1": "1 Market St", "city": "San Francisco", "state": "CA", "postal_code": "94105", "country": "US"});
     match hook {
-        Hook::Customize => json!({"type": "v1.delegated_checkout.customize_checkout", "id": format!("req_c_{i}_{}", std::process::id()), "livemode": false, "context": ACCOUNT,
-            "data": {"currency": "usd", "automatic_tax": {"enabled": false}, "line_item_details": [item], "shipping_details": {"address": address}, "amount_subtotal": 1500, "amount_total": 1500}}),
-        Hook::Finalize => json!({"type": "v1.delegated_checkout.finalize_checkout", "id": format!("req_f_{i}_{}", std::process::id()), "livemode": false, "context": ACCOUNT,
+        Hook::Customize => {
+            json!({"type": "v1.delegated_checkout.customize_checkout", "id": format!("req_c_{i}_{}", std::process::id()), "livemode": false, "context": ACCOUNT,
+            "data": {"currency": "usd", "automatic_tax": {"enabled": false}, "line_item_details": [item], "shipping_details": {"address": address}, "amount_subtotal": 1500, "amount_total": 1500}})
+        }
+        Hook::Finalize => {
+            json!({"type": "v1.delegated_checkout.finalize_checkout", "id": format!("req_f_{i}_{}", std::process::id()), "livemode": false, "context": ACCOUNT,
             "data": {"currency": "usd", "checkout_session": format!("cs_bench_{i}_{}", std::process::id()), "line_items_details": [item],
-                "payment_method_details": {"type": "card", "card": {"funding": "credit"}}, "shipping_details": {"address": address}, "amount_total": 1500}}),
+                "payment_method_details": {"type": "card", "card": {"funding": "credit"}}, "shipping_details": {"address": address}, "amount_total": 1500}})
+        }
     }
 }
 
 fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).saturating_sub(1).min(samples.len() - 1)];
-    println!("{name:<28} n={:<5} p50={:>8.3} ms  p99={:>8.3} ms  max={:>8.3} ms", samples.len(), at(0.50).as_secs_f64() * 1e3, at(0.99).as_secs_f64() * 1e3, samples[samples.len() - 1].as_secs_f64() * 1e3);
+    let at = |q: f64| {
+        samples[((samples.len() as f64 * q).ceil() as usize)
+            .saturating_sub(1)
+            .min(samples.len() - 1)]
+    };
+    println!(
+        "{name:<28} n={:<5} p50={:>8.3} ms  p99={:>8.3} ms  max={:>8.3} ms",
+        samples.len(),
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        samples[samples.len() - 1].as_secs_f64() * 1e3
+    );
 }
 
 #[tokio::main]
 async fn main() {
-    let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT is not set: run `make bench-hooks`");
+    let count: usize = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
+        .expect("DYNAMODB_ENDPOINT is not set: run `make bench-hooks`");
     let dynamo = testkit::dynamo().await;
     let tables = [
         testkit::fresh_table(&dynamo, &schema::MERCHANTS).await,
@@ -72,17 +121,39 @@ async fn main() {
     ];
     let mut merchant = Merchant::new(ACCOUNT);
     merchant.checkout = settings();
-    DynamoMerchants::new(dynamo.clone(), &tables[0]).put_merchant(&merchant).await.unwrap();
+    DynamoMerchants::new(dynamo.clone(), &tables[0])
+        .put_merchant(&merchant)
+        .await
+        .unwrap();
     let catalog = DynamoCatalog::new(dynamo.clone(), &tables[1]);
     let skus: Vec<SkuChange> = (0..20)
-        .map(|i| SkuChange::Replace(SkuSnapshot {
-            account_id: ACCOUNT.into(), sku: format!("SKU-{i}"), title: None, availability: "in_stock".into(),
-            quantity: Some(1_000_000_000), available: Some(1_000_000_000), price: None, shipping: vec![], shipping_cost_basis: None,
-            source_import: "bench".into(), updated_at: 0,
-        }))
+        .map(|i| {
+            SkuChange::Replace(SkuSnapshot {
+                account_id: ACCOUNT.into(),
+                sku: format!("SKU-{i}"),
+                title: None,
+                availability: "in_stock".into(),
+                quantity: Some(1_000_000_000),
+                available: Some(1_000_000_000),
+                price: None,
+                shipping: vec![],
+                shipping_cost_basis: None,
+                source_import: "bench".into(),
+                updated_at: 0,
+            })
+        })
         .collect();
-    catalog.apply_sku_changes(ACCOUNT, "bench", 0, &skus).await.unwrap();
-    let snapshot_map = catalog.skus(ACCOUNT, &(0..20).map(|i| format!("SKU-{i}")).collect::<Vec<_>>()).await.unwrap();
+    catalog
+        .apply_sku_changes(ACCOUNT, "bench", 0, &skus)
+        .await
+        .unwrap();
+    let snapshot_map = catalog
+        .skus(
+            ACCOUNT,
+            &(0..20).map(|i| format!("SKU-{i}")).collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
 
     // Logic alone.
     let settings = settings();
@@ -98,7 +169,10 @@ async fn main() {
                 }
                 Hook::Finalize => {
                     let data: FinalizeData = serde_json::from_value(data).unwrap();
-                    std::hint::black_box((finalize::rule_decline(&settings, &data), finalize::approved(&settings, &data)));
+                    std::hint::black_box((
+                        finalize::rule_decline(&settings, &data),
+                        finalize::approved(&settings, &data),
+                    ));
                 }
             }
             samples.push(started.elapsed());
@@ -107,23 +181,53 @@ async fn main() {
     }
 
     let env = Env::from_map([
-        ("MERCHANTS_TABLE", tables[0].clone()), ("CATALOG_TABLE", tables[1].clone()), ("IDEMPOTENCY_TABLE", tables[2].clone()),
-        ("STRIPE_HOOK_SECRETS", SECRET.to_string()), ("DYNAMODB_ENDPOINT", endpoint),
+        ("MERCHANTS_TABLE", tables[0].clone()),
+        ("CATALOG_TABLE", tables[1].clone()),
+        ("IDEMPOTENCY_TABLE", tables[2].clone()),
+        ("STRIPE_HOOK_SECRETS", SECRET.to_string()),
+        ("DYNAMODB_ENDPOINT", endpoint),
     ]);
     let functions = [
-        (Hook::Customize, "/stripe/hooks/customize_checkout", Arc::new(HookFunction::init(Hook::Customize, "/stripe/hooks/customize_checkout", env.clone()).await.unwrap())),
-        (Hook::Finalize, "/stripe/hooks/finalize_checkout", Arc::new(HookFunction::init(Hook::Finalize, "/stripe/hooks/finalize_checkout", env).await.unwrap())),
+        (
+            Hook::Customize,
+            "/stripe/hooks/customize_checkout",
+            Arc::new(
+                HookFunction::init(
+                    Hook::Customize,
+                    "/stripe/hooks/customize_checkout",
+                    env.clone(),
+                )
+                .await
+                .unwrap(),
+            ),
+        ),
+        (
+            Hook::Finalize,
+            "/stripe/hooks/finalize_checkout",
+            Arc::new(
+                HookFunction::init(Hook::Finalize, "/stripe/hooks/finalize_checkout", env)
+                    .await
+                    .unwrap(),
+            ),
+        ),
     ];
     let signed = |body: &Value| {
         let text = body.to_string();
-        let header = shared::signature::sign_header(text.as_bytes(), &[SECRET], testkit::now_seconds());
+        let header =
+            shared::signature::sign_header(text.as_bytes(), &[SECRET], testkit::now_seconds());
         (text, header)
     };
     for (hook, path, function) in &functions {
         let mut samples = Vec::with_capacity(count);
         for i in 0..count {
             let (text, header) = signed(&request(*hook, i + count));
-            let event = testkit::gateway::to_apigw_event("POST", path, "", &[("stripe-signature".into(), header)], text.as_bytes());
+            let event = testkit::gateway::to_apigw_event(
+                "POST",
+                path,
+                "",
+                &[("stripe-signature".into(), header)],
+                text.as_bytes(),
+            );
             let started = Instant::now();
             let response = function.handle(&event).await;
             samples.push(started.elapsed());
@@ -136,7 +240,15 @@ async fn main() {
     let gateway = testkit::gateway::serve(move |event| {
         let (c, f) = (c.clone(), f.clone());
         async move {
-            if event.raw_path.as_deref().is_some_and(|p| p.ends_with("customize_checkout")) { c.handle(&event).await } else { f.handle(&event).await }
+            if event
+                .raw_path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("customize_checkout"))
+            {
+                c.handle(&event).await
+            } else {
+                f.handle(&event).await
+            }
         }
     })
     .await;
@@ -146,7 +258,14 @@ async fn main() {
         for i in 0..count {
             let (text, header) = signed(&request(*hook, i + 2 * count));
             let started = Instant::now();
-            let response = http.post(gateway.url(path)).header("stripe-signature", header).header("content-type", "application/json").body(text).send().await.unwrap();
+            let response = http
+                .post(gateway.url(path))
+                .header("stripe-signature", header)
+                .header("content-type", "application/json")
+                .body(text)
+                .send()
+                .await
+                .unwrap();
             let status = response.status();
             let _ = response.bytes().await;
             samples.push(started.elapsed());

@@ -5,13 +5,16 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use shared::config::Env;
 use shared::fixtures::TEST_WEBHOOK_SECRET;
-use shared::hooks::function::HookFunction;
 use shared::hooks::Hook;
-use shared::merchants::{ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, Merchant, ShippingRule, ShippingService};
-use shared::money::{parse_price, Money};
+use shared::hooks::function::HookFunction;
+use shared::merchants::{
+    ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, Merchant, ShippingRule,
+    ShippingService,
+};
+use shared::money::{Money, parse_price};
 use shared::skus::{SkuChange, SkuSnapshot};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants, DynamoOrders};
 use shared::store::schema;
@@ -37,15 +40,42 @@ fn settings() -> CheckoutSettings {
             country: "US".into(),
             regions: vec![],
             services: vec![
-                ShippingService { name: "Ground".into(), amount: 700, currency: "usd".into(), min_days: Some(3), max_days: Some(5) },
-                ShippingService { name: "Express".into(), amount: 1900, currency: "usd".into(), min_days: Some(1), max_days: Some(2) },
+                ShippingService {
+                    name: "Ground".into(),
+                    amount: 700,
+                    currency: "usd".into(),
+                    min_days: Some(3),
+                    max_days: Some(5),
+                },
+                ShippingService {
+                    name: "Express".into(),
+                    amount: 1900,
+                    currency: "usd".into(),
+                    min_days: Some(1),
+                    max_days: Some(2),
+                },
             ],
             free_shipping_threshold: Some(50_000),
             basis: Default::default(),
         }],
-        tax_rates: vec![ManualTaxRate { country: "US".into(), state: Some("CA".into()), percentage: "8.25".into(), inclusive: false, display_name: "CA sales tax".into() }],
-        fee_plan: Some(FeePlan { basis_points: 250, fixed: 30, minimum: 0, maximum: None }),
-        approval: ApprovalRules { allowed_countries: vec!["US".into(), "CA".into()], max_order_amount: Some(100_000), refuse_prepaid_cards: true },
+        tax_rates: vec![ManualTaxRate {
+            country: "US".into(),
+            state: Some("CA".into()),
+            percentage: "8.25".into(),
+            inclusive: false,
+            display_name: "CA sales tax".into(),
+        }],
+        fee_plan: Some(FeePlan {
+            basis_points: 250,
+            fixed: 30,
+            minimum: 0,
+            maximum: None,
+        }),
+        approval: ApprovalRules {
+            allowed_countries: vec!["US".into(), "CA".into()],
+            max_order_amount: Some(100_000),
+            refuse_prepaid_cards: true,
+        },
         ..Default::default()
     }
 }
@@ -58,7 +88,10 @@ fn snapshot(sku: &str, quantity: Option<i64>, availability: &str) -> SkuChange {
         availability: availability.into(),
         quantity,
         available: quantity,
-        price: Some(Money { amount: 1500, ..parse_price("15.00 USD").unwrap() }),
+        price: Some(Money {
+            amount: 1500,
+            ..parse_price("15.00 USD").unwrap()
+        }),
         shipping: vec![],
         shipping_cost_basis: None,
         source_import: "import-1".into(),
@@ -77,12 +110,30 @@ impl Stack {
         ];
         let mut merchant = Merchant::new(ACCOUNT);
         merchant.checkout = settings();
-        DynamoMerchants::new(dynamo.clone(), &tables[0]).put_merchant(&merchant).await.unwrap();
+        DynamoMerchants::new(dynamo.clone(), &tables[0])
+            .put_merchant(&merchant)
+            .await
+            .unwrap();
         let catalog = DynamoCatalog::new(dynamo.clone(), &tables[1]);
-        let changes = vec![snapshot("MUG", Some(10), "in_stock"), snapshot("GONE", Some(0), "out_of_stock"), snapshot("PRE", None, "preorder")];
-        catalog.apply_sku_changes(ACCOUNT, "import-1", 0, &changes).await.unwrap();
+        let changes = vec![
+            snapshot("MUG", Some(10), "in_stock"),
+            snapshot("GONE", Some(0), "out_of_stock"),
+            snapshot("PRE", None, "preorder"),
+        ];
+        catalog
+            .apply_sku_changes(ACCOUNT, "import-1", 0, &changes)
+            .await
+            .unwrap();
 
-        let sim = stripe_sim::start(SimConfig { webhook_secret: TEST_WEBHOOK_SECRET.into(), ..SimConfig::default() }, 0).await.unwrap();
+        let sim = stripe_sim::start(
+            SimConfig {
+                webhook_secret: TEST_WEBHOOK_SECRET.into(),
+                ..SimConfig::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap();
         let env = Env::from_map([
             ("MERCHANTS_TABLE", tables[0].clone()),
@@ -95,8 +146,24 @@ impl Stack {
             ("STRIPE_API_BASE", sim.base_url()),
             ("DYNAMODB_ENDPOINT", endpoint),
         ]);
-        let customize = Arc::new(HookFunction::init(Hook::Customize, "/stripe/hooks/customize_checkout", env.clone()).await.unwrap());
-        let finalize = Arc::new(HookFunction::init(Hook::Finalize, "/stripe/hooks/finalize_checkout", env.clone()).await.unwrap());
+        let customize = Arc::new(
+            HookFunction::init(
+                Hook::Customize,
+                "/stripe/hooks/customize_checkout",
+                env.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        let finalize = Arc::new(
+            HookFunction::init(
+                Hook::Finalize,
+                "/stripe/hooks/finalize_checkout",
+                env.clone(),
+            )
+            .await
+            .unwrap(),
+        );
         let webhooks = Arc::new(webhooks::init(env).await.unwrap());
         let (c, f, w) = (customize.clone(), finalize.clone(), webhooks.clone());
         let gateway = testkit::gateway::serve(move |request| {
@@ -114,18 +181,37 @@ impl Stack {
         })
         .await;
         let http = reqwest::Client::new();
-        let stack = Stack { sim, customize, finalize, dynamo, tables, _gateway: gateway, http };
-        stack.control("/_sim/hooks", json!({
-            "customize_url": stack._gateway.url("/stripe/hooks/customize_checkout"),
-            "finalize_url": stack._gateway.url("/stripe/hooks/finalize_checkout"),
-            "secret": HOOK_SECRET,
-        })).await;
+        let stack = Stack {
+            sim,
+            customize,
+            finalize,
+            dynamo,
+            tables,
+            _gateway: gateway,
+            http,
+        };
+        stack
+            .control(
+                "/_sim/hooks",
+                json!({
+                    "customize_url": stack._gateway.url("/stripe/hooks/customize_checkout"),
+                    "finalize_url": stack._gateway.url("/stripe/hooks/finalize_checkout"),
+                    "secret": HOOK_SECRET,
+                }),
+            )
+            .await;
         stack.control("/_sim/webhook_endpoint", json!({"url": stack._gateway.url("/stripe/webhooks"), "secret": TEST_WEBHOOK_SECRET})).await;
         stack
     }
 
     async fn control(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self.http.post(format!("{}{path}", self.sim.base_url())).json(&body).send().await.unwrap();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -143,18 +229,45 @@ impl Stack {
     }
 
     async fn available(&self, sku: &str) -> Option<i64> {
-        DynamoCatalog::new(self.dynamo.clone(), &self.tables[1]).sku(ACCOUNT, sku).await.unwrap().and_then(|s| s.available)
+        DynamoCatalog::new(self.dynamo.clone(), &self.tables[1])
+            .sku(ACCOUNT, sku)
+            .await
+            .unwrap()
+            .and_then(|s| s.available)
     }
 
     async fn hook_calls(&self) -> Vec<Value> {
-        let calls: Value = self.http.get(format!("{}/_sim/hook_calls", self.sim.base_url())).send().await.unwrap().json().await.unwrap();
+        let calls: Value = self
+            .http
+            .get(format!("{}/_sim/hook_calls", self.sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         calls.as_array().cloned().unwrap_or_default()
     }
 
-    fn signed(&self, path: &str, body: &Value, secret: &str) -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    fn signed(
+        &self,
+        path: &str,
+        body: &Value,
+        secret: &str,
+    ) -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
         let text = body.to_string();
-        let header = shared::signature::sign_header(text.as_bytes(), &[secret], testkit::now_seconds());
-        testkit::gateway::to_apigw_event("POST", path, "", &[("stripe-signature".into(), header), ("content-type".into(), "application/json".into())], text.as_bytes())
+        let header =
+            shared::signature::sign_header(text.as_bytes(), &[secret], testkit::now_seconds());
+        testkit::gateway::to_apigw_event(
+            "POST",
+            path,
+            "",
+            &[
+                ("stripe-signature".into(), header),
+                ("content-type".into(), "application/json".into()),
+            ],
+            text.as_bytes(),
+        )
     }
 }
 
@@ -165,20 +278,41 @@ async fn a_purchase_gets_shipping_taxes_approval_and_fee_and_becomes_an_order() 
     assert_eq!(status, 200, "{created}");
     let session = &created["checkout_session"];
     // Cheapest rule option (Ground, 7.00); 8.25% CA tax on 30.00 = 2.48.
-    assert_eq!(session["total_details"]["amount_shipping"], 700, "{session}");
+    assert_eq!(
+        session["total_details"]["amount_shipping"], 700,
+        "{session}"
+    );
     assert_eq!(session["total_details"]["amount_tax"], 248);
     assert_eq!(session["amount_total"], 3000 + 248 + 700);
-    let fee = session["payment_intent"]["application_fee_amount"].as_i64().unwrap();
-    assert_eq!(fee, (3948 * 250 + 5_000) / 10_000 + 30, "2.5% + 0.30 of the total");
+    let fee = session["payment_intent"]["application_fee_amount"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        fee,
+        (3948 * 250 + 5_000) / 10_000 + 30,
+        "2.5% + 0.30 of the total"
+    );
     let calls = stack.hook_calls().await;
-    let customize = calls.iter().find(|c| c["hook"] == "customize_checkout").expect("customize called");
-    let options = customize["response"]["shipping_options"].as_array().unwrap();
+    let customize = calls
+        .iter()
+        .find(|c| c["hook"] == "customize_checkout")
+        .expect("customize called");
+    let options = customize["response"]["shipping_options"]
+        .as_array()
+        .unwrap();
     assert_eq!(options.len(), 2);
-    assert_eq!(options[1]["shipping_rate_data"]["delivery_estimate"]["maximum"]["value"], 2);
+    assert_eq!(
+        options[1]["shipping_rate_data"]["delivery_estimate"]["maximum"]["value"],
+        2
+    );
     assert_eq!(stack.available("MUG").await, Some(8), "2 of 10 reserved");
 
     let session_id = session["id"].as_str().unwrap();
-    let order = DynamoOrders::new(stack.dynamo.clone(), &stack.tables[3]).get(ACCOUNT, session_id).await.unwrap().expect("stored order");
+    let order = DynamoOrders::new(stack.dynamo.clone(), &stack.tables[3])
+        .get(ACCOUNT, session_id)
+        .await
+        .unwrap()
+        .expect("stored order");
     assert_eq!(order.amount_total, Some(3948));
     assert_eq!(order.lines[0].taxes[0].amount, 248);
 }
@@ -191,8 +325,14 @@ async fn every_decline_reason_is_reached_with_a_readable_reason() {
         (json!({"sku": "GONE"}), "out of stock"),
         (json!({"quantity": 11}), "Only 10"),
         (json!({"card": {"funding": "prepaid"}}), "prepaid"),
-        (json!({"shipping_address": {"line1": "1 Rue", "city": "Paris", "postal_code": "75001", "country": "FR"}}), "does not ship to FR"),
-        (json!({"quantity": 9, "unit_amount": 20_000}), "above what this store accepts"),
+        (
+            json!({"shipping_address": {"line1": "1 Rue", "city": "Paris", "postal_code": "75001", "country": "FR"}}),
+            "does not ship to FR",
+        ),
+        (
+            json!({"quantity": 9, "unit_amount": 20_000}),
+            "above what this store accepts",
+        ),
     ];
     for (extra, expected) in cases {
         let (status, answer) = stack.purchase(extra.clone()).await;
@@ -200,24 +340,54 @@ async fn every_decline_reason_is_reached_with_a_readable_reason() {
         let reason = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(reason.contains(expected), "{extra}: {reason}");
     }
-    assert_eq!(stack.available("MUG").await, Some(10), "declines reserve nothing");
+    assert_eq!(
+        stack.available("MUG").await,
+        Some(10),
+        "declines reserve nothing"
+    );
     // A preorder sells without counting stock.
     let (status, answer) = stack.purchase(json!({"sku": "PRE", "quantity": 50})).await;
     assert_eq!(status, 200, "{answer}");
     // A paused merchant declines everything.
     let mut merchant = Merchant::new(ACCOUNT);
-    merchant.checkout = CheckoutSettings { paused: true, ..settings() };
-    DynamoMerchants::new(stack.dynamo.clone(), &stack.tables[0]).put_merchant(&merchant).await.unwrap();
-    let paused = HookFunction::init(Hook::Finalize, "/stripe/hooks/finalize_checkout", Env::from_map([
-        ("MERCHANTS_TABLE", stack.tables[0].clone()), ("CATALOG_TABLE", stack.tables[1].clone()),
-        ("IDEMPOTENCY_TABLE", stack.tables[2].clone()), ("STRIPE_HOOK_SECRETS", HOOK_SECRET.to_string()),
-        ("DYNAMODB_ENDPOINT", std::env::var("DYNAMODB_ENDPOINT").unwrap()),
-    ])).await.unwrap();
+    merchant.checkout = CheckoutSettings {
+        paused: true,
+        ..settings()
+    };
+    DynamoMerchants::new(stack.dynamo.clone(), &stack.tables[0])
+        .put_merchant(&merchant)
+        .await
+        .unwrap();
+    let paused = HookFunction::init(
+        Hook::Finalize,
+        "/stripe/hooks/finalize_checkout",
+        Env::from_map([
+            ("MERCHANTS_TABLE", stack.tables[0].clone()),
+            ("CATALOG_TABLE", stack.tables[1].clone()),
+            ("IDEMPOTENCY_TABLE", stack.tables[2].clone()),
+            ("STRIPE_HOOK_SECRETS", HOOK_SECRET.to_string()),
+            (
+                "DYNAMODB_ENDPOINT",
+                std::env::var("DYNAMODB_ENDPOINT").unwrap(),
+            ),
+        ]),
+    )
+    .await
+    .unwrap();
     let request = json!({"type": "v1.delegated_checkout.finalize_checkout", "id": "req_paused", "livemode": false, "context": ACCOUNT,
         "data": {"currency": "usd", "line_items_details": [{"id": "li_1", "sku_id": "MUG", "quantity": 1, "unit_amount": 1500, "amount_total": 1500}], "amount_total": 1500}});
-    let response = paused.handle(&stack.signed("/stripe/hooks/finalize_checkout", &request, HOOK_SECRET)).await;
-    let body: Value = serde_json::from_str(&match response.body { Some(aws_lambda_events::encodings::Body::Text(t)) => t, _ => String::new() }).unwrap();
-    assert_eq!(body["manual_approval_details"]["declined"]["reason"], "This store is not taking orders right now.");
+    let response = paused
+        .handle(&stack.signed("/stripe/hooks/finalize_checkout", &request, HOOK_SECRET))
+        .await;
+    let body: Value = serde_json::from_str(&match response.body {
+        Some(aws_lambda_events::encodings::Body::Text(t)) => t,
+        _ => String::new(),
+    })
+    .unwrap();
+    assert_eq!(
+        body["manual_approval_details"]["declined"]["reason"],
+        "This store is not taking orders right now."
+    );
 }
 
 #[tokio::test]
@@ -227,16 +397,33 @@ async fn a_replayed_request_gets_the_identical_answer_and_a_changed_body_is_refu
     assert_eq!(status, 200);
     let calls = stack.hook_calls().await;
     for hook in ["customize", "finalize"] {
-        let answers: Vec<&Value> = calls.iter().filter(|c| c["hook"] == format!("{hook}_checkout")).map(|c| &c["response"]).collect();
+        let answers: Vec<&Value> = calls
+            .iter()
+            .filter(|c| c["hook"] == format!("{hook}_checkout"))
+            .map(|c| &c["response"])
+            .collect();
         assert_eq!(answers.len(), 2, "{hook}");
-        assert_eq!(answers[0], answers[1], "{hook}: a retry gets the same answer");
+        assert_eq!(
+            answers[0], answers[1],
+            "{hook}: a retry gets the same answer"
+        );
     }
-    assert_eq!(stack.available("MUG").await, Some(8), "the retry reserved nothing more");
+    assert_eq!(
+        stack.available("MUG").await,
+        Some(8),
+        "the retry reserved nothing more"
+    );
 
-    let finalize = calls.iter().find(|c| c["hook"] == "finalize_checkout").unwrap();
+    let finalize = calls
+        .iter()
+        .find(|c| c["hook"] == "finalize_checkout")
+        .unwrap();
     let mut changed = finalize["request"].clone();
     changed["data"]["amount_total"] = json!(1);
-    let response = stack.finalize.handle(&stack.signed("/stripe/hooks/finalize_checkout", &changed, HOOK_SECRET)).await;
+    let response = stack
+        .finalize
+        .handle(&stack.signed("/stripe/hooks/finalize_checkout", &changed, HOOK_SECRET))
+        .await;
     assert_eq!(response.status_code, 409);
 }
 
@@ -260,7 +447,11 @@ async fn fifty_concurrent_finalizes_for_ten_in_stock_approve_exactly_ten() {
     let mut approved = 0;
     for answer in answers {
         assert_eq!(answer.status_code, 200);
-        let body: Value = serde_json::from_str(&match answer.body { Some(aws_lambda_events::encodings::Body::Text(t)) => t, _ => String::new() }).unwrap();
+        let body: Value = serde_json::from_str(&match answer.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
+            _ => String::new(),
+        })
+        .unwrap();
         if body["manual_approval_details"]["type"] == "approved" {
             approved += 1;
         }
@@ -293,11 +484,22 @@ async fn bad_signature_malformed_json_and_unknown_merchant_get_4xx_and_change_no
     for (name, request, status) in cases {
         let response = stack.finalize.handle(&request).await;
         assert_eq!(response.status_code, status, "{name}");
-        let body: Value = serde_json::from_str(&match response.body { Some(aws_lambda_events::encodings::Body::Text(t)) => t, _ => String::new() }).unwrap();
+        let body: Value = serde_json::from_str(&match response.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
+            _ => String::new(),
+        })
+        .unwrap();
         assert!(body["error"]["message"].is_string(), "{name}: {body}");
     }
     assert_eq!(stack.available("MUG").await, Some(10));
-    let idempotency = stack.dynamo.scan().table_name(&stack.tables[2]).send().await.unwrap().count();
+    let idempotency = stack
+        .dynamo
+        .scan()
+        .table_name(&stack.tables[2])
+        .send()
+        .await
+        .unwrap()
+        .count();
     assert_eq!(idempotency, 0, "nothing stored");
     let _ = &stack.customize;
 }
@@ -322,38 +524,97 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
     let stack = Stack::start().await;
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap();
     let env = Env::from_map([
-        ("ORDERS_TABLE", stack.tables[3].clone()), ("IDEMPOTENCY_TABLE", stack.tables[2].clone()), ("CATALOG_TABLE", stack.tables[1].clone()),
-        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET.to_string()), ("STRIPE_SECRET_KEY", "sk_test_sim".to_string()),
-        ("STRIPE_API_BASE", stack.sim.base_url()), ("DYNAMODB_ENDPOINT", endpoint),
+        ("ORDERS_TABLE", stack.tables[3].clone()),
+        ("IDEMPOTENCY_TABLE", stack.tables[2].clone()),
+        ("CATALOG_TABLE", stack.tables[1].clone()),
+        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET.to_string()),
+        ("STRIPE_SECRET_KEY", "sk_test_sim".to_string()),
+        ("STRIPE_API_BASE", stack.sim.base_url()),
+        ("DYNAMODB_ENDPOINT", endpoint),
     ]);
     let webhooks = webhooks::init(env).await.unwrap();
     let expire = |session: &str| {
         let body = expired_event(session);
-        let header = shared::signature::sign_header(&body, &[TEST_WEBHOOK_SECRET], testkit::now_seconds());
-        testkit::gateway::to_apigw_event("POST", "/stripe/webhooks", "", &[("stripe-signature".into(), header)], &body)
+        let header =
+            shared::signature::sign_header(&body, &[TEST_WEBHOOK_SECRET], testkit::now_seconds());
+        testkit::gateway::to_apigw_event(
+            "POST",
+            "/stripe/webhooks",
+            "",
+            &[("stripe-signature".into(), header)],
+            &body,
+        )
     };
 
-    let answer = stack.finalize.handle(&stack.signed("/stripe/hooks/finalize_checkout", &finalize_request("req_r1", "cs_test_r1", 3), HOOK_SECRET)).await;
+    let answer = stack
+        .finalize
+        .handle(&stack.signed(
+            "/stripe/hooks/finalize_checkout",
+            &finalize_request("req_r1", "cs_test_r1", 3),
+            HOOK_SECRET,
+        ))
+        .await;
     assert_eq!(answer.status_code, 200);
     assert_eq!(stack.available("MUG").await, Some(7));
-    assert_eq!(webhooks::handle(&webhooks, &expire("cs_test_r1")).await.status_code, 200);
+    assert_eq!(
+        webhooks::handle(&webhooks, &expire("cs_test_r1"))
+            .await
+            .status_code,
+        200
+    );
     assert_eq!(stack.available("MUG").await, Some(10), "released");
     // A redelivered or second expiry gives nothing back twice.
     let mut again = expire("cs_test_r1");
-    again.body = again.body.map(|b| b.replace("evt_expired_cs_test_r1", "evt_expired_again"));
+    again.body = again
+        .body
+        .map(|b| b.replace("evt_expired_cs_test_r1", "evt_expired_again"));
     let body = again.body.clone().unwrap();
-    again.headers.insert("stripe-signature", shared::signature::sign_header(body.as_bytes(), &[TEST_WEBHOOK_SECRET], testkit::now_seconds()).parse().unwrap());
+    again.headers.insert(
+        "stripe-signature",
+        shared::signature::sign_header(
+            body.as_bytes(),
+            &[TEST_WEBHOOK_SECRET],
+            testkit::now_seconds(),
+        )
+        .parse()
+        .unwrap(),
+    );
     assert_eq!(webhooks::handle(&webhooks, &again).await.status_code, 200);
     assert_eq!(stack.available("MUG").await, Some(10));
 
     // Reserved, then a new inventory feed sets the stock: the expiry must not add to it.
-    stack.finalize.handle(&stack.signed("/stripe/hooks/finalize_checkout", &finalize_request("req_r2", "cs_test_r2", 4), HOOK_SECRET)).await;
+    stack
+        .finalize
+        .handle(&stack.signed(
+            "/stripe/hooks/finalize_checkout",
+            &finalize_request("req_r2", "cs_test_r2", 4),
+            HOOK_SECRET,
+        ))
+        .await;
     assert_eq!(stack.available("MUG").await, Some(6));
     let catalog = DynamoCatalog::new(stack.dynamo.clone(), &stack.tables[1]);
     catalog
-        .apply_sku_changes(ACCOUNT, "import-2", 1, &[SkuChange::Stock { sku: "MUG".into(), availability: "in_stock".into(), quantity: Some(5) }])
+        .apply_sku_changes(
+            ACCOUNT,
+            "import-2",
+            1,
+            &[SkuChange::Stock {
+                sku: "MUG".into(),
+                availability: "in_stock".into(),
+                quantity: Some(5),
+            }],
+        )
         .await
         .unwrap();
-    assert_eq!(webhooks::handle(&webhooks, &expire("cs_test_r2")).await.status_code, 200);
-    assert_eq!(stack.available("MUG").await, Some(5), "the newer feed's count stands");
+    assert_eq!(
+        webhooks::handle(&webhooks, &expire("cs_test_r2"))
+            .await
+            .status_code,
+        200
+    );
+    assert_eq!(
+        stack.available("MUG").await,
+        Some(5),
+        "the newer feed's count stands"
+    );
 }

@@ -17,8 +17,13 @@ use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
 use tokio::sync::OnceCell;
 
-pub type App =
-    SnapshotWebhooks<DynamoOrders, DynamoIdempotency, StripeCheckoutSessions, SystemClock, Option<DynamoCatalog>>;
+pub type App = SnapshotWebhooks<
+    DynamoOrders,
+    DynamoIdempotency,
+    StripeCheckoutSessions,
+    SystemClock,
+    Option<DynamoCatalog>,
+>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -86,7 +91,11 @@ impl Function {
                         &self.config.stripe.orders_api_version,
                     ),
                     clock: SystemClock,
-                    stock: self.config.catalog_table.as_ref().map(|t| DynamoCatalog::new(self.dynamo.clone(), t)),
+                    stock: self
+                        .config
+                        .catalog_table
+                        .as_ref()
+                        .map(|t| DynamoCatalog::new(self.dynamo.clone(), t)),
                 })
             })
             .await

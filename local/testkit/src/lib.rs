@@ -89,7 +89,12 @@ pub async fn s3() -> aws_sdk_s3::Client {
 /// A fresh versioned bucket, as the template declares it.
 pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
     let name = unique_name("catalog").to_ascii_lowercase();
-    client.create_bucket().bucket(&name).send().await.expect("create bucket in the S3 emulator");
+    client
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("create bucket in the S3 emulator");
     client
         .put_bucket_versioning()
         .bucket(&name)
@@ -106,7 +111,12 @@ pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
 
 /// Puts an object and returns the S3 event AWS would send for it, built from the
 /// committed `events/catalog/s3_put.json` (key URL-encoded the way S3 does).
-pub async fn put_and_event(client: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -> serde_json::Value {
+pub async fn put_and_event(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) -> serde_json::Value {
     let output = client
         .put_object()
         .bucket(bucket)
@@ -121,7 +131,8 @@ pub async fn put_and_event(client: &aws_sdk_s3::Client, bucket: &str, key: &str,
     record["s3"]["bucket"]["arn"] = serde_json::json!(format!("arn:aws:s3:::{bucket}"));
     record["s3"]["object"]["key"] = serde_json::json!(s3_event_key(key));
     record["s3"]["object"]["size"] = serde_json::json!(body.len());
-    record["s3"]["object"]["eTag"] = serde_json::json!(output.e_tag().unwrap_or_default().trim_matches('"'));
+    record["s3"]["object"]["eTag"] =
+        serde_json::json!(output.e_tag().unwrap_or_default().trim_matches('"'));
     record["s3"]["object"]["versionId"] = serde_json::json!(output.version_id());
     event
 }
@@ -132,7 +143,9 @@ pub fn s3_event_key(key: &str) -> String {
     for byte in key.bytes() {
         match byte {
             b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -140,6 +153,12 @@ pub fn s3_event_key(key: &str) -> String {
 }
 
 pub async fn read_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
-    let output = client.get_object().bucket(bucket).key(key).send().await.ok()?;
+    let output = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
     Some(output.body.collect().await.ok()?.into_bytes().to_vec())
 }

@@ -206,7 +206,9 @@ pub(crate) fn id_column(feed: FeedKind) -> Col {
 /// become row errors on the rows that are not deletions.
 pub(crate) fn required_columns(feed: FeedKind, has_delete: bool) -> &'static [Col] {
     match (feed, has_delete) {
-        (FeedKind::Product, false) => &[Id, Title, Description, Link, ImageLink, Availability, Price],
+        (FeedKind::Product, false) => {
+            &[Id, Title, Description, Link, ImageLink, Availability, Price]
+        }
         (FeedKind::Product, true) => &[Id],
         // The inventory feed exists to carry availability and quantity: a file without
         // either column cannot say anything.

@@ -6,7 +6,10 @@ use super::*;
 const PRODUCT: &[(&str, &str)] = &[
     ("id", "SKU-1"),
     ("title", "Trail Running Shoe"),
-    ("description", "Light, grippy and durable: a \"daily\" trainer."),
+    (
+        "description",
+        "Light, grippy and durable: a \"daily\" trainer.",
+    ),
     ("link", "https://shop.example/p/sku-1"),
     ("image_link", "https://cdn.example/img/sku-1.jpg"),
     ("additional_image_link", ""),
@@ -44,7 +47,10 @@ const PRODUCT: &[(&str, &str)] = &[
     ("third_party_tax_code", ""),
     ("tax_behavior", "exclusive"),
     ("applicable_fees", "US:CA:Recycling Fee:0.25 USD"),
-    ("shipping", "US:CA:Standard:3-5:5.00 USD,US:ALL:Express::15.00 USD"),
+    (
+        "shipping",
+        "US:CA:Standard:3-5:5.00 USD,US:ALL:Express::15.00 USD",
+    ),
     ("shipping_cost_basis", "per_order"),
     ("free_shipping_threshold", "US:ALL:Standard:50.00 USD"),
     ("popularity_score", "4.5"),
@@ -77,7 +83,10 @@ const PROMOTION: &[(&str, &str)] = &[
     ("promotion_id", "BF-2025"),
     ("title", "Black Friday"),
     ("link", "https://shop.example/bf"),
-    ("active_period", "2025-11-28T00:00:00Z/2025-12-01T23:59:59-05:00"),
+    (
+        "active_period",
+        "2025-11-28T00:00:00Z/2025-12-01T23:59:59-05:00",
+    ),
     ("benefit_type", "percent_off"),
     ("percent_off", "20"),
     ("amount_off", ""),
@@ -191,7 +200,10 @@ fn product_ids() {
 
 #[test]
 fn duplicate_ids_fail_on_the_later_rows() {
-    let text = csv(PRODUCT, &[&[], &[("id", "SKU-7")], &[], &[("id", " SKU-1 ")]]);
+    let text = csv(
+        PRODUCT,
+        &[&[], &[("id", "SKU-7")], &[], &[("id", " SKU-1 ")]],
+    );
     let report = run(Product, &text);
     let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, [4, 5]);
@@ -207,10 +219,22 @@ fn product_title_and_description() {
     bad(Product, &[("title", "TRAIL RUNNING SHOE")], "title");
     ok(Product, &[("title", "USB-C HUB 4K")]);
     bad(Product, &[("description", "")], "description");
-    bad(Product, &[("description", &"d".repeat(5001))], "description");
+    bad(
+        Product,
+        &[("description", &"d".repeat(5001))],
+        "description",
+    );
     ok(Product, &[("description", &"ü".repeat(5000))]);
-    bad(Product, &[("description", "More at www.shop.example")], "description");
-    bad(Product, &[("description", "See https://shop.example/x")], "description");
+    bad(
+        Product,
+        &[("description", "More at www.shop.example")],
+        "description",
+    );
+    bad(
+        Product,
+        &[("description", "See https://shop.example/x")],
+        "description",
+    );
 }
 
 #[test]
@@ -218,30 +242,68 @@ fn product_links_and_images() {
     bad(Product, &[("link", "")], "link");
     bad(Product, &[("link", "shop.example/p")], "link");
     bad(Product, &[("link", "ftp://shop.example/p")], "link");
-    bad(Product, &[("image_link", "https://cdn.example/a.webp")], "image_link");
-    ok(Product, &[("image_link", "https://cdn.example/a.PNG?w=400")]);
+    bad(
+        Product,
+        &[("image_link", "https://cdn.example/a.webp")],
+        "image_link",
+    );
+    ok(
+        Product,
+        &[("image_link", "https://cdn.example/a.PNG?w=400")],
+    );
     ok(Product, &[("image_link", "https://cdn.example/img/12345")]);
     bad(Product, &[("video_link", "youtube.com/x")], "video_link");
     bad(Product, &[("model_3d_link", "https://")], "model_3d_link");
-    let ten: Vec<String> = (0..10).map(|i| format!("https://cdn.example/{i}.jpg")).collect();
+    let ten: Vec<String> = (0..10)
+        .map(|i| format!("https://cdn.example/{i}.jpg"))
+        .collect();
     ok(Product, &[("additional_image_link", &ten.join(","))]);
     let eleven = ten.join(",") + ",https://cdn.example/10.jpg";
-    bad(Product, &[("additional_image_link", &eleven)], "additional_image_link");
     bad(
         Product,
-        &[("additional_image_link", "https://cdn.example/1.jpg,,https://cdn.example/2.jpg")],
+        &[("additional_image_link", &eleven)],
         "additional_image_link",
     );
-    bad(Product, &[("additional_image_link", "https://a.example/1.jpg,b.jpg")], "additional_image_link");
+    bad(
+        Product,
+        &[(
+            "additional_image_link",
+            "https://cdn.example/1.jpg,,https://cdn.example/2.jpg",
+        )],
+        "additional_image_link",
+    );
+    bad(
+        Product,
+        &[("additional_image_link", "https://a.example/1.jpg,b.jpg")],
+        "additional_image_link",
+    );
 }
 
 #[test]
 fn product_brand_gtin_mpn() {
     bad(Product, &[("brand", "")], "brand");
     bad(Product, &[("brand", &"b".repeat(71))], "brand");
-    ok(Product, &[("brand", ""), ("product_category", "Media > Books > Fiction")]);
-    ok(Product, &[("brand", ""), ("google_product_category", "784")]);
-    ok(Product, &[("brand", ""), ("google_product_category", "Media > Music & Sound Recordings")]);
+    ok(
+        Product,
+        &[
+            ("brand", ""),
+            ("product_category", "Media > Books > Fiction"),
+        ],
+    );
+    ok(
+        Product,
+        &[("brand", ""), ("google_product_category", "784")],
+    );
+    ok(
+        Product,
+        &[
+            ("brand", ""),
+            (
+                "google_product_category",
+                "Media > Music & Sound Recordings",
+            ),
+        ],
+    );
     ok(Product, &[("brand", ""), ("product_category", "Movies")]);
     bad(Product, &[("gtin", "0001-2345")], "gtin");
     bad(Product, &[("gtin", &"1".repeat(51))], "gtin");
@@ -258,18 +320,34 @@ fn product_enums() {
     bad(Product, &[("age_group", "teen")], "age_group");
     bad(Product, &[("gender", "men")], "gender");
     bad(Product, &[("tax_behavior", "incl")], "tax_behavior");
-    bad(Product, &[("shipping_cost_basis", "per_box")], "shipping_cost_basis");
+    bad(
+        Product,
+        &[("shipping_cost_basis", "per_box")],
+        "shipping_cost_basis",
+    );
     bad(Product, &[("availability", "In Stock")], "availability");
     bad(Product, &[("availability", "")], "availability");
 }
 
 #[test]
 fn product_categories() {
-    bad(Product, &[("google_product_category", ""), ("product_category", "")], "product_category");
+    bad(
+        Product,
+        &[("google_product_category", ""), ("product_category", "")],
+        "product_category",
+    );
     ok(Product, &[("google_product_category", "")]);
     ok(Product, &[("product_category", "")]);
-    bad(Product, &[("product_category", "Apparel > > Shoes")], "product_category");
-    bad(Product, &[("product_category", "Apparel >")], "product_category");
+    bad(
+        Product,
+        &[("product_category", "Apparel > > Shoes")],
+        "product_category",
+    );
+    bad(
+        Product,
+        &[("product_category", "Apparel >")],
+        "product_category",
+    );
 }
 
 #[test]
@@ -277,7 +355,10 @@ fn product_measures() {
     bad(Product, &[("width", "5 in")], "width");
     bad(Product, &[("length", "30cm")], "length");
     bad(Product, &[("height", "10 mm")], "height");
-    ok(Product, &[("length", "12 in"), ("width", "5 in"), ("height", "")]);
+    ok(
+        Product,
+        &[("length", "12 in"), ("width", "5 in"), ("height", "")],
+    );
     bad(Product, &[("weight", "2.5 pounds")], "weight");
     ok(Product, &[("weight", "2.5 lb")]);
     ok(Product, &[("weight", "300 g")]);
@@ -285,19 +366,38 @@ fn product_measures() {
 
 #[test]
 fn product_variant_columns() {
-    bad(Product, &[("item_group_id", &"g".repeat(71))], "item_group_id");
-    bad(Product, &[("item_group_title", &"g".repeat(151))], "item_group_title");
+    bad(
+        Product,
+        &[("item_group_id", &"g".repeat(71))],
+        "item_group_id",
+    );
+    bad(
+        Product,
+        &[("item_group_title", &"g".repeat(151))],
+        "item_group_title",
+    );
     bad(Product, &[("color", &"c".repeat(101))], "color");
     bad(Product, &[("material", &"c".repeat(101))], "material");
     bad(Product, &[("size", &"s".repeat(21))], "size");
     bad(Product, &[("size_system", "USA")], "size_system");
     ok(Product, &[("size_system", "UK")]);
     ok(Product, &[("size_system", "JP")]);
-    bad(Product, &[("custom_variant_option_name_1", "Engraving")], "custom_variant_option_value_1");
-    bad(Product, &[("custom_variant_option_value_2", "Gold")], "custom_variant_option_name_2");
+    bad(
+        Product,
+        &[("custom_variant_option_name_1", "Engraving")],
+        "custom_variant_option_value_1",
+    );
+    bad(
+        Product,
+        &[("custom_variant_option_value_2", "Gold")],
+        "custom_variant_option_name_2",
+    );
     ok(
         Product,
-        &[("custom_variant_option_name_3", "Engraving"), ("custom_variant_option_value_3", "Yes")],
+        &[
+            ("custom_variant_option_name_3", "Engraving"),
+            ("custom_variant_option_value_3", "Yes"),
+        ],
     );
 }
 
@@ -309,37 +409,114 @@ fn variant_groups_carry_the_same_attributes() {
             &[("id", "A-S"), ("item_group_id", "A"), ("size", "S")],
             &[("id", "A-M"), ("item_group_id", "A"), ("size", "M")],
             &[("id", "A-L"), ("item_group_id", "A"), ("size", "")],
-            &[("id", "B-1"), ("item_group_id", "B"), ("color", ""), ("size", "")],
-            &[("id", "B-2"), ("item_group_id", "B"), ("color", ""), ("size", "")],
-            &[("id", "B-3"), ("item_group_id", "B"), ("color", ""), ("size", ""), ("material", "Wool")],
+            &[
+                ("id", "B-1"),
+                ("item_group_id", "B"),
+                ("color", ""),
+                ("size", ""),
+            ],
+            &[
+                ("id", "B-2"),
+                ("item_group_id", "B"),
+                ("color", ""),
+                ("size", ""),
+            ],
+            &[
+                ("id", "B-3"),
+                ("item_group_id", "B"),
+                ("color", ""),
+                ("size", ""),
+                ("material", "Wool"),
+            ],
         ],
     );
     let report = run(Product, &text);
     let at: Vec<(u64, Option<&str>)> = report.errors.iter().map(|e| (e.line, e.column)).collect();
-    assert_eq!(at, [(4, Some("item_group_id")), (7, Some("item_group_id"))], "{report:#?}");
-    assert!(report.errors[0].message.contains("line 2"), "{}", report.errors[0].message);
+    assert_eq!(
+        at,
+        [(4, Some("item_group_id")), (7, Some("item_group_id"))],
+        "{report:#?}"
+    );
+    assert!(
+        report.errors[0].message.contains("line 2"),
+        "{}",
+        report.errors[0].message
+    );
 }
 
 #[test]
 fn product_availability_and_dates() {
-    bad(Product, &[("availability", "preorder")], "availability_date");
-    ok(Product, &[("availability", "preorder"), ("availability_date", "2026-01-15")]);
-    ok(Product, &[("availability", "preorder"), ("availability_date", "2026-01-15T09:00:00+01:00")]);
-    bad(Product, &[("availability_date", "2026/01/15")], "availability_date");
-    bad(Product, &[("availability_date", "2026-02-30")], "availability_date");
-    bad(Product, &[("expiration_date", "tomorrow")], "expiration_date");
+    bad(
+        Product,
+        &[("availability", "preorder")],
+        "availability_date",
+    );
+    ok(
+        Product,
+        &[
+            ("availability", "preorder"),
+            ("availability_date", "2026-01-15"),
+        ],
+    );
+    ok(
+        Product,
+        &[
+            ("availability", "preorder"),
+            ("availability_date", "2026-01-15T09:00:00+01:00"),
+        ],
+    );
+    bad(
+        Product,
+        &[("availability_date", "2026/01/15")],
+        "availability_date",
+    );
+    bad(
+        Product,
+        &[("availability_date", "2026-02-30")],
+        "availability_date",
+    );
+    bad(
+        Product,
+        &[("expiration_date", "tomorrow")],
+        "expiration_date",
+    );
     ok(Product, &[("expiration_date", "2027-12-31")]);
 }
 
 #[test]
 fn product_inventory() {
     bad(Product, &[("inventory_quantity", "")], "inventory_quantity");
-    bad(Product, &[("inventory_quantity", "-1")], "inventory_quantity");
-    bad(Product, &[("inventory_quantity", "2.5")], "inventory_quantity");
-    bad(Product, &[("inventory_not_tracked", "true")], "inventory_quantity");
-    ok(Product, &[("inventory_not_tracked", "true"), ("inventory_quantity", "")]);
-    ok(Product, &[("inventory_not_tracked", ""), ("inventory_quantity", "0")]);
-    bad(Product, &[("inventory_not_tracked", "TRUE")], "inventory_not_tracked");
+    bad(
+        Product,
+        &[("inventory_quantity", "-1")],
+        "inventory_quantity",
+    );
+    bad(
+        Product,
+        &[("inventory_quantity", "2.5")],
+        "inventory_quantity",
+    );
+    bad(
+        Product,
+        &[("inventory_not_tracked", "true")],
+        "inventory_quantity",
+    );
+    ok(
+        Product,
+        &[
+            ("inventory_not_tracked", "true"),
+            ("inventory_quantity", ""),
+        ],
+    );
+    ok(
+        Product,
+        &[("inventory_not_tracked", ""), ("inventory_quantity", "0")],
+    );
+    bad(
+        Product,
+        &[("inventory_not_tracked", "TRUE")],
+        "inventory_not_tracked",
+    );
 }
 
 #[test]
@@ -347,34 +524,114 @@ fn product_prices() {
     bad(Product, &[("price", "")], "price");
     bad(Product, &[("price", "89 dollars")], "price");
     bad(Product, &[("price", "89,00 EUR")], "price");
-    bad(Product, &[("price", "89.00USD"), ("sale_price", "")], "price");
-    ok(Product, &[("price", "89 USD"), ("sale_price", ""), ("sale_price_effective_date", "")]);
+    bad(
+        Product,
+        &[("price", "89.00USD"), ("sale_price", "")],
+        "price",
+    );
+    ok(
+        Product,
+        &[
+            ("price", "89 USD"),
+            ("sale_price", ""),
+            ("sale_price_effective_date", ""),
+        ],
+    );
     bad(Product, &[("sale_price", "79.00 usd")], "sale_price");
     bad(Product, &[("sale_price", "79.00 EUR")], "sale_price");
-    bad(Product, &[("sale_price_effective_date", "")], "sale_price_effective_date");
-    bad(Product, &[("sale_price_effective_date", "2025-12-01/2025-11-28")], "sale_price_effective_date");
-    bad(Product, &[("sale_price_effective_date", "2025-11-28")], "sale_price_effective_date");
-    ok(Product, &[("sale_price_effective_date", "2025-11-28/2025-11-28")]);
-    ok(Product, &[("sale_price_effective_date", "2025-11-28T00:00Z/2025-12-01T00:00Z")]);
+    bad(
+        Product,
+        &[("sale_price_effective_date", "")],
+        "sale_price_effective_date",
+    );
+    bad(
+        Product,
+        &[("sale_price_effective_date", "2025-12-01/2025-11-28")],
+        "sale_price_effective_date",
+    );
+    bad(
+        Product,
+        &[("sale_price_effective_date", "2025-11-28")],
+        "sale_price_effective_date",
+    );
+    ok(
+        Product,
+        &[("sale_price_effective_date", "2025-11-28/2025-11-28")],
+    );
+    ok(
+        Product,
+        &[(
+            "sale_price_effective_date",
+            "2025-11-28T00:00Z/2025-12-01T00:00Z",
+        )],
+    );
 }
 
 #[test]
 fn product_tax() {
-    bad(Product, &[("stripe_product_tax_code", "txcd_123")], "stripe_product_tax_code");
-    bad(Product, &[("stripe_product_tax_code", "99999999")], "stripe_product_tax_code");
-    bad(Product, &[("third_party_tax_code", "anrok")], "third_party_tax_code");
-    bad(Product, &[("third_party_tax_code", &format!("anrok:{}", "x".repeat(120)))], "third_party_tax_code");
-    ok(Product, &[("third_party_tax_code", "anrok:clothing-general")]);
+    bad(
+        Product,
+        &[("stripe_product_tax_code", "txcd_123")],
+        "stripe_product_tax_code",
+    );
+    bad(
+        Product,
+        &[("stripe_product_tax_code", "99999999")],
+        "stripe_product_tax_code",
+    );
+    bad(
+        Product,
+        &[("third_party_tax_code", "anrok")],
+        "third_party_tax_code",
+    );
+    bad(
+        Product,
+        &[(
+            "third_party_tax_code",
+            &format!("anrok:{}", "x".repeat(120)),
+        )],
+        "third_party_tax_code",
+    );
+    ok(
+        Product,
+        &[("third_party_tax_code", "anrok:clothing-general")],
+    );
 }
 
 #[test]
 fn product_fees() {
-    ok(Product, &[("applicable_fees", "US:ALL:Battery Fee:1.00 USD,CA:ON:Eco Fee:0.50 CAD")]);
-    bad(Product, &[("applicable_fees", "USA:CA:Fee:0.25 USD")], "applicable_fees");
-    bad(Product, &[("applicable_fees", "US:CA:Fee")], "applicable_fees");
-    bad(Product, &[("applicable_fees", "US:California:Fee:0.25 USD")], "applicable_fees");
-    bad(Product, &[("applicable_fees", "US:CA::0.25 USD")], "applicable_fees");
-    bad(Product, &[("applicable_fees", "US:CA:Fee:0.25")], "applicable_fees");
+    ok(
+        Product,
+        &[(
+            "applicable_fees",
+            "US:ALL:Battery Fee:1.00 USD,CA:ON:Eco Fee:0.50 CAD",
+        )],
+    );
+    bad(
+        Product,
+        &[("applicable_fees", "USA:CA:Fee:0.25 USD")],
+        "applicable_fees",
+    );
+    bad(
+        Product,
+        &[("applicable_fees", "US:CA:Fee")],
+        "applicable_fees",
+    );
+    bad(
+        Product,
+        &[("applicable_fees", "US:California:Fee:0.25 USD")],
+        "applicable_fees",
+    );
+    bad(
+        Product,
+        &[("applicable_fees", "US:CA::0.25 USD")],
+        "applicable_fees",
+    );
+    bad(
+        Product,
+        &[("applicable_fees", "US:CA:Fee:0.25")],
+        "applicable_fees",
+    );
 }
 
 #[test]
@@ -386,7 +643,10 @@ fn product_shipping() {
         "US:94012:Ground:1-2:4.00 USD",
         "DE:ALL:Standard:2-4:4.90 EUR",
     ] {
-        ok(Product, &[("shipping", good), ("free_shipping_threshold", "")]);
+        ok(
+            Product,
+            &[("shipping", good), ("free_shipping_threshold", "")],
+        );
     }
     for wrong in [
         "US:CA:Standard:5-3:5.00 USD",
@@ -399,20 +659,46 @@ fn product_shipping() {
         "US:CA:::5.00 USD",
         "US:CA:Standard:3-5:5.00 USD,",
     ] {
-        bad(Product, &[("shipping", wrong), ("free_shipping_threshold", "")], "shipping");
+        bad(
+            Product,
+            &[("shipping", wrong), ("free_shipping_threshold", "")],
+            "shipping",
+        );
     }
 }
 
 #[test]
 fn product_free_shipping_threshold() {
-    ok(Product, &[("free_shipping_threshold", "US:ALL:Express:100.00 USD")]);
-    bad(Product, &[("free_shipping_threshold", "US:ALL:Overnight:100.00 USD")], "free_shipping_threshold");
-    bad(Product, &[("free_shipping_threshold", "DE:ALL:Standard:100.00 EUR")], "free_shipping_threshold");
-    bad(Product, &[("free_shipping_threshold", "US:ALL:Standard")], "free_shipping_threshold");
-    bad(Product, &[("free_shipping_threshold", "US:ALL:Standard:100")], "free_shipping_threshold");
+    ok(
+        Product,
+        &[("free_shipping_threshold", "US:ALL:Express:100.00 USD")],
+    );
     bad(
         Product,
-        &[("shipping", ""), ("free_shipping_threshold", "US:ALL:Standard:50.00 USD")],
+        &[("free_shipping_threshold", "US:ALL:Overnight:100.00 USD")],
+        "free_shipping_threshold",
+    );
+    bad(
+        Product,
+        &[("free_shipping_threshold", "DE:ALL:Standard:100.00 EUR")],
+        "free_shipping_threshold",
+    );
+    bad(
+        Product,
+        &[("free_shipping_threshold", "US:ALL:Standard")],
+        "free_shipping_threshold",
+    );
+    bad(
+        Product,
+        &[("free_shipping_threshold", "US:ALL:Standard:100")],
+        "free_shipping_threshold",
+    );
+    bad(
+        Product,
+        &[
+            ("shipping", ""),
+            ("free_shipping_threshold", "US:ALL:Standard:50.00 USD"),
+        ],
         "free_shipping_threshold",
     );
 }
@@ -425,25 +711,70 @@ fn product_scores_and_reviews() {
     bad(Product, &[("return_rate", "5%")], "return_rate");
     bad(Product, &[("return_rate", "100.5")], "return_rate");
     ok(Product, &[("return_rate", "100")]);
-    bad(Product, &[("product_review_count", "-3")], "product_review_count");
-    bad(Product, &[("product_review_rating", "")], "product_review_rating");
-    bad(Product, &[("product_review_rating", "0.5")], "product_review_rating");
-    ok(Product, &[("product_review_count", "0"), ("product_review_rating", "")]);
-    ok(Product, &[("product_review_count", ""), ("product_review_rating", "")]);
+    bad(
+        Product,
+        &[("product_review_count", "-3")],
+        "product_review_count",
+    );
+    bad(
+        Product,
+        &[("product_review_rating", "")],
+        "product_review_rating",
+    );
+    bad(
+        Product,
+        &[("product_review_rating", "0.5")],
+        "product_review_rating",
+    );
+    ok(
+        Product,
+        &[("product_review_count", "0"), ("product_review_rating", "")],
+    );
+    ok(
+        Product,
+        &[("product_review_count", ""), ("product_review_rating", "")],
+    );
     bad(Product, &[("age_restriction", "18+")], "age_restriction");
     ok(Product, &[("age_restriction", "18")]);
 }
 
 #[test]
 fn product_related_products() {
-    ok(Product, &[("related_products", "substitute:SKU-2, cross_sell:SKU-3")]);
-    bad(Product, &[("related_products", "bundle:SKU-2")], "related_products");
-    bad(Product, &[("related_products", "upsell:SKU-1")], "related_products");
-    bad(Product, &[("related_products", "upsell:SKU-2,accessory:SKU-2")], "related_products");
-    bad(Product, &[("related_products", "SKU-2")], "related_products");
-    bad(Product, &[("related_products", "upsell:")], "related_products");
+    ok(
+        Product,
+        &[("related_products", "substitute:SKU-2, cross_sell:SKU-3")],
+    );
+    bad(
+        Product,
+        &[("related_products", "bundle:SKU-2")],
+        "related_products",
+    );
+    bad(
+        Product,
+        &[("related_products", "upsell:SKU-1")],
+        "related_products",
+    );
+    bad(
+        Product,
+        &[("related_products", "upsell:SKU-2,accessory:SKU-2")],
+        "related_products",
+    );
+    bad(
+        Product,
+        &[("related_products", "SKU-2")],
+        "related_products",
+    );
+    bad(
+        Product,
+        &[("related_products", "upsell:")],
+        "related_products",
+    );
     let eleven: Vec<String> = (2..13).map(|i| format!("upsell:SKU-{i}")).collect();
-    bad(Product, &[("related_products", &eleven.join(","))], "related_products");
+    bad(
+        Product,
+        &[("related_products", &eleven.join(","))],
+        "related_products",
+    );
 }
 
 #[test]
@@ -455,18 +786,55 @@ fn product_warnings() {
             "prop_65:Contains lead, a chemical known to the State of California to cause cancer, safety_warning:Keep away from fire",
         )],
     );
-    bad(Product, &[("product_warning", "danger_zone:Sharp")], "product_warning");
-    bad(Product, &[("product_warning", "safety_warning:Hot, legal_stuff:x")], "product_warning");
-    bad(Product, &[("product_warning", "safety_warning:")], "product_warning");
-    bad(Product, &[("product_warning", "Keep away from children")], "product_warning");
-    bad(Product, &[("product_warning", &format!("legal_disclaimer:{}", "w".repeat(1001)))], "product_warning");
-    ok(Product, &[("product_warning", &format!("legal_disclaimer:{}", "w".repeat(1000)))]);
+    bad(
+        Product,
+        &[("product_warning", "danger_zone:Sharp")],
+        "product_warning",
+    );
+    bad(
+        Product,
+        &[("product_warning", "safety_warning:Hot, legal_stuff:x")],
+        "product_warning",
+    );
+    bad(
+        Product,
+        &[("product_warning", "safety_warning:")],
+        "product_warning",
+    );
+    bad(
+        Product,
+        &[("product_warning", "Keep away from children")],
+        "product_warning",
+    );
+    bad(
+        Product,
+        &[(
+            "product_warning",
+            &format!("legal_disclaimer:{}", "w".repeat(1001)),
+        )],
+        "product_warning",
+    );
+    ok(
+        Product,
+        &[(
+            "product_warning",
+            &format!("legal_disclaimer:{}", "w".repeat(1000)),
+        )],
+    );
 }
 
 #[test]
 fn product_labels_and_flags() {
-    bad(Product, &[("custom_label_0", &"l".repeat(101))], "custom_label_0");
-    bad(Product, &[("custom_label_4", &"l".repeat(101))], "custom_label_4");
+    bad(
+        Product,
+        &[("custom_label_0", &"l".repeat(101))],
+        "custom_label_0",
+    );
+    bad(
+        Product,
+        &[("custom_label_4", &"l".repeat(101))],
+        "custom_label_4",
+    );
     bad(Product, &[("disable_checkout", "yes")], "disable_checkout");
     ok(Product, &[("disable_checkout", "true")]);
 }
@@ -488,34 +856,67 @@ fn deletions_need_only_the_id() {
     assert_eq!(report.rows, 3);
     assert_eq!(report.rows_with_errors, 1);
     assert!(report.errors.iter().all(|e| e.line == 4));
-    assert!(report.errors.iter().any(|e| e.column == Some("title")
-        && e.message.contains("file has no `title` column")));
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.column == Some("title") && e.message.contains("file has no `title` column"))
+    );
 }
 
 #[test]
 fn field_counts_must_match_the_header() {
     let report = run(Product, "id,title\nA,b,c\nB\n");
-    assert_eq!(report.fatal.as_deref(), Some(Fatal::MissingColumns(vec![
-        "description".into(),
-        "link".into(),
-        "image_link".into(),
-        "availability".into(),
-        "price".into()
-    ]).to_string().as_str()));
+    assert_eq!(
+        report.fatal.as_deref(),
+        Some(
+            Fatal::MissingColumns(vec![
+                "description".into(),
+                "link".into(),
+                "image_link".into(),
+                "availability".into(),
+                "price".into()
+            ])
+            .to_string()
+            .as_str()
+        )
+    );
     let report = run(Pricing, "id,price\nA,1.00 USD,extra\nB\nC,2.00 USD\n");
     let at: Vec<(u64, Option<&str>)> = report.errors.iter().map(|e| (e.line, e.column)).collect();
     assert_eq!(at, [(2, None), (3, None)]);
-    assert!(report.errors[0].message.contains("3 fields but the header has 2"));
+    assert!(
+        report.errors[0]
+            .message
+            .contains("3 fields but the header has 2")
+    );
 }
 
 #[test]
 fn inventory_rules() {
     bad(Inventory, &[("id", "")], "id");
     bad(Inventory, &[("availability", "sold_out")], "availability");
-    bad(Inventory, &[("availability", "preorder")], "availability_date");
-    ok(Inventory, &[("availability", "preorder"), ("availability_date", "2026-03-01")]);
-    bad(Inventory, &[("inventory_quantity", "")], "inventory_quantity");
-    bad(Inventory, &[("inventory_quantity", "lots")], "inventory_quantity");
+    bad(
+        Inventory,
+        &[("availability", "preorder")],
+        "availability_date",
+    );
+    ok(
+        Inventory,
+        &[
+            ("availability", "preorder"),
+            ("availability_date", "2026-03-01"),
+        ],
+    );
+    bad(
+        Inventory,
+        &[("inventory_quantity", "")],
+        "inventory_quantity",
+    );
+    bad(
+        Inventory,
+        &[("inventory_quantity", "lots")],
+        "inventory_quantity",
+    );
     ok(Inventory, &[("inventory_quantity", "0")]);
     let report = run(Inventory, "id,availability\nSKU-1,in_stock\n");
     assert_eq!(
@@ -528,11 +929,24 @@ fn inventory_rules() {
 fn pricing_rules() {
     bad(Pricing, &[("price", "")], "price");
     bad(Pricing, &[("price", "EUR 19.99")], "price");
-    bad(Pricing, &[("sale_price", "9.99 EUR")], "sale_price_effective_date");
-    ok(Pricing, &[("sale_price", "9.99 EUR"), ("sale_price_effective_date", "2025-01-01/2025-01-31")]);
     bad(
         Pricing,
-        &[("sale_price", "9.99 EUR"), ("sale_price_effective_date", "2025-01-31/2025-01-01")],
+        &[("sale_price", "9.99 EUR")],
+        "sale_price_effective_date",
+    );
+    ok(
+        Pricing,
+        &[
+            ("sale_price", "9.99 EUR"),
+            ("sale_price_effective_date", "2025-01-01/2025-01-31"),
+        ],
+    );
+    bad(
+        Pricing,
+        &[
+            ("sale_price", "9.99 EUR"),
+            ("sale_price_effective_date", "2025-01-31/2025-01-01"),
+        ],
         "sale_price_effective_date",
     );
     let report = run(Pricing, "id,price\nA,1.00 USD\nA,2.00 USD\n");
@@ -543,16 +957,39 @@ fn pricing_rules() {
 #[test]
 fn promotion_rules() {
     bad(Promotion, &[("promotion_id", "")], "promotion_id");
-    bad(Promotion, &[("promotion_id", &"p".repeat(101))], "promotion_id");
+    bad(
+        Promotion,
+        &[("promotion_id", &"p".repeat(101))],
+        "promotion_id",
+    );
     ok(Promotion, &[("promotion_id", "Black Friday 2025!")]);
     bad(Promotion, &[("title", &"t".repeat(151))], "title");
     bad(Promotion, &[("link", "shop.example")], "link");
     bad(Promotion, &[("active_period", "")], "active_period");
-    bad(Promotion, &[("active_period", "2025-12-01T00:00:00Z/2025-11-28T00:00:00Z")], "active_period");
-    bad(Promotion, &[("active_period", "2025-12-01T00:00:00Z/2025-12-01T00:00:00Z")], "active_period");
-    bad(Promotion, &[("active_period", "2025-11-28T00:00:00/2025-12-01T00:00:00")], "active_period");
+    bad(
+        Promotion,
+        &[("active_period", "2025-12-01T00:00:00Z/2025-11-28T00:00:00Z")],
+        "active_period",
+    );
+    bad(
+        Promotion,
+        &[("active_period", "2025-12-01T00:00:00Z/2025-12-01T00:00:00Z")],
+        "active_period",
+    );
+    bad(
+        Promotion,
+        &[("active_period", "2025-11-28T00:00:00/2025-12-01T00:00:00")],
+        "active_period",
+    );
     // The same instant written in two zones: not a period.
-    bad(Promotion, &[("active_period", "2025-11-28T01:00:00+01:00/2025-11-28T00:00:00Z")], "active_period");
+    bad(
+        Promotion,
+        &[(
+            "active_period",
+            "2025-11-28T01:00:00+01:00/2025-11-28T00:00:00Z",
+        )],
+        "active_period",
+    );
     ok(Promotion, &[("active_period", "2025-11-28/2025-12-01")]);
     bad(Promotion, &[("benefit_type", "bogo")], "benefit_type");
     bad(Promotion, &[("percent_off", "")], "percent_off");
@@ -560,19 +997,79 @@ fn promotion_rules() {
     bad(Promotion, &[("percent_off", "101")], "percent_off");
     bad(Promotion, &[("percent_off", "12.5")], "percent_off");
     bad(Promotion, &[("benefit_type", "amount_off")], "amount_off");
-    bad(Promotion, &[("benefit_type", "amount_off"), ("amount_off", "10")], "amount_off");
-    ok(Promotion, &[("benefit_type", "amount_off"), ("amount_off", "10.00 USD")]);
-    ok(Promotion, &[("benefit_type", "free_shipping"), ("percent_off", "")]);
-    bad(Promotion, &[("minimum_order_amount", "50")], "minimum_order_amount");
-    bad(Promotion, &[("target_selection", "some")], "target_selection");
-    bad(Promotion, &[("target_selection", "specific_products")], "target_ids");
-    ok(Promotion, &[("target_selection", "specific_products"), ("target_item_group_ids", "G1,G2")]);
-    bad(Promotion, &[("excluded_ids", "SKU-1,,SKU-2")], "excluded_ids");
-    bad(Promotion, &[("application_type", "manual")], "application_type");
-    bad(Promotion, &[("application_type", "promotion_code")], "promotion_code");
-    ok(Promotion, &[("application_type", "promotion_code"), ("promotion_code", "BF_2025-20")]);
-    bad(Promotion, &[("application_type", "promotion_code"), ("promotion_code", "BF 2025")], "promotion_code");
-    bad(Promotion, &[("application_type", "promotion_code"), ("promotion_code", &"C".repeat(21))], "promotion_code");
+    bad(
+        Promotion,
+        &[("benefit_type", "amount_off"), ("amount_off", "10")],
+        "amount_off",
+    );
+    ok(
+        Promotion,
+        &[("benefit_type", "amount_off"), ("amount_off", "10.00 USD")],
+    );
+    ok(
+        Promotion,
+        &[("benefit_type", "free_shipping"), ("percent_off", "")],
+    );
+    bad(
+        Promotion,
+        &[("minimum_order_amount", "50")],
+        "minimum_order_amount",
+    );
+    bad(
+        Promotion,
+        &[("target_selection", "some")],
+        "target_selection",
+    );
+    bad(
+        Promotion,
+        &[("target_selection", "specific_products")],
+        "target_ids",
+    );
+    ok(
+        Promotion,
+        &[
+            ("target_selection", "specific_products"),
+            ("target_item_group_ids", "G1,G2"),
+        ],
+    );
+    bad(
+        Promotion,
+        &[("excluded_ids", "SKU-1,,SKU-2")],
+        "excluded_ids",
+    );
+    bad(
+        Promotion,
+        &[("application_type", "manual")],
+        "application_type",
+    );
+    bad(
+        Promotion,
+        &[("application_type", "promotion_code")],
+        "promotion_code",
+    );
+    ok(
+        Promotion,
+        &[
+            ("application_type", "promotion_code"),
+            ("promotion_code", "BF_2025-20"),
+        ],
+    );
+    bad(
+        Promotion,
+        &[
+            ("application_type", "promotion_code"),
+            ("promotion_code", "BF 2025"),
+        ],
+        "promotion_code",
+    );
+    bad(
+        Promotion,
+        &[
+            ("application_type", "promotion_code"),
+            ("promotion_code", &"C".repeat(21)),
+        ],
+        "promotion_code",
+    );
     let mut deletion: Vec<(&str, &str)> = PROMOTION.iter().map(|(c, _)| (*c, "")).collect();
     deletion.push(("promotion_id", "BF-2025"));
     deletion.push(("delete", "true"));
@@ -592,7 +1089,10 @@ fn feed_kinds_parse_and_come_from_paths() {
     assert_eq!("Product".parse::<FeedKind>(), Ok(Product));
     assert_eq!("promotion".parse::<FeedKind>(), Ok(Promotion));
     assert!("prices".parse::<FeedKind>().is_err());
-    assert_eq!(FeedKind::from_path("incoming/acct_1/inventory/a.csv"), Some(Inventory));
+    assert_eq!(
+        FeedKind::from_path("incoming/acct_1/inventory/a.csv"),
+        Some(Inventory)
+    );
     assert_eq!(FeedKind::from_path("/tmp/catalog/x.tsv"), Some(Product));
     assert_eq!(FeedKind::from_path("/tmp/x.csv"), None);
     for feed in FeedKind::ALL {

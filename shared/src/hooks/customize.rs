@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::request::CustomizeData;
-use crate::merchants::{CostBasis, CheckoutSettings, ManualTaxRate, ShippingRule};
+use crate::merchants::{CheckoutSettings, CostBasis, ManualTaxRate, ShippingRule};
 use crate::skus::{ShippingOption, SkuSnapshot};
 use crate::stripe::objects::Address;
 
@@ -15,7 +15,8 @@ fn same(a: &str, b: &str) -> bool {
 
 fn rule_matches(rule: &ShippingRule, country: &str, region: Option<&str>) -> (bool, u8) {
     let country_ok = rule.country == "*" || same(&rule.country, country);
-    let region_ok = rule.regions.is_empty() || region.is_some_and(|r| rule.regions.iter().any(|x| same(x, r)));
+    let region_ok =
+        rule.regions.is_empty() || region.is_some_and(|r| rule.regions.iter().any(|x| same(x, r)));
     // Specificity: exact country beats `*`; a listed region beats none.
     let score = u8::from(rule.country != "*") * 2 + u8::from(!rule.regions.is_empty());
     (country_ok && region_ok, score)
@@ -38,7 +39,13 @@ fn estimate(min: Option<u32>, max: Option<u32>) -> Option<Value> {
     }
 }
 
-fn shipping_option(name: &str, amount: i64, currency: &str, min: Option<u32>, max: Option<u32>) -> Value {
+fn shipping_option(
+    name: &str,
+    amount: i64,
+    currency: &str,
+    min: Option<u32>,
+    max: Option<u32>,
+) -> Value {
     let mut data = json!({
         "display_name": name,
         "fixed_amount": {"amount": amount, "currency": currency.to_ascii_lowercase()},
@@ -50,7 +57,11 @@ fn shipping_option(name: &str, amount: i64, currency: &str, min: Option<u32>, ma
 }
 
 /// Options from the merchant's own rules, if one matches the address.
-fn from_rules(settings: &CheckoutSettings, data: &CustomizeData, address: &Address) -> Option<Vec<Value>> {
+fn from_rules(
+    settings: &CheckoutSettings,
+    data: &CustomizeData,
+    address: &Address,
+) -> Option<Vec<Value>> {
     let country = address.country.as_deref()?;
     let rule = settings
         .shipping_rules
@@ -60,10 +71,13 @@ fn from_rules(settings: &CheckoutSettings, data: &CustomizeData, address: &Addre
             ok.then_some((score, rule))
         })
         // Highest specificity; the first listed among equals.
-        .fold(None::<(u8, &ShippingRule)>, |best, (score, rule)| match best {
-            Some((s, _)) if s >= score => best,
-            _ => Some((score, rule)),
-        })?
+        .fold(
+            None::<(u8, &ShippingRule)>,
+            |best, (score, rule)| match best {
+                Some((s, _)) if s >= score => best,
+                _ => Some((score, rule)),
+            },
+        )?
         .1;
     let items: i64 = data.line_item_details.iter().map(|l| l.quantity()).sum();
     let subtotal = data.subtotal();
@@ -79,7 +93,13 @@ fn from_rules(settings: &CheckoutSettings, data: &CustomizeData, address: &Addre
             if rule.free_shipping_threshold.is_some_and(|t| subtotal >= t) {
                 amount = 0;
             }
-            shipping_option(&service.name, amount, &data.currency, service.min_days, service.max_days)
+            shipping_option(
+                &service.name,
+                amount,
+                &data.currency,
+                service.min_days,
+                service.max_days,
+            )
         })
         .collect();
     (!options.is_empty()).then_some(options)
@@ -94,7 +114,11 @@ fn area_matches(area: &str, address: &Address) -> bool {
     if address.state.as_deref().is_some_and(|s| same(s, area)) {
         return true;
     }
-    let Some(postal) = address.postal_code.as_deref().map(|p| p.split('-').next().unwrap_or(p).trim()) else {
+    let Some(postal) = address
+        .postal_code
+        .as_deref()
+        .map(|p| p.split('-').next().unwrap_or(p).trim())
+    else {
         return false;
     };
     if let Some(prefix) = area.strip_suffix('*') {
@@ -107,17 +131,34 @@ fn area_matches(area: &str, address: &Address) -> bool {
     area == postal
 }
 
+/// One shipping service's price for the cart (or the lines seen so far).
+#[derive(Debug, Clone)]
+struct Quote {
+    service: String,
+    amount: i64,
+    min_days: Option<u32>,
+    max_days: Option<u32>,
+}
+
 /// Options from the catalog's own `shipping` data: a service is offered when every SKU in
 /// the cart offers it for the address; per-order prices take the largest line, per-item
 /// prices add up over quantities.
-fn from_catalog(data: &CustomizeData, address: &Address, skus: &HashMap<String, SkuSnapshot>) -> Option<Vec<Value>> {
+fn from_catalog(
+    data: &CustomizeData,
+    address: &Address,
+    skus: &HashMap<String, SkuSnapshot>,
+) -> Option<Vec<Value>> {
     let country = address.country.as_deref()?;
-    let mut offered: Option<Vec<(String, i64, Option<u32>, Option<u32>)>> = None;
+    let mut offered: Option<Vec<Quote>> = None;
     for line in &data.line_item_details {
         let sku = skus.get(line.sku_id.as_deref()?)?;
         let per_item = sku.shipping_cost_basis.as_deref() == Some("per_item");
         let mut by_service: HashMap<&str, &ShippingOption> = HashMap::new();
-        for option in sku.shipping.iter().filter(|o| same(&o.country, country) && area_matches(&o.area, address)) {
+        for option in sku
+            .shipping
+            .iter()
+            .filter(|o| same(&o.country, country) && area_matches(&o.area, address))
+        {
             if !same(option.price.currency.as_str(), &data.currency) {
                 continue;
             }
@@ -127,30 +168,48 @@ fn from_catalog(data: &CustomizeData, address: &Address, skus: &HashMap<String, 
                 *entry = option;
             }
         }
-        let line_options: Vec<(String, i64, Option<u32>, Option<u32>)> = by_service
+        let line_quotes: Vec<Quote> = by_service
             .into_iter()
-            .map(|(service, option)| {
-                let amount = if per_item { option.price.amount.saturating_mul(line.quantity()) } else { option.price.amount };
-                (service.to_string(), amount, option.min_days, option.max_days)
+            .map(|(service, option)| Quote {
+                service: service.to_string(),
+                amount: if per_item {
+                    option.price.amount.saturating_mul(line.quantity())
+                } else {
+                    option.price.amount
+                },
+                min_days: option.min_days,
+                max_days: option.max_days,
             })
             .collect();
         offered = Some(match offered {
-            None => line_options,
+            None => line_quotes,
             Some(previous) => previous
                 .into_iter()
-                .filter_map(|(service, amount, min, max)| {
-                    let other = line_options.iter().find(|(s, ..)| *s == service)?;
-                    let amount = if per_item { amount.saturating_add(other.1) } else { amount.max(other.1) };
-                    Some((service, amount, min.max(other.2), max.max(other.3)))
+                .filter_map(|quote| {
+                    let other = line_quotes.iter().find(|q| q.service == quote.service)?;
+                    Some(Quote {
+                        amount: if per_item {
+                            quote.amount.saturating_add(other.amount)
+                        } else {
+                            quote.amount.max(other.amount)
+                        },
+                        min_days: quote.min_days.max(other.min_days),
+                        max_days: quote.max_days.max(other.max_days),
+                        service: quote.service,
+                    })
                 })
                 .collect(),
         });
     }
     let mut offered = offered?;
-    offered.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    offered.sort_by(|a, b| {
+        a.amount
+            .cmp(&b.amount)
+            .then_with(|| a.service.cmp(&b.service))
+    });
     let options: Vec<Value> = offered
         .iter()
-        .map(|(service, amount, min, max)| shipping_option(service, *amount, &data.currency, *min, *max))
+        .map(|q| shipping_option(&q.service, q.amount, &data.currency, q.min_days, q.max_days))
         .collect();
     (!options.is_empty()).then_some(options)
 }
@@ -161,17 +220,31 @@ fn tax_rate_for<'a>(rates: &'a [ManualTaxRate], address: &Address) -> Option<&'a
     rates
         .iter()
         .filter(|r| same(&r.country, country))
-        .find(|r| r.state.as_deref().is_some_and(|s| state.is_some_and(|st| same(s, st))))
-        .or_else(|| rates.iter().find(|r| same(&r.country, country) && r.state.is_none()))
+        .find(|r| {
+            r.state
+                .as_deref()
+                .is_some_and(|s| state.is_some_and(|st| same(s, st)))
+        })
+        .or_else(|| {
+            rates
+                .iter()
+                .find(|r| same(&r.country, country) && r.state.is_none())
+        })
 }
 
 /// The whole answer. An empty object when no rule applies.
-pub fn customize(settings: &CheckoutSettings, data: &CustomizeData, skus: &HashMap<String, SkuSnapshot>) -> Value {
+pub fn customize(
+    settings: &CheckoutSettings,
+    data: &CustomizeData,
+    skus: &HashMap<String, SkuSnapshot>,
+) -> Value {
     let mut answer = Map::new();
     let Some(address) = data.address() else {
         return Value::Object(answer);
     };
-    if let Some(options) = from_rules(settings, data, address).or_else(|| from_catalog(data, address, skus)) {
+    if let Some(options) =
+        from_rules(settings, data, address).or_else(|| from_catalog(data, address, skus))
+    {
         answer.insert("shipping_options".into(), Value::Array(options));
     }
     if !data.automatic_tax.enabled {

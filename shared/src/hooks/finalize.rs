@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::request::FinalizeData;
 use crate::merchants::CheckoutSettings;
@@ -12,7 +12,8 @@ use crate::store::{Reservation, SkuSnapshots, StockLine, StockReservations, Stor
 pub fn approved(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
     let mut answer = json!({"manual_approval_details": {"type": "approved"}});
     if let Some(plan) = &settings.fee_plan {
-        answer["application_fee_details"] = json!({"application_fee_amount": plan.fee(data.amount_total())});
+        answer["application_fee_details"] =
+            json!({"application_fee_amount": plan.fee(data.amount_total())});
     }
     answer
 }
@@ -29,14 +30,25 @@ pub fn rule_decline(settings: &CheckoutSettings, data: &FinalizeData) -> Option<
     let approval = &settings.approval;
     if !approval.allowed_countries.is_empty() {
         match data.country() {
-            Some(country) if approval.allowed_countries.iter().any(|c| c.eq_ignore_ascii_case(country)) => {}
-            Some(country) => return Some(format!("This store does not ship to {}.", country.to_ascii_uppercase())),
+            Some(country)
+                if approval
+                    .allowed_countries
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(country)) => {}
+            Some(country) => {
+                return Some(format!(
+                    "This store does not ship to {}.",
+                    country.to_ascii_uppercase()
+                ));
+            }
             None => return Some("A shipping address is required for this store.".into()),
         }
     }
     if let Some(maximum) = approval.max_order_amount {
         if data.amount_total() > maximum {
-            return Some("The order total is above what this store accepts for agent purchases.".into());
+            return Some(
+                "The order total is above what this store accepts for agent purchases.".into(),
+            );
         }
     }
     if approval.refuse_prepaid_cards && data.card_funding() == Some("prepaid") {
@@ -57,7 +69,11 @@ pub async fn finalize<S: SkuSnapshots + StockReservations>(
     if let Some(reason) = rule_decline(settings, data) {
         return Ok(declined(&reason));
     }
-    let ids: Vec<String> = data.line_items_details.iter().filter_map(|l| l.sku_id.clone()).collect();
+    let ids: Vec<String> = data
+        .line_items_details
+        .iter()
+        .filter_map(|l| l.sku_id.clone())
+        .collect();
     let skus: HashMap<String, SkuSnapshot> = store.skus(account_id, &ids).await?;
     let mut wanted: HashMap<&str, (i64, &SkuSnapshot, &str)> = HashMap::new();
     for line in &data.line_items_details {
@@ -91,9 +107,16 @@ pub async fn finalize<S: SkuSnapshots + StockReservations>(
     lines.sort_by(|a, b| a.sku.cmp(&b.sku));
     if !lines.is_empty() {
         let reservation_id = data.checkout_session.as_deref().unwrap_or(request_id);
-        if let Reservation::Short { sku } = store.reserve(account_id, reservation_id, &lines).await? {
+        if let Reservation::Short { sku } =
+            store.reserve(account_id, reservation_id, &lines).await?
+        {
             let label = wanted.get(sku.as_str()).map_or("An item", |w| w.2);
-            let left = store.skus(account_id, std::slice::from_ref(&sku)).await?.get(&sku).and_then(|s| s.available).unwrap_or(0);
+            let left = store
+                .skus(account_id, std::slice::from_ref(&sku))
+                .await?
+                .get(&sku)
+                .and_then(|s| s.available)
+                .unwrap_or(0);
             return Ok(declined(&short_reason(label, left)));
         }
     }

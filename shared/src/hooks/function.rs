@@ -7,13 +7,14 @@ use tokio::sync::OnceCell;
 use super::{Hook, HookService};
 use crate::apigw;
 use crate::clock::SystemClock;
-use crate::config::{secret_names, ConfigError, Env, HooksConfig};
-use crate::signature::{Verifier, DEFAULT_TOLERANCE_SECONDS};
+use crate::config::{ConfigError, Env, HooksConfig, secret_names};
+use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Verifier};
 use crate::store::cache::CachedMerchants;
 use crate::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoMerchants};
 use crate::webhooks::HttpAnswer;
 
-pub type Service = HookService<CachedMerchants<DynamoMerchants>, DynamoCatalog, DynamoIdempotency, SystemClock>;
+pub type Service =
+    HookService<CachedMerchants<DynamoMerchants>, DynamoCatalog, DynamoIdempotency, SystemClock>;
 
 pub struct HookFunction {
     hook: Hook,
@@ -31,7 +32,14 @@ impl HookFunction {
         let config = HooksConfig::from_env(&env)?;
         let dynamo = dynamo::client(&config.dynamo).await;
         dynamo::warm_up(&dynamo, &config.catalog_table).await;
-        let function = Self { hook, path, env, config, dynamo, service: OnceCell::new() };
+        let function = Self {
+            hook,
+            path,
+            env,
+            config,
+            dynamo,
+            service: OnceCell::new(),
+        };
         if !function.env.secrets_are_deferred() {
             function.service().await?;
         }
@@ -46,9 +54,15 @@ impl HookFunction {
                 let c = &self.config;
                 Ok(HookService {
                     hook: self.hook,
-                    verifier: Verifier::new(secrets, env.parsed_or("HOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)?),
+                    verifier: Verifier::new(
+                        secrets,
+                        env.parsed_or("HOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)?,
+                    ),
                     livemode: c.livemode,
-                    merchants: CachedMerchants::new(DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table), c.merchant_cache),
+                    merchants: CachedMerchants::new(
+                        DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table),
+                        c.merchant_cache,
+                    ),
                     store: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
                     idempotency: DynamoIdempotency::new(
                         self.dynamo.clone(),
@@ -80,10 +94,18 @@ impl HookFunction {
             Err(answer) => return answer,
         };
         match self.service().await {
-            Ok(service) => service.receive(&body, apigw::header(request, "stripe-signature")).await,
+            Ok(service) => {
+                service
+                    .receive(&body, apigw::header(request, "stripe-signature"))
+                    .await
+            }
             Err(error) => {
                 tracing::error!(error = %error, "the hook is not configured; answering 500");
-                HttpAnswer::error(500, "configuration_error", "the hook endpoint is not configured yet; see the function's logs")
+                HttpAnswer::error(
+                    500,
+                    "configuration_error",
+                    "the hook endpoint is not configured yet; see the function's logs",
+                )
             }
         }
     }

@@ -12,15 +12,17 @@ pub mod request;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::merchants::{is_account_id, Fallback, Merchant};
+use crate::merchants::{Fallback, Merchant, is_account_id};
 use crate::signature::Verifier;
-use crate::store::{Claim, IdempotencyStore, MerchantDirectory, SkuSnapshots, StockReservations, StoreError};
+use crate::store::{
+    Claim, IdempotencyStore, MerchantDirectory, SkuSnapshots, StockReservations, StoreError,
+};
 use crate::webhooks::HttpAnswer;
-use request::{CustomizeData, Envelope, FinalizeData, CUSTOMIZE, FINALIZE};
+use request::{CUSTOMIZE, CustomizeData, Envelope, FINALIZE, FinalizeData};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hook {
@@ -58,67 +60,144 @@ where
     C: Clock,
 {
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
-        if let Err(error) = self.verifier.verify(raw_body, signature, self.clock.now_seconds()) {
+        if let Err(error) = self
+            .verifier
+            .verify(raw_body, signature, self.clock.now_seconds())
+        {
             return HttpAnswer::error(400, "signature_verification_failed", error.to_string());
         }
         let envelope: Envelope = match serde_json::from_slice(raw_body) {
             Ok(e) => e,
-            Err(e) => return HttpAnswer::error(400, "invalid_request", format!("the body is not a hook request: {e}")),
+            Err(e) => {
+                return HttpAnswer::error(
+                    400,
+                    "invalid_request",
+                    format!("the body is not a hook request: {e}"),
+                );
+            }
         };
         if envelope.kind != self.hook.event_type() {
             return HttpAnswer::error(
                 400,
                 "invalid_request",
-                format!("this endpoint takes {}, not {:?}", self.hook.event_type(), envelope.kind),
+                format!(
+                    "this endpoint takes {}, not {:?}",
+                    self.hook.event_type(),
+                    envelope.kind
+                ),
             );
         }
         if envelope.livemode != self.livemode {
-            return HttpAnswer::error(400, "livemode_mismatch", "the request's livemode does not match this deployment");
+            return HttpAnswer::error(
+                400,
+                "livemode_mismatch",
+                "the request's livemode does not match this deployment",
+            );
         }
         let Some(account) = envelope.context.clone().filter(|a| is_account_id(a)) else {
-            return HttpAnswer::error(400, "invalid_request", "the request has no connected account in `context`");
+            return HttpAnswer::error(
+                400,
+                "invalid_request",
+                "the request has no connected account in `context`",
+            );
         };
         // Parse the data now, so a malformed request is refused before anything is stored.
         let parsed = match self.hook {
-            Hook::Customize => serde_json::from_value::<CustomizeData>(envelope.data.clone()).map(Parsed::Customize),
-            Hook::Finalize => serde_json::from_value::<FinalizeData>(envelope.data.clone()).map(Parsed::Finalize),
+            Hook::Customize => serde_json::from_value::<CustomizeData>(envelope.data.clone())
+                .map(Parsed::Customize),
+            Hook::Finalize => {
+                serde_json::from_value::<FinalizeData>(envelope.data.clone()).map(Parsed::Finalize)
+            }
         };
         let parsed = match parsed {
             Ok(p) => p,
-            Err(e) => return HttpAnswer::error(400, "invalid_request", format!("`data` is malformed: {e}")),
+            Err(e) => {
+                return HttpAnswer::error(
+                    400,
+                    "invalid_request",
+                    format!("`data` is malformed: {e}"),
+                );
+            }
         };
 
-        let merchant = match tokio::time::timeout(self.deadline, self.merchants.merchant(&account)).await {
-            Ok(Ok(Some(m))) if m.enabled => m,
-            Ok(Ok(_)) => return HttpAnswer::error(404, "unknown_merchant", format!("{account} is not a merchant of this platform")),
-            Ok(Err(e)) => return self.unavailable(None, &parsed, &e.to_string()),
-            Err(_) => return self.unavailable(None, &parsed, "the merchant store did not answer in time"),
-        };
+        let merchant =
+            match tokio::time::timeout(self.deadline, self.merchants.merchant(&account)).await {
+                Ok(Ok(Some(m))) if m.enabled => m,
+                Ok(Ok(_)) => {
+                    return HttpAnswer::error(
+                        404,
+                        "unknown_merchant",
+                        format!("{account} is not a merchant of this platform"),
+                    );
+                }
+                Ok(Err(e)) => return self.unavailable(None, &parsed, &e.to_string()),
+                Err(_) => {
+                    return self.unavailable(
+                        None,
+                        &parsed,
+                        "the merchant store did not answer in time",
+                    );
+                }
+            };
 
-        let key = format!("hook:{}:{}:{}", self.hook.event_type(), account, envelope.id);
+        let key = format!(
+            "hook:{}:{}:{}",
+            self.hook.event_type(),
+            account,
+            envelope.id
+        );
         let hash = hex::encode(Sha256::digest(raw_body));
         let started = self.clock.now_millis();
         let work = async {
-            match self.idempotency.claim(&key, Some(&hash), self.clock.now_millis()).await? {
+            match self
+                .idempotency
+                .claim(&key, Some(&hash), self.clock.now_millis())
+                .await?
+            {
                 Claim::Acquired => {}
                 Claim::Completed(previous) => return Ok(Err(previous)),
                 Claim::PayloadMismatch => {
-                    return Ok(Ok(HttpAnswer::error(409, "idempotency_error", "this request id was already used with a different body")));
+                    return Ok(Ok(HttpAnswer::error(
+                        409,
+                        "idempotency_error",
+                        "this request id was already used with a different body",
+                    )));
                 }
                 Claim::InProgress => {
-                    return Ok(Ok(HttpAnswer::error(409, "in_progress", "this request is being answered; retry shortly")));
+                    return Ok(Ok(HttpAnswer::error(
+                        409,
+                        "in_progress",
+                        "this request is being answered; retry shortly",
+                    )));
                 }
             }
             let answer = match &parsed {
                 Parsed::Customize(data) => {
-                    let ids: Vec<String> = data.line_item_details.iter().filter_map(|l| l.sku_id.clone()).collect();
+                    let ids: Vec<String> = data
+                        .line_item_details
+                        .iter()
+                        .filter_map(|l| l.sku_id.clone())
+                        .collect();
                     let skus = self.store.skus(&account, &ids).await?;
                     customize::customize(&merchant.checkout, data, &skus)
                 }
-                Parsed::Finalize(data) => finalize::finalize(&self.store, &account, &envelope.id, &merchant.checkout, data).await?,
+                Parsed::Finalize(data) => {
+                    finalize::finalize(
+                        &self.store,
+                        &account,
+                        &envelope.id,
+                        &merchant.checkout,
+                        data,
+                    )
+                    .await?
+                }
             };
             let text = answer.to_string();
-            if let Err(e) = self.idempotency.complete(&key, &text, self.clock.now_millis()).await {
+            if let Err(e) = self
+                .idempotency
+                .complete(&key, &text, self.clock.now_millis())
+                .await
+            {
                 tracing::warn!(error = %e, "could not store the hook answer; a retry recomputes it");
             }
             Ok::<_, StoreError>(Ok(HttpAnswer::ok(answer)))
@@ -138,7 +217,9 @@ where
                 let _ = self.idempotency.release(&key).await;
                 self.unavailable(Some(&merchant), &parsed, &e.to_string())
             }
-            Err(_) => self.unavailable(Some(&merchant), &parsed, "the store did not answer in time"),
+            Err(_) => {
+                self.unavailable(Some(&merchant), &parsed, "the store did not answer in time")
+            }
         }
     }
 
@@ -146,12 +227,21 @@ where
     /// the merchant's fail-open or fail-closed choice (fail-closed when even the merchant
     /// could not be read).
     fn unavailable(&self, merchant: Option<&Merchant>, parsed: &Parsed, why: &str) -> HttpAnswer {
-        tracing::error!(hook = self.hook.event_type(), error = why, "store unavailable; answering the fallback");
+        tracing::error!(
+            hook = self.hook.event_type(),
+            error = why,
+            "store unavailable; answering the fallback"
+        );
         match parsed {
             Parsed::Customize(_) => HttpAnswer::ok(json!({})),
             Parsed::Finalize(data) => match merchant.map(|m| m.checkout.when_unavailable) {
-                Some(Fallback::Approve) => HttpAnswer::ok(finalize::approved(&merchant.map(|m| m.checkout.clone()).unwrap_or_default(), data)),
-                _ => HttpAnswer::ok(finalize::declined("The store could not confirm this order in time. Please try again.")),
+                Some(Fallback::Approve) => HttpAnswer::ok(finalize::approved(
+                    &merchant.map(|m| m.checkout.clone()).unwrap_or_default(),
+                    data,
+                )),
+                _ => HttpAnswer::ok(finalize::declined(
+                    "The store could not confirm this order in time. Please try again.",
+                )),
             },
         }
     }

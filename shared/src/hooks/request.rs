@@ -45,11 +45,15 @@ impl LineItem {
     }
 
     pub fn subtotal(&self) -> i64 {
-        self.amount_subtotal.unwrap_or_else(|| self.unit_amount.unwrap_or(0) * self.quantity())
+        self.amount_subtotal
+            .unwrap_or_else(|| self.unit_amount.unwrap_or(0) * self.quantity())
     }
 
     pub fn label(&self) -> &str {
-        self.name.as_deref().or(self.sku_id.as_deref()).unwrap_or("an item")
+        self.name
+            .as_deref()
+            .or(self.sku_id.as_deref())
+            .unwrap_or("an item")
     }
 }
 
@@ -82,11 +86,14 @@ pub struct CustomizeData {
 
 impl CustomizeData {
     pub fn address(&self) -> Option<&Address> {
-        self.shipping_details.as_ref().and_then(|s| s.address.as_ref())
+        self.shipping_details
+            .as_ref()
+            .and_then(|s| s.address.as_ref())
     }
 
     pub fn subtotal(&self) -> i64 {
-        self.amount_subtotal.unwrap_or_else(|| self.line_item_details.iter().map(LineItem::subtotal).sum())
+        self.amount_subtotal
+            .unwrap_or_else(|| self.line_item_details.iter().map(LineItem::subtotal).sum())
     }
 }
 
@@ -124,8 +131,12 @@ pub struct FinalizeData {
 
 impl FinalizeData {
     pub fn amount_total(&self) -> i64 {
-        self.amount_total
-            .unwrap_or_else(|| self.line_items_details.iter().map(|l| l.amount_total.unwrap_or_else(|| l.subtotal())).sum())
+        self.amount_total.unwrap_or_else(|| {
+            self.line_items_details
+                .iter()
+                .map(|l| l.amount_total.unwrap_or_else(|| l.subtotal()))
+                .sum()
+        })
     }
 
     pub fn country(&self) -> Option<&str> {
@@ -136,6 +147,11 @@ impl FinalizeData {
     }
 
     pub fn card_funding(&self) -> Option<&str> {
-        self.payment_method_details.as_ref()?.card.as_ref()?.funding.as_deref()
+        self.payment_method_details
+            .as_ref()?
+            .card
+            .as_ref()?
+            .funding
+            .as_deref()
     }
 }

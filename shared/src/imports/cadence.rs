@@ -15,10 +15,19 @@ pub enum NextStep {
     /// Wait until this time (ms) for the next slot.
     WaitUntil(i64),
     /// Upload these files (in arrival order) now; `superseded` are dropped unsent.
-    Upload { files: Vec<QueuedFile>, superseded: Vec<QueuedFile>, replace: bool },
+    Upload {
+        files: Vec<QueuedFile>,
+        superseded: Vec<QueuedFile>,
+        replace: bool,
+    },
 }
 
-pub fn next_step(slot: &FeedSlot, now_millis: i64, interval_millis: i64, replace_supported: bool) -> NextStep {
+pub fn next_step(
+    slot: &FeedSlot,
+    now_millis: i64,
+    interval_millis: i64,
+    replace_supported: bool,
+) -> NextStep {
     if let Some(import_key) = &slot.in_flight {
         return NextStep::Poll(import_key.clone());
     }
@@ -60,7 +69,13 @@ mod tests {
 
     fn file(name: &str, at: i64, replace: bool) -> QueuedFile {
         QueuedFile {
-            object: ObjectRef { bucket: "b".into(), key: format!("incoming/acct_1A/catalog/{name}"), version_id: None, etag: None, size: 1 },
+            object: ObjectRef {
+                bucket: "b".into(),
+                key: format!("incoming/acct_1A/catalog/{name}"),
+                version_id: None,
+                etag: None,
+                size: 1,
+            },
             name: name.into(),
             format: FileFormat::Csv,
             replace,
@@ -76,10 +91,19 @@ mod tests {
     fn first_file_goes_at_once_then_the_interval_holds() {
         let mut slot = FeedSlot::new("acct_1A", Feed::Product);
         slot.queue.push(file("a.csv", 0, false));
-        assert!(matches!(next_step(&slot, 0, 15 * MIN, true), NextStep::Upload { .. }));
+        assert!(matches!(
+            next_step(&slot, 0, 15 * MIN, true),
+            NextStep::Upload { .. }
+        ));
         slot.last_upload_at = Some(0);
-        assert_eq!(next_step(&slot, 5 * MIN, 15 * MIN, true), NextStep::WaitUntil(15 * MIN));
-        assert!(matches!(next_step(&slot, 15 * MIN, 15 * MIN, true), NextStep::Upload { .. }));
+        assert_eq!(
+            next_step(&slot, 5 * MIN, 15 * MIN, true),
+            NextStep::WaitUntil(15 * MIN)
+        );
+        assert!(matches!(
+            next_step(&slot, 15 * MIN, 15 * MIN, true),
+            NextStep::Upload { .. }
+        ));
     }
 
     #[test]
@@ -87,14 +111,28 @@ mod tests {
         let mut slot = FeedSlot::new("acct_1A", Feed::Product);
         slot.queue.push(file("a.csv", 0, false));
         slot.in_flight = Some("imp_1".into());
-        assert_eq!(next_step(&slot, 99 * MIN, 15 * MIN, true), NextStep::Poll("imp_1".into()));
+        assert_eq!(
+            next_step(&slot, 99 * MIN, 15 * MIN, true),
+            NextStep::Poll("imp_1".into())
+        );
     }
 
     #[test]
     fn queued_files_go_together_in_arrival_order() {
         let mut slot = FeedSlot::new("acct_1A", Feed::Product);
-        slot.queue = vec![file("c.csv", 3, false), file("a.csv", 1, false), file("b.csv", 2, false)];
-        let NextStep::Upload { files, superseded, replace } = next_step(&slot, 0, MIN, true) else { panic!() };
+        slot.queue = vec![
+            file("c.csv", 3, false),
+            file("a.csv", 1, false),
+            file("b.csv", 2, false),
+        ];
+        let NextStep::Upload {
+            files,
+            superseded,
+            replace,
+        } = next_step(&slot, 0, MIN, true)
+        else {
+            panic!()
+        };
         let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["a.csv", "b.csv", "c.csv"]);
         assert!(superseded.is_empty() && !replace);
@@ -103,13 +141,34 @@ mod tests {
     #[test]
     fn a_replace_file_supersedes_what_came_before_it() {
         let mut slot = FeedSlot::new("acct_1A", Feed::Product);
-        slot.queue = vec![file("a.csv", 1, false), file("full.replace.csv", 2, true), file("c.csv", 3, false)];
-        let NextStep::Upload { files, superseded, replace } = next_step(&slot, 0, MIN, true) else { panic!() };
-        assert_eq!(files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["full.replace.csv", "c.csv"]);
+        slot.queue = vec![
+            file("a.csv", 1, false),
+            file("full.replace.csv", 2, true),
+            file("c.csv", 3, false),
+        ];
+        let NextStep::Upload {
+            files,
+            superseded,
+            replace,
+        } = next_step(&slot, 0, MIN, true)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["full.replace.csv", "c.csv"]
+        );
         assert_eq!(superseded.len(), 1);
         assert!(replace);
         // Where replace is not supported (v1), nothing is dropped.
-        let NextStep::Upload { files, superseded, replace } = next_step(&slot, 0, MIN, false) else { panic!() };
+        let NextStep::Upload {
+            files,
+            superseded,
+            replace,
+        } = next_step(&slot, 0, MIN, false)
+        else {
+            panic!()
+        };
         assert_eq!((files.len(), superseded.len(), replace), (3, 0, false));
     }
 }

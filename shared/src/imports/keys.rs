@@ -85,7 +85,9 @@ pub struct IncomingKey {
 pub enum KeyError {
     #[error("the object key is not valid URL encoding or not UTF-8")]
     BadEncoding,
-    #[error("the key is outside the layout incoming/<acct_id>/<catalog|inventory|pricing|promotion>/<name>.<csv|tsv>: {0}")]
+    #[error(
+        "the key is outside the layout incoming/<acct_id>/<catalog|inventory|pricing|promotion>/<name>.<csv|tsv>: {0}"
+    )]
     OutsideLayout(String),
 }
 
@@ -158,7 +160,10 @@ mod tests {
 
     #[test]
     fn event_keys_are_url_decoded() {
-        assert_eq!(decode_event_key("incoming/acct_1A/catalog/spring+sale%C3%A9.csv").unwrap(), "incoming/acct_1A/catalog/spring saleé.csv");
+        assert_eq!(
+            decode_event_key("incoming/acct_1A/catalog/spring+sale%C3%A9.csv").unwrap(),
+            "incoming/acct_1A/catalog/spring saleé.csv"
+        );
         assert_eq!(decode_event_key("a%2Bb").unwrap(), "a+b");
         assert_eq!(decode_event_key("bad%zz"), Err(KeyError::BadEncoding));
         assert_eq!(decode_event_key("bad%"), Err(KeyError::BadEncoding));
@@ -168,11 +173,21 @@ mod tests {
     #[test]
     fn keys_follow_the_layout() {
         let key = parse_incoming_key("incoming/acct_1A/catalog/spring sale.csv").unwrap();
-        assert_eq!((key.account_id.as_str(), key.feed, key.format, key.replace), ("acct_1A", Feed::Product, FileFormat::Csv, false));
-        assert_eq!(key.report_key("status.json"), "reports/acct_1A/spring sale.csv/status.json");
+        assert_eq!(
+            (key.account_id.as_str(), key.feed, key.format, key.replace),
+            ("acct_1A", Feed::Product, FileFormat::Csv, false)
+        );
+        assert_eq!(
+            key.report_key("status.json"),
+            "reports/acct_1A/spring sale.csv/status.json"
+        );
         let key = parse_incoming_key("incoming/acct_1A/inventory/stock.TSV").unwrap();
         assert_eq!((key.feed, key.format), (Feed::Inventory, FileFormat::Tsv));
-        assert!(parse_incoming_key("incoming/acct_1A/catalog/all.replace.csv").unwrap().replace);
+        assert!(
+            parse_incoming_key("incoming/acct_1A/catalog/all.replace.csv")
+                .unwrap()
+                .replace
+        );
         for bad in [
             "incoming/acct_1A/catalog/x.txt",
             "incoming/acct_1A/other/x.csv",

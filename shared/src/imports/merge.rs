@@ -24,7 +24,11 @@ pub struct LastOccurrences {
 
 impl LastOccurrences {
     pub fn for_file(&mut self, file: usize) -> FileScan<'_> {
-        FileScan { owner: self, file, row: 0 }
+        FileScan {
+            owner: self,
+            file,
+            row: 0,
+        }
     }
 
     fn is_last(&self, id: &str, file: usize, row: u64) -> bool {
@@ -94,7 +98,14 @@ impl<'a> MergeWriter<'a> {
     }
 
     pub fn for_file(&mut self, file: usize) -> FileMerge<'_, 'a> {
-        FileMerge { writer: self, file, row: 0, output: Vec::new(), mapping: Vec::new(), same_layout: false }
+        FileMerge {
+            writer: self,
+            file,
+            row: 0,
+            output: Vec::new(),
+            mapping: Vec::new(),
+            same_layout: false,
+        }
     }
 }
 
@@ -117,7 +128,9 @@ impl FileMerge<'_, '_> {
 
     fn write_field(&mut self, value: &str) {
         let delimiter = self.writer.delimiter;
-        let needs_quotes = value.bytes().any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
+        let needs_quotes = value
+            .bytes()
+            .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
         if needs_quotes {
             self.output.push(b'"');
             for byte in value.bytes() {
@@ -137,8 +150,14 @@ impl RowSink for FileMerge<'_, '_> {
     type Error = std::convert::Infallible;
 
     fn header(&mut self, header: &Header) -> Result<(), Self::Error> {
-        self.mapping = self.writer.columns.iter().map(|c| header.index_of(c)).collect();
-        self.same_layout = header.columns() == self.writer.columns.as_slice() && header.delimiter() == self.writer.delimiter;
+        self.mapping = self
+            .writer
+            .columns
+            .iter()
+            .map(|c| header.index_of(c))
+            .collect();
+        self.same_layout = header.columns() == self.writer.columns.as_slice()
+            && header.delimiter() == self.writer.delimiter;
         if !self.writer.header_written {
             self.writer.header_written = true;
             let columns = self.writer.columns.clone();
@@ -169,7 +188,9 @@ impl RowSink for FileMerge<'_, '_> {
                 if i > 0 {
                     self.output.push(self.writer.delimiter);
                 }
-                let value = index.filter(|&j| j < record.len()).map_or("", |j| record.get(j));
+                let value = index
+                    .filter(|&j| j < record.len())
+                    .map_or("", |j| record.get(j));
                 self.write_field(value);
             }
         }

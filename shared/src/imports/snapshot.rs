@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use super::keys::Feed;
 use crate::catalog::{Header, Record, RowError, RowSink};
 use crate::money::parse_price;
-use crate::skus::{parse_shipping, SkuChange, SkuSnapshot};
+use crate::skus::{SkuChange, SkuSnapshot, parse_shipping};
 
 /// Turns rows into snapshot writes, skipping rows Stripe failed. Inventory and pricing rows
 /// carry only part of a snapshot; they are merged over the product row's fields by the
@@ -20,7 +20,13 @@ pub struct SnapshotSink<'a> {
 }
 
 impl<'a> SnapshotSink<'a> {
-    pub fn new(account_id: &str, feed: Feed, import_key: &str, now: i64, failed: &'a HashSet<String>) -> Self {
+    pub fn new(
+        account_id: &str,
+        feed: Feed,
+        import_key: &str,
+        now: i64,
+        failed: &'a HashSet<String>,
+    ) -> Self {
         Self {
             account_id: account_id.to_string(),
             feed,
@@ -59,7 +65,12 @@ impl RowSink for SnapshotSink<'_> {
         Ok(())
     }
 
-    fn row(&mut self, record: &Record<'_>, header: &Header, _: &[RowError]) -> Result<(), Self::Error> {
+    fn row(
+        &mut self,
+        record: &Record<'_>,
+        header: &Header,
+        _: &[RowError],
+    ) -> Result<(), Self::Error> {
         // Promotions say nothing about a SKU's stock, price or shipping.
         if self.feed == Feed::Promotion {
             return Ok(());
@@ -77,11 +88,22 @@ impl RowSink for SnapshotSink<'_> {
             return Ok(());
         }
         let not_tracked = field("inventory_not_tracked") == Some("true");
-        let quantity = if not_tracked { None } else { field("inventory_quantity").and_then(|q| q.parse().ok()) };
+        let quantity = if not_tracked {
+            None
+        } else {
+            field("inventory_quantity").and_then(|q| q.parse().ok())
+        };
         let availability = field("availability").unwrap_or("in_stock").to_string();
         self.changes.push(match self.feed {
-            Feed::Inventory => SkuChange::Stock { sku, availability, quantity },
-            Feed::Pricing => SkuChange::Price { sku, price: field("price").and_then(parse_price) },
+            Feed::Inventory => SkuChange::Stock {
+                sku,
+                availability,
+                quantity,
+            },
+            Feed::Pricing => SkuChange::Price {
+                sku,
+                price: field("price").and_then(parse_price),
+            },
             _ => SkuChange::Replace(SkuSnapshot {
                 account_id: self.account_id.clone(),
                 sku,

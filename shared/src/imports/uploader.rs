@@ -11,20 +11,24 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::cadence::{next_step, NextStep};
-use super::keys::{decode_event_key, parse_incoming_key, report_key, Feed, FileFormat, IncomingKey};
+use super::cadence::{NextStep, next_step};
+use super::keys::{
+    Feed, FileFormat, IncomingKey, decode_event_key, parse_incoming_key, report_key,
+};
 use super::model::{FeedSlot, ImportCounts, ImportRecord, ImportStatus, QueuedFile};
 use super::snapshot::SnapshotSink;
 use crate::catalog::{ErrorCsvWriter, Limits, RowSink, Validator};
 use crate::clock::Clock;
 use crate::merchants::{ApiGeneration, Merchant, ValidationMode};
 use crate::objects::{ByteChunks, ObjectRef, ObjectStore};
-use crate::store::{Claim, FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuSnapshots, StoreError};
-use crate::stripe::catalog::{CatalogApi, ErrorReport, ImportState, Upload};
+use crate::store::{
+    Claim, FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuSnapshots, StoreError,
+};
 use crate::stripe::StripeError;
+use crate::stripe::catalog::{CatalogApi, ErrorReport, ImportState, Upload};
 
 #[derive(Debug, Clone)]
 pub struct UploaderSettings {
@@ -74,10 +78,19 @@ impl From<StripeError> for UploadError {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum FileOutcome {
-    Queued { account_id: String, feed: Feed, rows: u64, rows_with_errors: u64 },
-    Rejected { reason: String },
+    Queued {
+        account_id: String,
+        feed: Feed,
+        rows: u64,
+        rows_with_errors: u64,
+    },
+    Rejected {
+        reason: String,
+    },
     Duplicate,
-    Ignored { reason: String },
+    Ignored {
+        reason: String,
+    },
 }
 
 pub struct Uploader<M, C, I, O, A, K> {
@@ -109,7 +122,11 @@ fn digest(parts: &[&str]) -> String {
 /// One identity per object version: S3 may deliver an event twice, and an overwrite of the
 /// same key is a new version (or a new ETag where versioning is off).
 fn object_identity(object: &ObjectRef) -> String {
-    let version = object.version_id.clone().or_else(|| object.etag.clone()).unwrap_or_default();
+    let version = object
+        .version_id
+        .clone()
+        .or_else(|| object.etag.clone())
+        .unwrap_or_default();
     format!("s3:{}", digest(&[&object.bucket, &object.key, &version]))
 }
 
@@ -138,7 +155,12 @@ impl RowSink for CappedErrorCsv {
         self.writer.header(header).map_err(|e| e.to_string())
     }
 
-    fn row(&mut self, record: &crate::catalog::Record<'_>, header: &crate::catalog::Header, errors: &[crate::catalog::RowError]) -> Result<(), Self::Error> {
+    fn row(
+        &mut self,
+        record: &crate::catalog::Record<'_>,
+        header: &crate::catalog::Header,
+        errors: &[crate::catalog::RowError],
+    ) -> Result<(), Self::Error> {
         if errors.is_empty() {
             return Ok(());
         }
@@ -147,7 +169,9 @@ impl RowSink for CappedErrorCsv {
             return Ok(());
         }
         self.kept += 1;
-        self.writer.row(record, header, errors).map_err(|e| e.to_string())
+        self.writer
+            .row(record, header, errors)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -170,42 +194,90 @@ where
 {
     /// Handles one S3 `ObjectCreated` record. `raw_key` is as the event carries it
     /// (URL-encoded).
-    pub async fn on_object_created(&self, bucket: &str, raw_key: &str, version_id: Option<String>, etag: Option<String>, size: u64) -> Result<FileOutcome, UploadError> {
+    pub async fn on_object_created(
+        &self,
+        bucket: &str,
+        raw_key: &str,
+        version_id: Option<String>,
+        etag: Option<String>,
+        size: u64,
+    ) -> Result<FileOutcome, UploadError> {
         let key = match decode_event_key(raw_key) {
             Ok(key) => key,
-            Err(e) => return Ok(FileOutcome::Ignored { reason: e.to_string() }),
+            Err(e) => {
+                return Ok(FileOutcome::Ignored {
+                    reason: e.to_string(),
+                });
+            }
         };
-        let object = ObjectRef { bucket: bucket.to_string(), key: key.clone(), version_id, etag, size };
+        let object = ObjectRef {
+            bucket: bucket.to_string(),
+            key: key.clone(),
+            version_id,
+            etag,
+            size,
+        };
         let incoming = match parse_incoming_key(&key) {
             Ok(incoming) => incoming,
             Err(e) => {
                 tracing::warn!(key = %key, error = %e, "object outside the incoming layout; not uploaded");
-                return Ok(FileOutcome::Ignored { reason: e.to_string() });
+                return Ok(FileOutcome::Ignored {
+                    reason: e.to_string(),
+                });
             }
         };
         let merchant = match self.merchants.merchant(&incoming.account_id).await? {
             Some(m) if m.enabled => m,
-            Some(_) => return self.reject(&incoming, &object, "the merchant is disabled: nothing is uploaded for it", None).await,
-            None => return self.reject(&incoming, &object, "unknown account: no merchant is registered under this prefix", None).await,
+            Some(_) => {
+                return self
+                    .reject(
+                        &incoming,
+                        &object,
+                        "the merchant is disabled: nothing is uploaded for it",
+                        None,
+                    )
+                    .await;
+            }
+            None => {
+                return self
+                    .reject(
+                        &incoming,
+                        &object,
+                        "unknown account: no merchant is registered under this prefix",
+                        None,
+                    )
+                    .await;
+            }
         };
         if merchant.api_generation == ApiGeneration::V1 && incoming.feed.v1_format().is_none() {
-            let reason = format!("the {} feed needs the v2 API; this merchant uses v1", incoming.feed.as_str());
+            let reason = format!(
+                "the {} feed needs the v2 API; this merchant uses v1",
+                incoming.feed.as_str()
+            );
             return self.reject(&incoming, &object, &reason, None).await;
         }
 
         let claim_key = object_identity(&object);
-        match self.idempotency.claim(&claim_key, None, self.clock.now_millis()).await? {
+        match self
+            .idempotency
+            .claim(&claim_key, None, self.clock.now_millis())
+            .await?
+        {
             Claim::Acquired => {}
             Claim::Completed(_) => return Ok(FileOutcome::Duplicate),
             Claim::InProgress | Claim::PayloadMismatch => {
-                return Err(UploadError::Transient(format!("{key} is being processed by another invocation")));
+                return Err(UploadError::Transient(format!(
+                    "{key} is being processed by another invocation"
+                )));
             }
         }
         let result = self.accept(&merchant, &incoming, &object).await;
         match &result {
             Ok(outcome) => {
                 let text = serde_json::to_string(outcome).unwrap_or_default();
-                self.idempotency.complete(&claim_key, &text, self.clock.now_millis()).await?;
+                self.idempotency
+                    .complete(&claim_key, &text, self.clock.now_millis())
+                    .await?;
             }
             Err(_) => {
                 let _ = self.idempotency.release(&claim_key).await;
@@ -214,18 +286,37 @@ where
         result
     }
 
-    async fn accept(&self, merchant: &Merchant, incoming: &IncomingKey, object: &ObjectRef) -> Result<FileOutcome, UploadError> {
-        let validated = self.validate(object, incoming.feed, limits(merchant.api_generation)).await?;
+    async fn accept(
+        &self,
+        merchant: &Merchant,
+        incoming: &IncomingKey,
+        object: &ObjectRef,
+    ) -> Result<FileOutcome, UploadError> {
+        let validated = self
+            .validate(object, incoming.feed, limits(merchant.api_generation))
+            .await?;
         if !validated.error_csv.is_empty() && validated.rows_with_errors > 0 {
             let key = incoming.report_key("validation.csv");
-            self.objects.put(&self.settings.bucket, &key, validated.error_csv.clone(), incoming.format.content_type()).await?;
+            self.objects
+                .put(
+                    &self.settings.bucket,
+                    &key,
+                    validated.error_csv.clone(),
+                    incoming.format.content_type(),
+                )
+                .await?;
         }
         if let Some(fatal) = &validated.fatal {
             return self.reject(incoming, object, fatal, Some(&validated)).await;
         }
         if validated.rows_with_errors > 0 && merchant.validation == ValidationMode::Strict {
-            let reason = format!("{} row(s) have errors and this merchant's validation is strict: see validation.csv", validated.rows_with_errors);
-            return self.reject(incoming, object, &reason, Some(&validated)).await;
+            let reason = format!(
+                "{} row(s) have errors and this merchant's validation is strict: see validation.csv",
+                validated.rows_with_errors
+            );
+            return self
+                .reject(incoming, object, &reason, Some(&validated))
+                .await;
         }
         let queued = QueuedFile {
             object: object.clone(),
@@ -236,7 +327,8 @@ where
             rows: validated.rows,
             rows_with_errors: validated.rows_with_errors,
         };
-        self.enqueue(&incoming.account_id, incoming.feed, queued).await?;
+        self.enqueue(&incoming.account_id, incoming.feed, queued)
+            .await?;
         self.write_status(&incoming.account_id, &incoming.name, json!({
             "status": "queued",
             "feed": incoming.feed.as_str(),
@@ -247,7 +339,8 @@ where
         }))
         .await?;
         // Upload at once when the slot is free; otherwise the schedule will.
-        self.drive(&incoming.account_id, incoming.feed, merchant).await?;
+        self.drive(&incoming.account_id, incoming.feed, merchant)
+            .await?;
         Ok(FileOutcome::Queued {
             account_id: incoming.account_id.clone(),
             feed: incoming.feed,
@@ -256,7 +349,12 @@ where
         })
     }
 
-    async fn validate(&self, object: &ObjectRef, feed: Feed, limits: Limits) -> Result<Validated, UploadError> {
+    async fn validate(
+        &self,
+        object: &ObjectRef,
+        feed: Feed,
+        limits: Limits,
+    ) -> Result<Validated, UploadError> {
         let (_, mut chunks) = self.objects.read(object).await?;
         let mut validator = Validator::new(feed, limits);
         let mut sink = CappedErrorCsv {
@@ -294,7 +392,13 @@ where
         })
     }
 
-    async fn reject(&self, incoming: &IncomingKey, object: &ObjectRef, reason: &str, validated: Option<&Validated>) -> Result<FileOutcome, UploadError> {
+    async fn reject(
+        &self,
+        incoming: &IncomingKey,
+        object: &ObjectRef,
+        reason: &str,
+        validated: Option<&Validated>,
+    ) -> Result<FileOutcome, UploadError> {
         tracing::warn!(account = %incoming.account_id, key = %object.key, reason, "file rejected; nothing uploaded");
         self.write_status(&incoming.account_id, &incoming.name, json!({
             "status": "rejected",
@@ -307,26 +411,48 @@ where
             "validation_report": validated.filter(|v| v.rows_with_errors > 0).map(|_| incoming.report_key("validation.csv")),
         }))
         .await?;
-        Ok(FileOutcome::Rejected { reason: reason.to_string() })
+        Ok(FileOutcome::Rejected {
+            reason: reason.to_string(),
+        })
     }
 
-    async fn write_status(&self, account_id: &str, source_name: &str, mut status: Value) -> Result<(), UploadError> {
+    async fn write_status(
+        &self,
+        account_id: &str,
+        source_name: &str,
+        mut status: Value,
+    ) -> Result<(), UploadError> {
         if let Some(map) = status.as_object_mut() {
             map.insert("account_id".into(), json!(account_id));
             map.insert("source_name".into(), json!(source_name));
             map.insert("updated_at".into(), json!(self.clock.now_millis()));
         }
-        let body = serde_json::to_vec_pretty(&status).map_err(|e| UploadError::Permanent(e.to_string()))?;
+        let body = serde_json::to_vec_pretty(&status)
+            .map_err(|e| UploadError::Permanent(e.to_string()))?;
         self.objects
-            .put(&self.settings.bucket, &report_key(account_id, source_name, "status.json"), body, "application/json")
+            .put(
+                &self.settings.bucket,
+                &report_key(account_id, source_name, "status.json"),
+                body,
+                "application/json",
+            )
             .await?;
         Ok(())
     }
 
     /// Appends to the feed's queue (optimistic write, retried on conflict).
-    async fn enqueue(&self, account_id: &str, feed: Feed, file: QueuedFile) -> Result<(), UploadError> {
+    async fn enqueue(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        file: QueuedFile,
+    ) -> Result<(), UploadError> {
         for _ in 0..20 {
-            let mut slot = self.catalog.slot(account_id, feed).await?.unwrap_or_else(|| FeedSlot::new(account_id, feed));
+            let mut slot = self
+                .catalog
+                .slot(account_id, feed)
+                .await?
+                .unwrap_or_else(|| FeedSlot::new(account_id, feed));
             if slot.queue.iter().any(|f| f.object == file.object) {
                 return Ok(());
             }
@@ -335,28 +461,48 @@ where
                 return Ok(());
             }
         }
-        Err(UploadError::Transient(format!("the {} slot of {account_id} kept changing", feed.as_str())))
+        Err(UploadError::Transient(format!(
+            "the {} slot of {account_id} kept changing",
+            feed.as_str()
+        )))
     }
 
     /// Moves one feed forward as far as it can go now.
-    pub async fn drive(&self, account_id: &str, feed: Feed, merchant: &Merchant) -> Result<(), UploadError> {
+    pub async fn drive(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        merchant: &Merchant,
+    ) -> Result<(), UploadError> {
         // Each pass makes progress (a poll that ends an import, an upload); a few are enough.
         for _ in 0..4 {
             let Some(slot) = self.catalog.slot(account_id, feed).await? else {
                 return Ok(());
             };
-            let replace_supported = merchant.api_generation == ApiGeneration::V2 && feed == Feed::Product;
-            match next_step(&slot, self.clock.now_millis(), self.settings.interval_millis, replace_supported) {
+            let replace_supported =
+                merchant.api_generation == ApiGeneration::V2 && feed == Feed::Product;
+            match next_step(
+                &slot,
+                self.clock.now_millis(),
+                self.settings.interval_millis,
+                replace_supported,
+            ) {
                 NextStep::Nothing | NextStep::WaitUntil(_) => return Ok(()),
                 NextStep::Poll(import_key) => {
                     if !self.poll(&slot, &import_key, merchant).await? {
                         return Ok(());
                     }
                 }
-                NextStep::Upload { files, superseded, replace } => {
+                NextStep::Upload {
+                    files,
+                    superseded,
+                    replace,
+                } => {
                     let import_key = import_key_for(&files);
                     let mut claimed = slot.clone();
-                    claimed.queue.retain(|q| !files.contains(q) && !superseded.contains(q));
+                    claimed
+                        .queue
+                        .retain(|q| !files.contains(q) && !superseded.contains(q));
                     claimed.in_flight = Some(import_key.clone());
                     claimed.last_upload_at = Some(self.clock.now_millis());
                     if !self.catalog.save_slot(&claimed).await? {
@@ -407,11 +553,19 @@ where
             self.catalog.put_import(&record).await?;
         }
         let format = record.sources.last().map_or(FileFormat::Csv, |f| f.format);
-        let filename = record.upload.key.rsplit('/').next().unwrap_or("catalog.csv").to_string();
+        let filename = record
+            .upload
+            .key
+            .rsplit('/')
+            .next()
+            .unwrap_or("catalog.csv")
+            .to_string();
         let trigger = format!("{}:{}", record.account_id, record.import_key);
         let result = match record.generation {
             ApiGeneration::V1 => {
-                let upload = self.stream_upload(&record.upload, &filename, format).await?;
+                let upload = self
+                    .stream_upload(&record.upload, &filename, format)
+                    .await?;
                 self.stripe
                     .start_v1(&record.account_id, record.feed, upload, &trigger)
                     .await
@@ -421,11 +575,17 @@ where
                 let object = record.upload.clone();
                 let filename = filename.clone();
                 self.stripe
-                    .start_v2(&record.account_id, record.feed, record.mode == "replace", &trigger, || async move {
-                        self.stream_upload(&object, &filename, format)
-                            .await
-                            .map_err(|e| StripeError::Network(e.to_string()))
-                    })
+                    .start_v2(
+                        &record.account_id,
+                        record.feed,
+                        record.mode == "replace",
+                        &trigger,
+                        || async move {
+                            self.stream_upload(&object, &filename, format)
+                                .await
+                                .map_err(|e| StripeError::Network(e.to_string()))
+                        },
+                    )
                     .await
                     .map(|state| (None, state))
             }
@@ -439,7 +599,12 @@ where
                 record.updated_at = self.clock.now_millis();
                 self.catalog.put_import(&record).await?;
                 for source in &record.sources {
-                    self.write_status(&record.account_id, &source.name, self.status_document(&record, source)).await?;
+                    self.write_status(
+                        &record.account_id,
+                        &source.name,
+                        self.status_document(&record, source),
+                    )
+                    .await?;
                 }
                 tracing::info!(account = %record.account_id, import_key = %record.import_key, stripe_import = %state.id, "catalog uploaded to Stripe");
                 Ok(())
@@ -457,7 +622,12 @@ where
         }
     }
 
-    async fn stream_upload(&self, object: &ObjectRef, filename: &str, format: FileFormat) -> Result<Upload, UploadError> {
+    async fn stream_upload(
+        &self,
+        object: &ObjectRef,
+        filename: &str,
+        format: FileFormat,
+    ) -> Result<Upload, UploadError> {
         let (length, chunks) = self.objects.read(object).await?;
         Ok(Upload {
             filename: filename.to_string(),
@@ -475,18 +645,36 @@ where
         let mut last = LastOccurrences::default();
         for (index, file) in record.sources.iter().enumerate() {
             let (_, chunks) = self.objects.read(&file.object).await?;
-            self.feed_validator(record.feed, chunks, &mut last.for_file(index)).await?;
+            self.feed_validator(record.feed, chunks, &mut last.for_file(index))
+                .await?;
         }
-        let key = format!("work/{}/{}/{}.{}", record.account_id, record.feed.folder(), record.import_key,
-            if record.sources.last().map(|f| f.format) == Some(FileFormat::Tsv) { "tsv" } else { "csv" });
-        let mut writer = self.objects.writer(&self.settings.bucket, &key, "text/csv").await?;
-        let mut merge = MergeWriter::new(&last, record.sources.last().map_or(FileFormat::Csv, |f| f.format));
+        let key = format!(
+            "work/{}/{}/{}.{}",
+            record.account_id,
+            record.feed.folder(),
+            record.import_key,
+            if record.sources.last().map(|f| f.format) == Some(FileFormat::Tsv) {
+                "tsv"
+            } else {
+                "csv"
+            }
+        );
+        let mut writer = self
+            .objects
+            .writer(&self.settings.bucket, &key, "text/csv")
+            .await?;
+        let mut merge = MergeWriter::new(
+            &last,
+            record.sources.last().map_or(FileFormat::Csv, |f| f.format),
+        );
         for (index, file) in record.sources.iter().enumerate() {
             let (_, mut chunks) = self.objects.read(&file.object).await?;
             let mut validator = Validator::new(record.feed, Limits::v2());
             let mut sink = merge.for_file(index);
             while let Some(chunk) = chunks.next().await {
-                validator.push(&chunk?, &mut sink).map_err(|e| UploadError::Permanent(e.to_string()))?;
+                validator
+                    .push(&chunk?, &mut sink)
+                    .map_err(|e| UploadError::Permanent(e.to_string()))?;
                 let out = sink.take_output();
                 if !out.is_empty() {
                     if let Err(e) = writer.write(&out).await {
@@ -494,25 +682,47 @@ where
                     }
                 }
             }
-            validator.finish(&mut sink).map_err(|e| UploadError::Permanent(e.to_string()))?;
+            validator
+                .finish(&mut sink)
+                .map_err(|e| UploadError::Permanent(e.to_string()))?;
             let out = sink.take_output();
             writer.write(&out).await?;
         }
         let size = writer.finish().await?;
-        Ok(ObjectRef { bucket: self.settings.bucket.clone(), key, version_id: None, etag: None, size })
+        Ok(ObjectRef {
+            bucket: self.settings.bucket.clone(),
+            key,
+            version_id: None,
+            etag: None,
+            size,
+        })
     }
 
-    async fn feed_validator<S: RowSink>(&self, feed: Feed, mut chunks: ByteChunks, sink: &mut S) -> Result<(), UploadError> {
+    async fn feed_validator<S: RowSink>(
+        &self,
+        feed: Feed,
+        mut chunks: ByteChunks,
+        sink: &mut S,
+    ) -> Result<(), UploadError> {
         let mut validator = Validator::new(feed, Limits::v2());
         while let Some(chunk) = chunks.next().await {
-            validator.push(&chunk?, &mut *sink).map_err(|e| UploadError::Permanent(e.to_string()))?;
+            validator
+                .push(&chunk?, &mut *sink)
+                .map_err(|e| UploadError::Permanent(e.to_string()))?;
         }
-        validator.finish(sink).map_err(|e| UploadError::Permanent(e.to_string()))?;
+        validator
+            .finish(sink)
+            .map_err(|e| UploadError::Permanent(e.to_string()))?;
         Ok(())
     }
 
     /// Polls the in-flight import; true when it ended (the slot is free again).
-    async fn poll(&self, slot: &FeedSlot, import_key: &str, merchant: &Merchant) -> Result<bool, UploadError> {
+    async fn poll(
+        &self,
+        slot: &FeedSlot,
+        import_key: &str,
+        merchant: &Merchant,
+    ) -> Result<bool, UploadError> {
         let Some(record) = self.catalog.import(&slot.account_id, import_key).await? else {
             // The record write was lost after the slot was claimed: free the slot.
             tracing::error!(account = %slot.account_id, import_key, "in-flight import has no record; freeing the slot");
@@ -543,7 +753,10 @@ where
             }
             return Ok(false);
         }
-        let status = match (state.succeeded, state.error_count.unwrap_or(0) > 0 || state.status == "succeeded_with_errors") {
+        let status = match (
+            state.succeeded,
+            state.error_count.unwrap_or(0) > 0 || state.status == "succeeded_with_errors",
+        ) {
             (true, false) => ImportStatus::Succeeded,
             (true, true) => ImportStatus::SucceededWithErrors,
             (false, _) => ImportStatus::Failed,
@@ -555,7 +768,12 @@ where
 
     /// Records a terminal import: Stripe's error report copied to S3, `status.json` for
     /// every source, SKU snapshots for the rows Stripe accepted.
-    async fn finish(&self, mut record: ImportRecord, status: ImportStatus, state: Option<ImportState>) -> Result<(), UploadError> {
+    async fn finish(
+        &self,
+        mut record: ImportRecord,
+        status: ImportStatus,
+        state: Option<ImportState>,
+    ) -> Result<(), UploadError> {
         let mut failed_ids = HashSet::new();
         if let Some(state) = &state {
             record.stripe_status = Some(state.status.clone());
@@ -570,14 +788,22 @@ where
                 record.report_keys.extend(copied.0);
             }
         }
-        if matches!(status, ImportStatus::Succeeded | ImportStatus::SucceededWithErrors) {
+        if matches!(
+            status,
+            ImportStatus::Succeeded | ImportStatus::SucceededWithErrors
+        ) {
             self.update_snapshots(&record, &failed_ids).await?;
         }
         record.status = status;
         record.updated_at = self.clock.now_millis();
         self.catalog.put_import(&record).await?;
         for source in &record.sources {
-            self.write_status(&record.account_id, &source.name, self.status_document(&record, source)).await?;
+            self.write_status(
+                &record.account_id,
+                &source.name,
+                self.status_document(&record, source),
+            )
+            .await?;
         }
         tracing::info!(account = %record.account_id, import_key = %record.import_key, status = ?status, "catalog import finished");
         Ok(())
@@ -606,29 +832,48 @@ where
     /// Copies Stripe's error CSV into every source's report folder and returns the ids of
     /// the failed rows. v2 download URLs expire after minutes: an expired one is refreshed
     /// by fetching the import again.
-    async fn copy_error_report(&self, record: &ImportRecord, report: &ErrorReport) -> Result<(Vec<String>, HashSet<String>), UploadError> {
+    async fn copy_error_report(
+        &self,
+        record: &ImportRecord,
+        report: &ErrorReport,
+    ) -> Result<(Vec<String>, HashSet<String>), UploadError> {
         let mut report = report.clone();
         let mut response = None;
         for _ in 0..3 {
             let expired = matches!(&report, ErrorReport::Url { expires_at: Some(at), .. } if *at <= self.clock.now_seconds());
             if !expired {
-                match self.stripe.download_report(&record.account_id, &report).await {
+                match self
+                    .stripe
+                    .download_report(&record.account_id, &report)
+                    .await
+                {
                     Ok(r) => {
                         response = Some(r);
                         break;
                     }
-                    Err(e) if matches!(e.status(), Some(403 | 404 | 410)) && matches!(report, ErrorReport::Url { .. }) => {}
+                    Err(e)
+                        if matches!(e.status(), Some(403 | 404 | 410))
+                            && matches!(report, ErrorReport::Url { .. }) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
-            let Some(id) = &record.stripe_import_id else { break };
-            match self.stripe.poll_v2(&record.account_id, id).await?.error_report {
+            let Some(id) = &record.stripe_import_id else {
+                break;
+            };
+            match self
+                .stripe
+                .poll_v2(&record.account_id, id)
+                .await?
+                .error_report
+            {
                 Some(fresh) => report = fresh,
                 None => break,
             }
         }
         let Some(response) = response else {
-            return Err(UploadError::Transient("Stripe's error report could not be downloaded".into()));
+            return Err(UploadError::Transient(
+                "Stripe's error report could not be downloaded".into(),
+            ));
         };
         let chunks: ByteChunks = Box::pin(
             response
@@ -641,18 +886,36 @@ where
         let mut keys = vec![key.clone()];
         for source in record.sources.iter().skip(1) {
             let copy = report_key(&record.account_id, &source.name, "stripe-errors.csv");
-            let (_, body) = self.objects.read(&ObjectRef { bucket: self.settings.bucket.clone(), key: key.clone(), version_id: None, etag: None, size: 0 }).await?;
+            let (_, body) = self
+                .objects
+                .read(&ObjectRef {
+                    bucket: self.settings.bucket.clone(),
+                    key: key.clone(),
+                    version_id: None,
+                    etag: None,
+                    size: 0,
+                })
+                .await?;
             let body: Vec<Bytes> = body.try_collect().await?;
-            self.objects.put(&self.settings.bucket, &copy, body.concat(), "text/csv").await?;
+            self.objects
+                .put(&self.settings.bucket, &copy, body.concat(), "text/csv")
+                .await?;
             keys.push(copy);
         }
         Ok((keys, ids))
     }
 
     /// Streams the error CSV to S3 while collecting the ids of its rows.
-    async fn stream_report(&self, mut chunks: ByteChunks, key: &str) -> Result<HashSet<String>, UploadError> {
+    async fn stream_report(
+        &self,
+        mut chunks: ByteChunks,
+        key: &str,
+    ) -> Result<HashSet<String>, UploadError> {
         use super::merge::IdCollector;
-        let mut writer = self.objects.writer(&self.settings.bucket, key, "text/csv").await?;
+        let mut writer = self
+            .objects
+            .writer(&self.settings.bucket, key, "text/csv")
+            .await?;
         let mut ids = IdCollector::default();
         let mut parser = Validator::new(Feed::Product, Limits::v2());
         let mut parse_ok = true;
@@ -670,25 +933,48 @@ where
         Ok(ids.ids)
     }
 
-    async fn update_snapshots(&self, record: &ImportRecord, failed: &HashSet<String>) -> Result<(), UploadError> {
+    async fn update_snapshots(
+        &self,
+        record: &ImportRecord,
+        failed: &HashSet<String>,
+    ) -> Result<(), UploadError> {
         let (_, mut chunks) = self.objects.read(&record.upload).await?;
-        let mut sink = SnapshotSink::new(&record.account_id, record.feed, &record.import_key, self.clock.now_millis(), failed);
+        let mut sink = SnapshotSink::new(
+            &record.account_id,
+            record.feed,
+            &record.import_key,
+            self.clock.now_millis(),
+            failed,
+        );
         let mut validator = Validator::new(record.feed, Limits::v2());
         while let Some(chunk) = chunks.next().await {
-            validator.push(&chunk?, &mut sink).map_err(|e| UploadError::Permanent(e.to_string()))?;
+            validator
+                .push(&chunk?, &mut sink)
+                .map_err(|e| UploadError::Permanent(e.to_string()))?;
             self.flush_snapshots(&mut sink, 500).await?;
         }
-        validator.finish(&mut sink).map_err(|e| UploadError::Permanent(e.to_string()))?;
+        validator
+            .finish(&mut sink)
+            .map_err(|e| UploadError::Permanent(e.to_string()))?;
         self.flush_snapshots(&mut sink, 0).await
     }
 
-    async fn flush_snapshots(&self, sink: &mut SnapshotSink<'_>, at_least: usize) -> Result<(), UploadError> {
+    async fn flush_snapshots(
+        &self,
+        sink: &mut SnapshotSink<'_>,
+        at_least: usize,
+    ) -> Result<(), UploadError> {
         if sink.pending() < at_least.max(1) {
             return Ok(());
         }
         let changes = sink.take();
         self.catalog
-            .apply_sku_changes(sink.account_id(), sink.source_import(), self.clock.now_millis(), &changes)
+            .apply_sku_changes(
+                sink.account_id(),
+                sink.source_import(),
+                self.clock.now_millis(),
+                &changes,
+            )
             .await?;
         Ok(())
     }
@@ -722,11 +1008,17 @@ where
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
-        let failed: Vec<String> = results.iter().filter_map(|r| r.as_ref().err().map(|e| e.to_string())).collect();
+        let failed: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+            .collect();
         for error in &failed {
             tracing::warn!(error = %error, "a feed could not move forward this tick");
         }
-        Ok(TickSummary { feeds: slots.len(), failed: failed.len() })
+        Ok(TickSummary {
+            feeds: slots.len(),
+            failed: failed.len(),
+        })
     }
 }
 

@@ -104,7 +104,12 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
 pub struct NoStock;
 
 impl StockReservations for NoStock {
-    async fn reserve(&self, _: &str, _: &str, _: &[crate::store::StockLine]) -> Result<crate::store::Reservation, StoreError> {
+    async fn reserve(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[crate::store::StockLine],
+    ) -> Result<crate::store::Reservation, StoreError> {
         Ok(crate::store::Reservation::Reserved)
     }
 

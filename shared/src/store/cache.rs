@@ -26,11 +26,12 @@ impl<M> CachedMerchants<M> {
 
 impl<M: MerchantDirectory> MerchantDirectory for CachedMerchants<M> {
     async fn merchant(&self, account_id: &str) -> Result<Option<Merchant>, StoreError> {
-        let cached = self
-            .entries
-            .lock()
-            .ok()
-            .and_then(|entries| entries.get(account_id).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, m)| m.clone()));
+        let cached = self.entries.lock().ok().and_then(|entries| {
+            entries
+                .get(account_id)
+                .filter(|(at, _)| at.elapsed() < self.ttl)
+                .map(|(_, m)| m.clone())
+        });
         if let Some(merchant) = cached {
             return Ok(merchant);
         }

@@ -129,18 +129,31 @@ pub trait IdempotencyStore: Send + Sync {
 
 /// Reading a merchant's settings (the hooks and the uploader need no more).
 pub trait MerchantDirectory: Send + Sync {
-    fn merchant(&self, account_id: &str) -> impl Future<Output = Result<Option<Merchant>, StoreError>> + Send;
+    fn merchant(
+        &self,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Option<Merchant>, StoreError>> + Send;
 }
 
 /// Changing merchants: the operators' CLI.
 pub trait MerchantAdmin: MerchantDirectory {
-    fn put_merchant(&self, merchant: &Merchant) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn list_merchants(&self, limit: usize) -> impl Future<Output = Result<Vec<Merchant>, StoreError>> + Send;
+    fn put_merchant(
+        &self,
+        merchant: &Merchant,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn list_merchants(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Merchant>, StoreError>> + Send;
 }
 
 /// Per account and feed: what is queued, what is in flight, when the last upload went.
 pub trait FeedSlots: Send + Sync {
-    fn slot(&self, account_id: &str, feed: Feed) -> impl Future<Output = Result<Option<FeedSlot>, StoreError>> + Send;
+    fn slot(
+        &self,
+        account_id: &str,
+        feed: Feed,
+    ) -> impl Future<Output = Result<Option<FeedSlot>, StoreError>> + Send;
 
     /// Writes `slot` if nobody wrote it since it was read (its `version`); the stored
     /// version becomes `slot.version + 1`. False on a conflict: read again and retry.
@@ -151,24 +164,46 @@ pub trait FeedSlots: Send + Sync {
 }
 
 pub trait ImportLog: Send + Sync {
-    fn put_import(&self, record: &ImportRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn import(&self, account_id: &str, import_key: &str)
-        -> impl Future<Output = Result<Option<ImportRecord>, StoreError>> + Send;
+    fn put_import(
+        &self,
+        record: &ImportRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn import(
+        &self,
+        account_id: &str,
+        import_key: &str,
+    ) -> impl Future<Output = Result<Option<ImportRecord>, StoreError>> + Send;
     /// Newest first.
-    fn imports(&self, account_id: &str, limit: usize) -> impl Future<Output = Result<Vec<ImportRecord>, StoreError>> + Send;
+    fn imports(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ImportRecord>, StoreError>> + Send;
 }
 
 pub trait SkuSnapshots: Send + Sync {
-    fn sku(&self, account_id: &str, sku: &str) -> impl Future<Output = Result<Option<SkuSnapshot>, StoreError>> + Send;
+    fn sku(
+        &self,
+        account_id: &str,
+        sku: &str,
+    ) -> impl Future<Output = Result<Option<SkuSnapshot>, StoreError>> + Send;
 
     /// Several SKUs in one round trip; unknown ones are absent from the map.
-    fn skus(&self, account_id: &str, skus: &[String])
-        -> impl Future<Output = Result<std::collections::HashMap<String, SkuSnapshot>, StoreError>> + Send;
+    fn skus(
+        &self,
+        account_id: &str,
+        skus: &[String],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, SkuSnapshot>, StoreError>> + Send;
 
     /// Applies accepted feed rows: whole snapshots in batches, partial ones (stock, price)
     /// as updates that keep the other fields.
-    fn apply_sku_changes(&self, account_id: &str, source_import: &str, now_millis: i64, changes: &[SkuChange])
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn apply_sku_changes(
+        &self,
+        account_id: &str,
+        source_import: &str,
+        now_millis: i64,
+        changes: &[SkuChange],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// One SKU's share of a reservation.
@@ -187,21 +222,36 @@ pub enum Reservation {
     /// This reservation id was taken before (a retried finalize): nothing changed.
     AlreadyReserved,
     /// Not enough stock left for this SKU: nothing changed.
-    Short { sku: String },
+    Short {
+        sku: String,
+    },
 }
 
 /// Stock held by approved checkouts, taken atomically over all lines of one checkout.
 pub trait StockReservations: Send + Sync {
-    fn reserve(&self, account_id: &str, reservation_id: &str, lines: &[StockLine])
-        -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+    fn reserve(
+        &self,
+        account_id: &str,
+        reservation_id: &str,
+        lines: &[StockLine],
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
 
     /// Gives the stock back (once). False when there was nothing to release.
-    fn release(&self, account_id: &str, reservation_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn release(
+        &self,
+        account_id: &str,
+        reservation_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Deployments without a catalog (webhooks only) have no reservations to release.
 impl<T: StockReservations> StockReservations for Option<T> {
-    async fn reserve(&self, account_id: &str, reservation_id: &str, lines: &[StockLine]) -> Result<Reservation, StoreError> {
+    async fn reserve(
+        &self,
+        account_id: &str,
+        reservation_id: &str,
+        lines: &[StockLine],
+    ) -> Result<Reservation, StoreError> {
         match self {
             Some(inner) => inner.reserve(account_id, reservation_id, lines).await,
             None => Ok(Reservation::Reserved),

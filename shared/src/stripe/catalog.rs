@@ -4,9 +4,9 @@
 
 use std::future::Future;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{idempotency_key_for, RequestOptions, StripeClient, StripeError};
+use super::{RequestOptions, StripeClient, StripeError, idempotency_key_for};
 use crate::config::{ConfigError, Env};
 use crate::imports::Feed;
 
@@ -21,12 +21,22 @@ pub struct CatalogApiSettings {
 
 impl CatalogApiSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let get = |name: &str, default: &str| env.optional(name).unwrap_or_else(|| default.to_string());
+        let get =
+            |name: &str, default: &str| env.optional(name).unwrap_or_else(|| default.to_string());
         Ok(Self {
-            file_purpose: get("STRIPE_CATALOG_FILE_PURPOSE", "data_management_manual_upload"),
+            file_purpose: get(
+                "STRIPE_CATALOG_FILE_PURPOSE",
+                "data_management_manual_upload",
+            ),
             import_sets_path: get("STRIPE_IMPORT_SETS_PATH", "/v1/data_management/import_sets"),
-            v1_version: get("STRIPE_CATALOG_V1_API_VERSION", "2025-09-30.clover;udap_beta=v1"),
-            v2_imports_path: get("STRIPE_CATALOG_V2_IMPORTS_PATH", "/v2/commerce/product_catalog/imports"),
+            v1_version: get(
+                "STRIPE_CATALOG_V1_API_VERSION",
+                "2025-09-30.clover;udap_beta=v1",
+            ),
+            v2_imports_path: get(
+                "STRIPE_CATALOG_V2_IMPORTS_PATH",
+                "/v2/commerce/product_catalog/imports",
+            ),
             v2_version: get("STRIPE_CATALOG_V2_API_VERSION", "2025-12-15.preview"),
         })
     }
@@ -46,7 +56,10 @@ pub enum ErrorReport {
     /// v1: a File whose contents are the report.
     File(String),
     /// v2: a short-lived download URL and its expiry (unix seconds, if given).
-    Url { url: String, expires_at: Option<i64> },
+    Url {
+        url: String,
+        expires_at: Option<i64>,
+    },
 }
 
 /// An import as Stripe reports it, reduced to what we act on.
@@ -65,22 +78,44 @@ pub struct ImportState {
 
 pub trait CatalogApi: Send + Sync {
     /// v1: upload the file, then create the ImportSet. Returns (file id, import state).
-    fn start_v1(&self, account: &str, feed: Feed, upload: Upload, trigger: &str)
-        -> impl Future<Output = Result<(String, ImportState), StripeError>> + Send;
+    fn start_v1(
+        &self,
+        account: &str,
+        feed: Feed,
+        upload: Upload,
+        trigger: &str,
+    ) -> impl Future<Output = Result<(String, ImportState), StripeError>> + Send;
 
     /// v2: create the import (idempotent on `trigger`); if it still awaits its file, PUT
     /// `make_upload()` to its upload URL.
-    fn start_v2<F, Fut>(&self, account: &str, feed: Feed, replace: bool, trigger: &str, make_upload: F)
-        -> impl Future<Output = Result<ImportState, StripeError>> + Send
+    fn start_v2<F, Fut>(
+        &self,
+        account: &str,
+        feed: Feed,
+        replace: bool,
+        trigger: &str,
+        make_upload: F,
+    ) -> impl Future<Output = Result<ImportState, StripeError>> + Send
     where
         F: FnOnce() -> Fut + Send,
         Fut: Future<Output = Result<Upload, StripeError>> + Send;
 
-    fn poll_v1(&self, account: &str, import_id: &str) -> impl Future<Output = Result<ImportState, StripeError>> + Send;
-    fn poll_v2(&self, account: &str, import_id: &str) -> impl Future<Output = Result<ImportState, StripeError>> + Send;
+    fn poll_v1(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> impl Future<Output = Result<ImportState, StripeError>> + Send;
+    fn poll_v2(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> impl Future<Output = Result<ImportState, StripeError>> + Send;
 
-    fn download_report(&self, account: &str, report: &ErrorReport)
-        -> impl Future<Output = Result<reqwest::Response, StripeError>> + Send;
+    fn download_report(
+        &self,
+        account: &str,
+        report: &ErrorReport,
+    ) -> impl Future<Output = Result<reqwest::Response, StripeError>> + Send;
 }
 
 #[derive(Debug, Clone)]
@@ -105,14 +140,20 @@ fn count(value: Option<&Value>) -> Option<u64> {
 }
 
 fn text(value: &Value, pointer: &str) -> Option<String> {
-    value.pointer(pointer).and_then(Value::as_str).map(str::to_string)
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// v1 ImportSet → state. Only `pending` is in progress.
 pub fn import_set_state(set: &Value) -> ImportState {
     let status = text(set, "/status").unwrap_or_else(|| "unknown".into());
     let terminal = status != "pending";
-    let succeeded = matches!(status.as_str(), "succeeded" | "succeeded_with_errors" | "pending_archive" | "archived");
+    let succeeded = matches!(
+        status.as_str(),
+        "succeeded" | "succeeded_with_errors" | "pending_archive" | "archived"
+    );
     ImportState {
         id: text(set, "/id").unwrap_or_default(),
         terminal,
@@ -120,7 +161,8 @@ pub fn import_set_state(set: &Value) -> ImportState {
         success_count: count(set.pointer("/result/successes/row_count")),
         error_count: count(set.pointer("/result/errors/row_count")),
         error_report: text(set, "/result/errors/file").map(ErrorReport::File),
-        failure: text(set, "/failed_reason").or_else(|| (status == "failed").then(|| "Stripe could not process the file".into())),
+        failure: text(set, "/failed_reason")
+            .or_else(|| (status == "failed").then(|| "Stripe could not process the file".into())),
         status,
     }
 }
@@ -134,8 +176,14 @@ fn rfc3339_seconds(text: &str) -> Option<i64> {
 /// v2 Product Catalog Import → state.
 pub fn v2_import_state(import: &Value) -> ImportState {
     let status = text(import, "/status").unwrap_or_else(|| "unknown".into());
-    let details = import.pointer("/status_details").cloned().unwrap_or(Value::Null);
-    let terminal = matches!(status.as_str(), "succeeded" | "succeeded_with_errors" | "failed");
+    let details = import
+        .pointer("/status_details")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let terminal = matches!(
+        status.as_str(),
+        "succeeded" | "succeeded_with_errors" | "failed"
+    );
     let block = details.get(&status).cloned().unwrap_or(Value::Null);
     // The docs show `error_file.url`, the SDK `error_file.download_url.url`: accept both.
     let error_report = block.get("error_file").and_then(|file| {
@@ -145,11 +193,13 @@ pub fn v2_import_state(import: &Value) -> ImportState {
         };
         url.and_then(Value::as_str).map(|url| ErrorReport::Url {
             url: url.to_string(),
-            expires_at: expires.and_then(|e| e.as_i64().or_else(|| e.as_str().and_then(rfc3339_seconds))),
+            expires_at: expires
+                .and_then(|e| e.as_i64().or_else(|| e.as_str().and_then(rfc3339_seconds))),
         })
     });
     let failure = (status == "failed").then(|| {
-        let message = text(&block, "/failure_message").unwrap_or_else(|| "Stripe could not process the file".into());
+        let message = text(&block, "/failure_message")
+            .unwrap_or_else(|| "Stripe could not process the file".into());
         match text(&block, "/code") {
             Some(code) => format!("{code}: {message}"),
             None => message,
@@ -168,15 +218,29 @@ pub fn v2_import_state(import: &Value) -> ImportState {
 }
 
 fn decode_error(message: String) -> StripeError {
-    StripeError::Decode { status: 200, message, request_id: None }
+    StripeError::Decode {
+        status: 200,
+        message,
+        request_id: None,
+    }
 }
 
 impl CatalogApi for StripeCatalog {
-    async fn start_v1(&self, account: &str, feed: Feed, upload: Upload, trigger: &str) -> Result<(String, ImportState), StripeError> {
-        let format = feed
-            .v1_format()
-            .ok_or_else(|| decode_error(format!("the v1 API has no {} feed; switch the merchant to v2", feed.as_str())))?;
-        let file_options = RequestOptions::account(account).with_idempotency_key(idempotency_key_for("v1-file", &[trigger]));
+    async fn start_v1(
+        &self,
+        account: &str,
+        feed: Feed,
+        upload: Upload,
+        trigger: &str,
+    ) -> Result<(String, ImportState), StripeError> {
+        let format = feed.v1_format().ok_or_else(|| {
+            decode_error(format!(
+                "the v1 API has no {} feed; switch the merchant to v2",
+                feed.as_str()
+            ))
+        })?;
+        let file_options = RequestOptions::account(account)
+            .with_idempotency_key(idempotency_key_for("v1-file", &[trigger]));
         let file = self
             .client
             .upload_file(
@@ -189,18 +253,30 @@ impl CatalogApi for StripeCatalog {
                 &file_options,
             )
             .await?;
-        let file_id = text(&file, "/id").ok_or_else(|| decode_error("the File has no id".into()))?;
+        let file_id =
+            text(&file, "/id").ok_or_else(|| decode_error("the File has no id".into()))?;
         let options = RequestOptions::account(account)
             .with_version(&self.settings.v1_version)
             .with_idempotency_key(idempotency_key_for("v1-import-set", &[trigger]));
         let set = self
             .client
-            .post_form(&self.settings.import_sets_path, &[("file", file_id.as_str()), ("standard_data_format", format)], &options)
+            .post_form(
+                &self.settings.import_sets_path,
+                &[("file", file_id.as_str()), ("standard_data_format", format)],
+                &options,
+            )
             .await?;
         Ok((file_id, import_set_state(&set)))
     }
 
-    async fn start_v2<F, Fut>(&self, account: &str, feed: Feed, replace: bool, trigger: &str, make_upload: F) -> Result<ImportState, StripeError>
+    async fn start_v2<F, Fut>(
+        &self,
+        account: &str,
+        feed: Feed,
+        replace: bool,
+        trigger: &str,
+        make_upload: F,
+    ) -> Result<ImportState, StripeError>
     where
         F: FnOnce() -> Fut + Send,
         Fut: Future<Output = Result<Upload, StripeError>> + Send,
@@ -216,8 +292,12 @@ impl CatalogApi for StripeCatalog {
             "mode": if replace { "replace" } else { "upsert" },
             "metadata": {"source": "agentic-commerce-bundle", "trigger": trigger},
         });
-        let created = self.client.post_json(&self.settings.v2_imports_path, &body, &options).await?;
-        let id = text(&created, "/id").ok_or_else(|| decode_error("the import has no id".into()))?;
+        let created = self
+            .client
+            .post_json(&self.settings.v2_imports_path, &body, &options)
+            .await?;
+        let id =
+            text(&created, "/id").ok_or_else(|| decode_error("the import has no id".into()))?;
         // A replayed create shows the first answer: ask for the current state.
         let current = self.poll_v2(account, &id).await?;
         if current.status != "awaiting_upload" {
@@ -225,18 +305,34 @@ impl CatalogApi for StripeCatalog {
         }
         let import = self
             .client
-            .get(&format!("{}/{id}", self.settings.v2_imports_path), &[], &RequestOptions { idempotency_key: None, ..options.clone() })
+            .get(
+                &format!("{}/{id}", self.settings.v2_imports_path),
+                &[],
+                &RequestOptions {
+                    idempotency_key: None,
+                    ..options.clone()
+                },
+            )
             .await?;
         let url = text(&import, "/status_details/awaiting_upload/upload_url/url")
             .ok_or_else(|| decode_error("the import awaits a file but has no upload URL".into()))?;
         let upload = make_upload().await?;
-        self.client.put_upload_url(&url, upload.content_type, upload.length, upload.body).await?;
+        self.client
+            .put_upload_url(&url, upload.content_type, upload.length, upload.body)
+            .await?;
         self.poll_v2(account, &id).await
     }
 
     async fn poll_v1(&self, account: &str, import_id: &str) -> Result<ImportState, StripeError> {
         let options = RequestOptions::account(account).with_version(&self.settings.v1_version);
-        let set = self.client.get(&format!("{}/{import_id}", self.settings.import_sets_path), &[], &options).await?;
+        let set = self
+            .client
+            .get(
+                &format!("{}/{import_id}", self.settings.import_sets_path),
+                &[],
+                &options,
+            )
+            .await?;
         Ok(import_set_state(&set))
     }
 
@@ -247,16 +343,33 @@ impl CatalogApi for StripeCatalog {
             version: Some(self.settings.v2_version.clone()),
             idempotency_key: None,
         };
-        let import = self.client.get(&format!("{}/{import_id}", self.settings.v2_imports_path), &[], &options).await?;
+        let import = self
+            .client
+            .get(
+                &format!("{}/{import_id}", self.settings.v2_imports_path),
+                &[],
+                &options,
+            )
+            .await?;
         Ok(v2_import_state(&import))
     }
 
-    async fn download_report(&self, account: &str, report: &ErrorReport) -> Result<reqwest::Response, StripeError> {
+    async fn download_report(
+        &self,
+        account: &str,
+        report: &ErrorReport,
+    ) -> Result<reqwest::Response, StripeError> {
         let options = RequestOptions::account(account);
         match report {
             ErrorReport::File(file_id) => {
                 self.client
-                    .download(&format!("/v1/files/{}/contents", super::checkout::path_segment(file_id)), &options)
+                    .download(
+                        &format!(
+                            "/v1/files/{}/contents",
+                            super::checkout::path_segment(file_id)
+                        ),
+                        &options,
+                    )
                     .await
             }
             ErrorReport::Url { url, .. } => self.client.download(url, &options).await,
@@ -276,7 +389,9 @@ mod tests {
         assert_eq!((state.success_count, state.error_count), (Some(8), Some(2)));
         assert_eq!(state.error_report, Some(ErrorReport::File("file_9".into())));
         assert!(!import_set_state(&json!({"id": "impset_1", "status": "pending"})).terminal);
-        let failed = import_set_state(&json!({"id": "impset_1", "status": "failed", "failed_reason": "bad file"}));
+        let failed = import_set_state(
+            &json!({"id": "impset_1", "status": "failed", "failed_reason": "bad file"}),
+        );
         assert!(failed.terminal && !failed.succeeded);
         assert_eq!(failed.failure.as_deref(), Some("bad file"));
     }
@@ -288,11 +403,24 @@ mod tests {
             "error_file": {"content_type": "text/csv", "size": "120", "download_url": {"url": "https://files.example/x", "expires_at": "2026-11-28T12:00:00Z"}}}}});
         let state = v2_import_state(&sdk_shape);
         assert_eq!((state.success_count, state.error_count), (Some(8), Some(2)));
-        assert_eq!(state.error_report, Some(ErrorReport::Url { url: "https://files.example/x".into(), expires_at: Some(1_795_867_200) }));
+        assert_eq!(
+            state.error_report,
+            Some(ErrorReport::Url {
+                url: "https://files.example/x".into(),
+                expires_at: Some(1_795_867_200)
+            })
+        );
         let docs_shape = json!({"id": "pcimprt_1", "status": "succeeded_with_errors", "status_details": {"succeeded_with_errors": {"error_file": {"url": "https://files.example/y"}}}});
-        assert!(matches!(v2_import_state(&docs_shape).error_report, Some(ErrorReport::Url { ref url, .. }) if url.ends_with("/y")));
-        let failed = v2_import_state(&json!({"id": "p", "status": "failed", "status_details": {"failed": {"code": "invalid_file", "type": "cannot_proceed", "failure_message": "No id column"}}}));
-        assert_eq!(failed.failure.as_deref(), Some("invalid_file: No id column"));
+        assert!(
+            matches!(v2_import_state(&docs_shape).error_report, Some(ErrorReport::Url { ref url, .. }) if url.ends_with("/y"))
+        );
+        let failed = v2_import_state(
+            &json!({"id": "p", "status": "failed", "status_details": {"failed": {"code": "invalid_file", "type": "cannot_proceed", "failure_message": "No id column"}}}),
+        );
+        assert_eq!(
+            failed.failure.as_deref(),
+            Some("invalid_file: No id column")
+        );
         for waiting in ["awaiting_upload", "processing"] {
             assert!(!v2_import_state(&json!({"id": "p", "status": waiting})).terminal);
         }

@@ -213,7 +213,10 @@ impl StripeClient {
             form = form.text(name.to_string(), value.to_string());
         }
         form = form.part("file", part);
-        let key = options.idempotency_key.clone().unwrap_or_else(random_idempotency_key);
+        let key = options
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(random_idempotency_key);
         let mut request = self
             .http
             .post(format!("{}{path}", self.files_base))
@@ -232,18 +235,36 @@ impl StripeClient {
             .await
             .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
         let status = response.status();
-        let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let request_id = response
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         tracing::info!(
-            method = "POST", path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or(""),
-            account = options.account.as_deref().unwrap_or(""), bytes = length,
-            elapsed_ms = started.elapsed().as_millis() as u64, "stripe upload"
+            method = "POST",
+            path,
+            status = status.as_u16(),
+            request_id = request_id.as_deref().unwrap_or(""),
+            account = options.account.as_deref().unwrap_or(""),
+            bytes = length,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stripe upload"
         );
-        let bytes = response.bytes().await.map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
         parse_response(status, &bytes, request_id)
     }
 
     /// `PUT`s `body` to a v2 import's upload URL. The URL is pre-signed: no key is sent.
-    pub async fn put_upload_url(&self, url: &str, content_type: &str, length: u64, body: reqwest::Body) -> Result<(), StripeError> {
+    pub async fn put_upload_url(
+        &self,
+        url: &str,
+        content_type: &str,
+        length: u64,
+        body: reqwest::Body,
+    ) -> Result<(), StripeError> {
         let response = self
             .http
             .put(url)
@@ -254,7 +275,11 @@ impl StripeClient {
             .await
             .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
         let status = response.status();
-        tracing::info!(status = status.as_u16(), bytes = length, "catalog file uploaded to its upload URL");
+        tracing::info!(
+            status = status.as_u16(),
+            bytes = length,
+            "catalog file uploaded to its upload URL"
+        );
         if status.is_success() {
             return Ok(());
         }
@@ -264,7 +289,11 @@ impl StripeClient {
 
     /// Downloads bytes: a path on the files host (with the key), or an absolute URL. The
     /// key goes only to Stripe's own configured hosts, never to a URL taken from a payload.
-    pub async fn download(&self, path_or_url: &str, options: &RequestOptions) -> Result<reqwest::Response, StripeError> {
+    pub async fn download(
+        &self,
+        path_or_url: &str,
+        options: &RequestOptions,
+    ) -> Result<reqwest::Response, StripeError> {
         let (url, ours) = if path_or_url.starts_with('/') {
             (format!("{}{path_or_url}", self.files_base), true)
         } else {
@@ -280,16 +309,27 @@ impl StripeClient {
                 request = request.header("Stripe-Account", account);
             }
         }
-        let response = request.send().await.map_err(|e| StripeError::Network(e.without_url().to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StripeError::Network(e.without_url().to_string()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let request_id = response
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = response.bytes().await.unwrap_or_default();
         match parse_response(status, &bytes, request_id) {
             Err(e) => Err(e),
-            Ok(_) => Err(StripeError::Decode { status: status.as_u16(), message: "download failed".into(), request_id: None }),
+            Ok(_) => Err(StripeError::Decode {
+                status: status.as_u16(),
+                message: "download failed".into(),
+                request_id: None,
+            }),
         }
     }
 

@@ -4,14 +4,19 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
+    TransactWriteItem, Update, WriteRequest,
+};
 
 use super::{classify, decode, n, s};
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::skus::{SkuChange, SkuSnapshot};
-use futures::StreamExt;
 use crate::store::attr::to_item;
-use crate::store::{FeedSlots, ImportLog, Reservation, SkuSnapshots, StockLine, StockReservations, StoreError};
+use crate::store::{
+    FeedSlots, ImportLog, Reservation, SkuSnapshots, StockLine, StockReservations, StoreError,
+};
+use futures::StreamExt;
 
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
@@ -36,7 +41,10 @@ fn sku_key(sku: &str) -> String {
     format!("SKU#{sku}")
 }
 
-fn item_of<T: serde::Serialize>(value: &T, sk: String) -> Result<HashMap<String, AttributeValue>, StoreError> {
+fn item_of<T: serde::Serialize>(
+    value: &T,
+    sk: String,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let json = serde_json::to_value(value).map_err(|e| StoreError::Permanent(e.to_string()))?;
     let mut item = to_item(&json)?;
     item.insert("sk".into(), s(&sk));
@@ -45,10 +53,17 @@ fn item_of<T: serde::Serialize>(value: &T, sk: String) -> Result<HashMap<String,
 
 impl DynamoCatalog {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
-    async fn get(&self, account_id: &str, sk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    async fn get(
+        &self,
+        account_id: &str,
+        sk: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -77,7 +92,8 @@ impl DynamoCatalog {
                 match output.unprocessed_items() {
                     Some(left) if !left.is_empty() => {
                         pending = left.clone();
-                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(5))).await;
+                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(5)))
+                            .await;
                     }
                     _ => {
                         pending = HashMap::new();
@@ -86,7 +102,9 @@ impl DynamoCatalog {
                 }
             }
             if !pending.is_empty() {
-                return Err(StoreError::Transient("DynamoDB kept items unprocessed".into()));
+                return Err(StoreError::Transient(
+                    "DynamoDB kept items unprocessed".into(),
+                ));
             }
         }
         Ok(())
@@ -95,7 +113,11 @@ impl DynamoCatalog {
 
 impl FeedSlots for DynamoCatalog {
     async fn slot(&self, account_id: &str, feed: Feed) -> Result<Option<FeedSlot>, StoreError> {
-        self.get(account_id, slot_key(feed)).await?.as_ref().map(decode).transpose()
+        self.get(account_id, slot_key(feed))
+            .await?
+            .as_ref()
+            .map(decode)
+            .transpose()
     }
 
     async fn save_slot(&self, slot: &FeedSlot) -> Result<bool, StoreError> {
@@ -105,7 +127,11 @@ impl FeedSlots for DynamoCatalog {
         if slot.is_active() {
             item.insert("active".into(), s(ACTIVE));
         }
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         let request = if slot.version == 0 {
             request.condition_expression("attribute_not_exists(account_id)")
         } else {
@@ -115,7 +141,12 @@ impl FeedSlots for DynamoCatalog {
         };
         match request.send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(classify(e)),
         }
     }
@@ -167,11 +198,23 @@ impl ImportLog for DynamoCatalog {
         Ok(())
     }
 
-    async fn import(&self, account_id: &str, key: &str) -> Result<Option<ImportRecord>, StoreError> {
-        self.get(account_id, import_key(key)).await?.as_ref().map(decode).transpose()
+    async fn import(
+        &self,
+        account_id: &str,
+        key: &str,
+    ) -> Result<Option<ImportRecord>, StoreError> {
+        self.get(account_id, import_key(key))
+            .await?
+            .as_ref()
+            .map(decode)
+            .transpose()
     }
 
-    async fn imports(&self, account_id: &str, limit: usize) -> Result<Vec<ImportRecord>, StoreError> {
+    async fn imports(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<ImportRecord>, StoreError> {
         let output = self
             .client
             .query()
@@ -190,10 +233,18 @@ impl ImportLog for DynamoCatalog {
 
 impl SkuSnapshots for DynamoCatalog {
     async fn sku(&self, account_id: &str, sku: &str) -> Result<Option<SkuSnapshot>, StoreError> {
-        self.get(account_id, sku_key(sku)).await?.as_ref().map(decode).transpose()
+        self.get(account_id, sku_key(sku))
+            .await?
+            .as_ref()
+            .map(decode)
+            .transpose()
     }
 
-    async fn skus(&self, account_id: &str, skus: &[String]) -> Result<HashMap<String, SkuSnapshot>, StoreError> {
+    async fn skus(
+        &self,
+        account_id: &str,
+        skus: &[String],
+    ) -> Result<HashMap<String, SkuSnapshot>, StoreError> {
         let mut found = HashMap::new();
         let mut unique: Vec<&String> = skus.iter().collect();
         unique.sort();
@@ -201,9 +252,16 @@ impl SkuSnapshots for DynamoCatalog {
         for chunk in unique.chunks(100) {
             let mut keys = KeysAndAttributes::builder().consistent_read(true);
             for sku in chunk {
-                keys = keys.keys(HashMap::from([("account_id".to_string(), s(account_id)), ("sk".to_string(), s(&sku_key(sku)))]));
+                keys = keys.keys(HashMap::from([
+                    ("account_id".to_string(), s(account_id)),
+                    ("sk".to_string(), s(&sku_key(sku))),
+                ]));
             }
-            let mut pending = HashMap::from([(self.table.clone(), keys.build().map_err(|e| StoreError::Permanent(e.to_string()))?)]);
+            let mut pending = HashMap::from([(
+                self.table.clone(),
+                keys.build()
+                    .map_err(|e| StoreError::Permanent(e.to_string()))?,
+            )]);
             for attempt in 0..8u32 {
                 let output = self
                     .client
@@ -212,14 +270,20 @@ impl SkuSnapshots for DynamoCatalog {
                     .send()
                     .await
                     .map_err(classify)?;
-                for item in output.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
                     let snapshot: SkuSnapshot = decode(item)?;
                     found.insert(snapshot.sku.clone(), snapshot);
                 }
                 match output.unprocessed_keys() {
                     Some(left) if !left.is_empty() => {
                         pending = left.clone();
-                        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(5))).await;
+                        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(5)))
+                            .await;
                     }
                     _ => break,
                 }
@@ -228,14 +292,23 @@ impl SkuSnapshots for DynamoCatalog {
         Ok(found)
     }
 
-    async fn apply_sku_changes(&self, account_id: &str, source_import: &str, now: i64, changes: &[SkuChange]) -> Result<(), StoreError> {
+    async fn apply_sku_changes(
+        &self,
+        account_id: &str,
+        source_import: &str,
+        now: i64,
+        changes: &[SkuChange],
+    ) -> Result<(), StoreError> {
         let mut batch = Vec::new();
         let mut updates = Vec::new();
         for change in changes {
             match change {
                 SkuChange::Replace(snapshot) => {
                     let item = item_of(snapshot, sku_key(&snapshot.sku))?;
-                    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Permanent(e.to_string()))?;
+                    let put = PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(|e| StoreError::Permanent(e.to_string()))?;
                     batch.push(WriteRequest::builder().put_request(put).build());
                 }
                 SkuChange::Delete { sku } => {
@@ -252,7 +325,10 @@ impl SkuSnapshots for DynamoCatalog {
         self.batch_write(batch).await?;
         // Partial rows: one update each, a few at a time.
         let results: Vec<Result<(), StoreError>> = futures::stream::iter(updates)
-            .map(|change: SkuChange| async move { self.update_partial(account_id, source_import, now, &change).await })
+            .map(|change: SkuChange| async move {
+                self.update_partial(account_id, source_import, now, &change)
+                    .await
+            })
             .buffer_unordered(8)
             .collect()
             .await;
@@ -261,7 +337,13 @@ impl SkuSnapshots for DynamoCatalog {
 }
 
 impl DynamoCatalog {
-    async fn update_partial(&self, account_id: &str, source_import: &str, now: i64, change: &SkuChange) -> Result<(), StoreError> {
+    async fn update_partial(
+        &self,
+        account_id: &str,
+        source_import: &str,
+        now: i64,
+        change: &SkuChange,
+    ) -> Result<(), StoreError> {
         let request = self
             .client
             .update_item()
@@ -270,7 +352,11 @@ impl DynamoCatalog {
             .expression_attribute_values(":source", s(source_import))
             .expression_attribute_values(":now", n(now));
         let request = match change {
-            SkuChange::Stock { sku, availability, quantity } => {
+            SkuChange::Stock {
+                sku,
+                availability,
+                quantity,
+            } => {
                 let request = request
                     .key("sk", s(&sku_key(sku)))
                     .expression_attribute_values(":sku", s(sku))
@@ -285,7 +371,9 @@ impl DynamoCatalog {
                 }
             }
             SkuChange::Price { sku, price } => {
-                let request = request.key("sk", s(&sku_key(sku))).expression_attribute_values(":sku", s(sku));
+                let request = request
+                    .key("sk", s(&sku_key(sku)))
+                    .expression_attribute_values(":sku", s(sku));
                 match price {
                     Some(price) => request
                         .update_expression("SET sku = :sku, price = :price, source_import = :source, updated_at = :now, availability = if_not_exists(availability, :in_stock)")
@@ -315,11 +403,19 @@ struct ReservationRecord {
 }
 
 impl StockReservations for DynamoCatalog {
-    async fn reserve(&self, account_id: &str, reservation_id: &str, lines: &[StockLine]) -> Result<Reservation, StoreError> {
+    async fn reserve(
+        &self,
+        account_id: &str,
+        reservation_id: &str,
+        lines: &[StockLine],
+    ) -> Result<Reservation, StoreError> {
         if lines.len() > 99 {
-            return Err(StoreError::Permanent("a reservation holds at most 99 SKUs".into()));
+            return Err(StoreError::Permanent(
+                "a reservation holds at most 99 SKUs".into(),
+            ));
         }
-        let permanent = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Permanent(e.to_string());
+        let permanent =
+            |e: aws_sdk_dynamodb::error::BuildError| StoreError::Permanent(e.to_string());
         let mut items = Vec::with_capacity(lines.len() + 1);
         for line in lines {
             let update = Update::builder()
@@ -350,7 +446,13 @@ impl StockReservations for DynamoCatalog {
             .build()
             .map_err(permanent)?;
         items.push(TransactWriteItem::builder().put(put).build());
-        let error = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        let error = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => return Ok(Reservation::Reserved),
             Err(e) => e,
         };
@@ -360,14 +462,19 @@ impl StockReservations for DynamoCatalog {
             }
             _ => return Err(classify(error)),
         };
-        let failed = |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
+        let failed =
+            |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
         if failed(lines.len()) {
             return Ok(Reservation::AlreadyReserved);
         }
         match (0..lines.len()).find(|&i| failed(i)) {
-            Some(i) => Ok(Reservation::Short { sku: lines[i].sku.clone() }),
+            Some(i) => Ok(Reservation::Short {
+                sku: lines[i].sku.clone(),
+            }),
             // Cancelled for another reason (a conflicting transaction): worth retrying.
-            None => Err(StoreError::Transient(format!("reservation cancelled: {reasons:?}"))),
+            None => Err(StoreError::Transient(format!(
+                "reservation cancelled: {reasons:?}"
+            ))),
         }
     }
 
@@ -387,7 +494,12 @@ impl StockReservations for DynamoCatalog {
             .await;
         let old = match result {
             Ok(output) => output.attributes().cloned().unwrap_or_default(),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(false);
+            }
             Err(e) => return Err(classify(e)),
         };
         let record: ReservationRecord = decode(&old)?;
@@ -407,7 +519,9 @@ impl StockReservations for DynamoCatalog {
                 .await;
             match result {
                 Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
                 Err(e) => return Err(classify(e)),
             }
         }

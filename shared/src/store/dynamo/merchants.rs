@@ -15,7 +15,10 @@ pub struct DynamoMerchants {
 
 impl DynamoMerchants {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -35,7 +38,8 @@ impl MerchantDirectory for DynamoMerchants {
 
 impl MerchantAdmin for DynamoMerchants {
     async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
-        let json = serde_json::to_value(merchant).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let json =
+            serde_json::to_value(merchant).map_err(|e| StoreError::Permanent(e.to_string()))?;
         self.client
             .put_item()
             .table_name(&self.table)

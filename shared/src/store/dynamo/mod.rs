@@ -73,7 +73,9 @@ where
     }
 }
 
-pub(super) fn decode<T: DeserializeOwned>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<T, StoreError> {
     serde_json::from_value(from_item(item)?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -89,4 +91,3 @@ pub(super) fn s(value: &str) -> AttributeValue {
 pub(super) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
-

@@ -222,4 +222,3 @@ impl OrderStore for DynamoOrders {
         .await
     }
 }
-
