@@ -218,6 +218,12 @@ where
                 self.unavailable(Some(&merchant), &parsed, &e.to_string())
             }
             Err(_) => {
+                // Let a retry compute a real answer; bounded, as the deadline has passed.
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(200),
+                    self.idempotency.release(&key),
+                )
+                .await;
                 self.unavailable(Some(&merchant), &parsed, "the store did not answer in time")
             }
         }
@@ -250,4 +256,107 @@ where
 enum Parsed {
     Customize(CustomizeData),
     Finalize(FinalizeData),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::merchants::Merchant;
+    use crate::secret::Secret;
+    use crate::signature::sign_header;
+    use crate::skus::{SkuChange, SkuSnapshot};
+    use crate::store::memory::MemoryIdempotency;
+    use crate::store::{Reservation, StockLine};
+
+    const SECRET: &str = "whsec_unit_hooks";
+
+    struct OneMerchant(Merchant);
+
+    impl MerchantDirectory for OneMerchant {
+        async fn merchant(&self, account_id: &str) -> Result<Option<Merchant>, StoreError> {
+            Ok((account_id == self.0.account_id).then(|| self.0.clone()))
+        }
+    }
+
+    /// A store that never answers: what a stalled DynamoDB looks like from the hook.
+    struct Stalled;
+
+    impl SkuSnapshots for Stalled {
+        async fn sku(&self, _: &str, _: &str) -> Result<Option<SkuSnapshot>, StoreError> {
+            std::future::pending().await
+        }
+        async fn skus(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<HashMap<String, SkuSnapshot>, StoreError> {
+            std::future::pending().await
+        }
+        async fn apply_sku_changes(
+            &self,
+            _: &str,
+            _: &str,
+            _: i64,
+            _: &[SkuChange],
+        ) -> Result<(), StoreError> {
+            std::future::pending().await
+        }
+    }
+
+    impl StockReservations for Stalled {
+        async fn reserve(
+            &self,
+            _: &str,
+            _: &str,
+            _: &[StockLine],
+        ) -> Result<Reservation, StoreError> {
+            std::future::pending().await
+        }
+        async fn release(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+            std::future::pending().await
+        }
+    }
+
+    fn service(
+        fallback: Fallback,
+    ) -> HookService<OneMerchant, Stalled, MemoryIdempotency, SystemClock> {
+        let mut merchant = Merchant::new("acct_1Unit");
+        merchant.checkout.when_unavailable = fallback;
+        HookService {
+            hook: Hook::Finalize,
+            verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
+            livemode: false,
+            merchants: OneMerchant(merchant),
+            store: Stalled,
+            idempotency: MemoryIdempotency::new(3600, 60),
+            clock: SystemClock,
+            deadline: Duration::from_millis(50),
+        }
+    }
+
+    fn request() -> (Vec<u8>, String) {
+        let body = json!({"type": FINALIZE, "id": "req_1", "livemode": false, "context": "acct_1Unit",
+            "data": {"currency": "usd", "line_items_details": [{"id": "li_1", "sku_id": "MUG", "quantity": 1}], "amount_total": 1500}})
+        .to_string()
+        .into_bytes();
+        let header = sign_header(&body, &[SECRET], SystemClock.now_seconds());
+        (body, header)
+    }
+
+    #[tokio::test]
+    async fn a_stalled_store_gets_the_merchants_fallback_before_the_deadline() {
+        let (body, header) = request();
+        let closed = service(Fallback::Decline)
+            .receive(&body, Some(&header))
+            .await;
+        assert_eq!(closed.status, 200);
+        assert_eq!(closed.body["manual_approval_details"]["type"], "declined");
+        let open = service(Fallback::Approve)
+            .receive(&body, Some(&header))
+            .await;
+        assert_eq!(open.body["manual_approval_details"]["type"], "approved");
+    }
 }

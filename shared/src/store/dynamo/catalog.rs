@@ -77,37 +77,42 @@ impl DynamoCatalog {
         Ok(output.item().cloned())
     }
 
+    /// Writes in batches of 25 (DynamoDB's limit), a few batches at a time: a full catalog
+    /// is hundreds of thousands of SKUs.
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(25) {
-            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
-            // Unprocessed items come back under throttling: resend them with a short backoff.
-            for attempt in 0..8u32 {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .set_request_items(Some(pending))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                match output.unprocessed_items() {
-                    Some(left) if !left.is_empty() => {
-                        pending = left.clone();
-                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(5)))
-                            .await;
-                    }
-                    _ => {
-                        pending = HashMap::new();
-                        break;
-                    }
+        let batches: Vec<Vec<WriteRequest>> =
+            requests.chunks(25).map(<[WriteRequest]>::to_vec).collect();
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(batches)
+            .map(|batch| self.write_batch(batch))
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut pending = HashMap::from([(self.table.clone(), batch)]);
+        // Unprocessed items come back under throttling: resend them with a short backoff.
+        for attempt in 0..8u32 {
+            let output = self
+                .client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(classify)?;
+            match output.unprocessed_items() {
+                Some(left) if !left.is_empty() => {
+                    pending = left.clone();
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(5)))
+                        .await;
                 }
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::Transient(
-                    "DynamoDB kept items unprocessed".into(),
-                ));
+                _ => return Ok(()),
             }
         }
-        Ok(())
+        Err(StoreError::Transient(
+            "DynamoDB kept items unprocessed".into(),
+        ))
     }
 }
 
