@@ -333,6 +333,10 @@ pub struct WebhooksConfig {
     pub idempotency_table: String,
     /// Where stock reservations live; unset: none are released.
     pub catalog_table: Option<String>,
+    /// Where agreements from thin events are kept; unset: `/stripe/events` is not served.
+    pub agreements_table: Option<String>,
+    /// `Stripe-Version` of the agreements API (a preview).
+    pub agreements_api_version: String,
     pub dynamo: DynamoSettings,
     pub idempotency: IdempotencySettings,
 }
@@ -353,6 +357,10 @@ impl WebhooksConfig {
             orders_table: env.required("ORDERS_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             catalog_table: env.optional("CATALOG_TABLE"),
+            agreements_table: env.optional("AGREEMENTS_TABLE"),
+            agreements_api_version: env
+                .optional("STRIPE_AGREEMENTS_API_VERSION")
+                .unwrap_or_else(|| "2026-04-22.preview".into()),
             dynamo: DynamoSettings::from_env(env)?,
             idempotency: IdempotencySettings::from_env(env)?,
         })

@@ -1,6 +1,8 @@
 //! The common library of the agentic-commerce bundle: domain logic (orders, webhooks) and the
 //! adapters it runs on (Stripe HTTP client, DynamoDB stores), each behind a narrow trait.
 
+pub mod account_sessions;
+pub mod agreements;
 #[cfg(feature = "lambda")]
 pub mod apigw;
 pub mod catalog;
@@ -19,4 +21,5 @@ pub mod signature;
 pub mod skus;
 pub mod store;
 pub mod stripe;
+pub mod thin_events;
 pub mod webhooks;

@@ -9,13 +9,19 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::apigw;
 use shared::clock::SystemClock;
+use shared::config::secret_names;
 use shared::config::{ConfigError, Env, WebhooksConfig, WebhooksSecrets};
 use shared::signature::Verifier;
-use shared::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoOrders};
+use shared::store::dynamo::{
+    self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,
+};
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
+use shared::thin_events::{StripeAgreements, ThinEvents};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
 use tokio::sync::OnceCell;
+
+pub type ThinApp = ThinEvents<DynamoAgreements, DynamoIdempotency, StripeAgreements, SystemClock>;
 
 pub type App = SnapshotWebhooks<
     DynamoOrders,
@@ -40,6 +46,7 @@ pub struct Function {
     dynamo: aws_sdk_dynamodb::Client,
     http: reqwest::Client,
     app: OnceCell<App>,
+    thin: OnceCell<ThinApp>,
 }
 
 pub async fn init(env: Env) -> Result<Function, InitError> {
@@ -56,6 +63,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         dynamo,
         http,
         app: OnceCell::new(),
+        thin: OnceCell::new(),
     };
     if !function.env.secrets_are_deferred() {
         function.app().await?;
@@ -102,6 +110,46 @@ impl Function {
     }
 }
 
+impl Function {
+    /// The thin-event receiver, built on first use: it needs AGREEMENTS_TABLE and the
+    /// thin-event destination's secret (STRIPE_THIN_EVENT_SECRETS).
+    pub async fn thin(&self) -> Result<&ThinApp, InitError> {
+        self.thin
+            .get_or_try_init(|| async {
+                let table =
+                    self.config
+                        .agreements_table
+                        .clone()
+                        .ok_or_else(|| ConfigError::Missing {
+                            name: "AGREEMENTS_TABLE".into(),
+                        })?;
+                let env = self.env.clone().with_secrets_document().await?;
+                let secrets = WebhooksSecrets::from_env(&env, self.config.stripe.livemode)?;
+                let thin_secrets =
+                    env.secret_list(secret_names::STRIPE_THIN_EVENT_SECRETS, "whsec_")?;
+                let client = StripeClient::new(
+                    self.http.clone(),
+                    &self.config.stripe,
+                    secrets.stripe_secret_key,
+                );
+                Ok::<_, InitError>(ThinEvents {
+                    verifier: Verifier::new(thin_secrets, self.config.tolerance_seconds),
+                    livemode: self.config.stripe.livemode,
+                    agreements: DynamoAgreements::new(self.dynamo.clone(), table),
+                    idempotency: DynamoIdempotency::new(
+                        self.dynamo.clone(),
+                        &self.config.idempotency_table,
+                        self.config.idempotency.ttl_seconds,
+                        self.config.idempotency.in_progress_seconds,
+                    ),
+                    stripe: StripeAgreements::new(client, &self.config.agreements_api_version),
+                    clock: SystemClock,
+                })
+            })
+            .await
+    }
+}
+
 pub async fn handle(
     function: &Function,
     request: &ApiGatewayV2httpRequest,
@@ -112,7 +160,8 @@ pub async fn handle(
 
 async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
     let path = apigw::path(request);
-    if !path.ends_with("/stripe/webhooks") {
+    let thin = path.ends_with("/stripe/events");
+    if !thin && !path.ends_with("/stripe/webhooks") {
         return HttpAnswer::error(404, "not_found", format!("no route for {path}"));
     }
     if request.request_context.http.method != http::Method::POST {
@@ -122,6 +171,20 @@ async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAn
         Ok(body) => body,
         Err(answer) => return answer,
     };
+    let signature = apigw::header(request, "stripe-signature");
+    if thin {
+        return match function.thin().await {
+            Ok(app) => app.receive(&body, signature).await,
+            Err(error) => {
+                tracing::error!(error = %error, "thin events are not configured; answering 500");
+                HttpAnswer::error(
+                    500,
+                    "configuration_error",
+                    "the thin-event endpoint is not configured yet; see the function's logs",
+                )
+            }
+        };
+    }
     let app = match function.app().await {
         Ok(app) => app,
         Err(error) => {
@@ -134,6 +197,5 @@ async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAn
             );
         }
     };
-    app.receive(&body, apigw::header(request, "stripe-signature"))
-        .await
+    app.receive(&body, signature).await
 }

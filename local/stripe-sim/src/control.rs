@@ -5,8 +5,9 @@
 //! configured [`crate::DeliveryOptions`]) and `wait_for_delivery`, so a test can assert on
 //! what its webhook endpoint received right after the call returns.
 //!
-//! Catalog-feed control endpoints are in [`feeds`].
+//! Catalog-feed control endpoints are in [`feeds`], agreement ones in [`agreements`].
 
+mod agreements;
 mod feeds;
 
 use crate::checkout::{self, ExpireRequest, PurchaseRequest, parse_account};
@@ -64,6 +65,11 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/_sim/imports/{id}/fail", post(feeds::fail))
         .route("/_sim/thin_event_endpoint", post(feeds::set_thin_endpoint))
         .route("/_sim/error_file_urls", post(feeds::error_file_urls))
+        .route("/_sim/agreements", post(agreements::create))
+        .route(
+            "/_sim/agreements/{id}/redeliver",
+            post(agreements::redeliver),
+        )
         .method_not_allowed_fallback(method_not_allowed)
 }
 

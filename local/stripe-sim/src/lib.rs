@@ -15,6 +15,7 @@
 //! `finalize_checkout` during an agentic purchase, [`HooksConfig`]) live in the `hooks`
 //! module; the purchase applies their answers in `checkout`.
 
+mod agreements;
 mod api;
 mod body;
 mod catalog;
@@ -91,6 +92,8 @@ pub struct SimConfig {
     /// The platform's checkout hooks (`customize_checkout`, `finalize_checkout`) that an
     /// agentic purchase calls; `None` (or an unset URL) skips them.
     pub hooks: Option<HooksConfig>,
+    /// What `Stripe-Version` must contain for the agreements API (a preview surface).
+    pub agreements_version_marker: String,
 }
 
 /// Where and how Stripe calls the platform's checkout hooks (STRIPE.md §3). Also settable
@@ -142,6 +145,7 @@ impl Default for SimConfig {
             public_base_url: None,
             inventory_requires_product: true,
             hooks: None,
+            agreements_version_marker: "preview".into(),
         }
     }
 }

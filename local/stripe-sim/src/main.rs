@@ -67,6 +67,13 @@ struct Args {
         hide_env_values = true
     )]
     thin_event_secret: String,
+    /// What `Stripe-Version` must contain for the (preview) agreements API.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_AGREEMENTS_VERSION_MARKER",
+        default_value = "preview"
+    )]
+    agreements_version_marker: String,
     /// Accepted Files API purposes (comma-separated in the env var).
     #[arg(
         long = "file-purpose",
@@ -180,6 +187,7 @@ async fn main() -> std::process::ExitCode {
         error_file_url_ttl: std::time::Duration::from_secs(args.error_file_url_ttl_secs),
         thin_event_url: args.thin_event_url,
         thin_event_secret: args.thin_event_secret,
+        agreements_version_marker: args.agreements_version_marker,
         public_base_url: args.public_base_url,
         hooks: Some(HooksConfig {
             customize_url: args.customize_url,

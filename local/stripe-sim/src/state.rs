@@ -4,6 +4,7 @@
 //! std mutex is enough and keeps each request's reads and writes atomic, the way a
 //! single Stripe API call is.
 
+use crate::agreements::AgreementStore;
 use crate::catalog::CatalogStore;
 use crate::faults::Fault;
 use crate::hooks::HookCall;
@@ -75,6 +76,8 @@ pub struct Store {
     /// The event destination for v2 thin events (`event_payload: "thin"`).
     pub thin_webhook: WebhookTarget,
     pub catalog: CatalogStore,
+    /// Orchestrated-commerce agreements, by id.
+    pub agreements: AgreementStore,
     /// The checkout hooks' destinations and secret (from the config, changed by `/_sim/hooks`).
     pub hooks: HooksConfig,
     /// Every hook request sent and what came back, oldest first.
@@ -99,6 +102,7 @@ impl Store {
                 secret: config.thin_event_secret.clone(),
             },
             catalog: CatalogStore::new(config),
+            agreements: AgreementStore::default(),
             hooks: config.hooks.clone().unwrap_or_default(),
             hook_calls: Vec::new(),
             seq: 0,

@@ -9,6 +9,7 @@ pub mod schema;
 
 use std::future::Future;
 
+use crate::agreements::Agreement;
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::merchants::Merchant;
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
@@ -264,4 +265,22 @@ impl<T: StockReservations> StockReservations for Option<T> {
             None => Ok(false),
         }
     }
+}
+
+/// Agreements per account, written only forward (see `agreements`).
+pub trait AgreementStore: Send + Sync {
+    /// Stores `agreement` unless the stored state is as far along or further.
+    fn put_if_newer(
+        &self,
+        agreement: &Agreement,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn agreement(
+        &self,
+        account_id: &str,
+        agreement_id: &str,
+    ) -> impl Future<Output = Result<Option<Agreement>, StoreError>> + Send;
+    fn agreements(
+        &self,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Vec<Agreement>, StoreError>> + Send;
 }

@@ -70,7 +70,16 @@ pub const CATALOG: TableSpec = TableSpec {
     stream: false,
 };
 
-pub const ALL: &[TableSpec] = &[ORDERS, IDEMPOTENCY, MERCHANTS, CATALOG];
+pub const AGREEMENTS: TableSpec = TableSpec {
+    logical_id: "AgreementsTable",
+    partition_key: "account_id",
+    sort_key: Some("agreement_id"),
+    indexes: &[],
+    ttl_attribute: None,
+    stream: false,
+};
+
+pub const ALL: &[TableSpec] = &[ORDERS, IDEMPOTENCY, MERCHANTS, CATALOG, AGREEMENTS];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()

@@ -8,6 +8,8 @@
 //! Routing is done by hand rather than with axum's router so that every miss, bad body or
 //! wrong method still answers with a Stripe-shaped error.
 
+mod account_sessions;
+mod agreements;
 mod auth;
 mod charges;
 mod checkout_sessions;
@@ -292,6 +294,7 @@ fn route(ctx: &Ctx, method: &Method, path: &str) -> Result<Reply, ApiError> {
         ("POST", ["refunds"]) => refunds::create(ctx),
         ("GET", ["refunds", id]) => refunds::retrieve(ctx, id),
         ("GET", ["disputes", id]) => disputes::retrieve(ctx, id),
+        ("POST", ["account_sessions"]) => account_sessions::create(ctx),
         _ => Err(unrecognized(method, path)),
     };
     value.map(Reply::Json)
@@ -307,9 +310,28 @@ fn route_v2(ctx: &Ctx, method: &Method, path: &str) -> ApiResult {
         ("GET", ["commerce", "product_catalog", "imports", id]) => {
             product_catalog::retrieve(ctx, id)
         }
-        ("GET", ["core", "events", id]) => product_catalog::retrieve_event(ctx, id),
+        ("GET", ["core", "events", id]) => retrieve_event(ctx, id),
+        ("POST", ["orchestrated_commerce", "agreements"]) => agreements::create(ctx),
+        ("GET", ["orchestrated_commerce", "agreements"]) => agreements::list(ctx),
+        ("GET", ["orchestrated_commerce", "agreements", id]) => agreements::retrieve(ctx, id),
+        ("POST", ["orchestrated_commerce", "agreements", id, "confirm"]) => {
+            agreements::confirm(ctx, id)
+        }
+        ("POST", ["orchestrated_commerce", "agreements", id, "terminate"]) => {
+            agreements::terminate(ctx, id)
+        }
         _ => Err(unrecognized(method, path)),
     }
+}
+
+/// `GET /v2/core/events/{id}`: a thin event in full, only in its own context. Agreement
+/// events carry an (empty) `data` there, as Stripe's full events do.
+fn retrieve_event(ctx: &Ctx, id: &str) -> ApiResult {
+    let mut event = product_catalog::retrieve_event(ctx, id)?;
+    if agreements::is_agreement_event(&event) {
+        event["data"] = serde_json::json!({});
+    }
+    Ok(event)
 }
 
 /// A v2 JSON body: an object (an empty body counts as `{}`).

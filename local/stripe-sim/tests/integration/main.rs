@@ -11,6 +11,7 @@ mod hooks;
 mod idempotency;
 mod webhooks;
 
+mod agreements;
 mod catalog_imports;
 mod files_api;
 mod import_sets;

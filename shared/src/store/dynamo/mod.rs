@@ -1,6 +1,7 @@
 //! DynamoDB adapters of the store traits. Every write that must happen once is a
 //! conditional write; state updates carry their ordering rule in the condition.
 
+mod agreements;
 mod catalog;
 mod idempotency;
 mod merchants;
@@ -15,6 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use agreements::DynamoAgreements;
 pub use catalog::DynamoCatalog;
 pub use idempotency::DynamoIdempotency;
 pub use merchants::DynamoMerchants;
