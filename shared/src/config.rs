@@ -394,6 +394,8 @@ pub struct HooksConfig {
     pub deadline: Duration,
     /// How long a merchant's settings are reused before being read again.
     pub merchant_cache: Duration,
+    /// For merchants that require a confirmed agreement with the buying agent.
+    pub agreements_table: Option<String>,
     pub dynamo: DynamoSettings,
     pub idempotency: IdempotencySettings,
 }
@@ -414,6 +416,7 @@ impl HooksConfig {
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             deadline: Duration::from_millis(deadline_ms),
             merchant_cache: Duration::from_secs(env.parsed_or("MERCHANT_CACHE_SECONDS", 30u64)?),
+            agreements_table: env.optional("AGREEMENTS_TABLE"),
             dynamo: DynamoSettings::from_env(env)?,
             idempotency: IdempotencySettings::from_env(env)?,
         })

@@ -63,6 +63,10 @@ pub struct CheckoutSettings {
     /// When our store cannot answer before Stripe's deadline: approve or decline.
     #[serde(default)]
     pub when_unavailable: Fallback,
+    /// Decline purchases by an agent that has no confirmed agreement with this merchant.
+    /// Applies only when the finalize request identifies the agent (`agent_details`).
+    #[serde(default)]
+    pub require_agreement: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -618,3 +618,95 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
         "the newer feed's count stands"
     );
 }
+
+/// A merchant that sells only through agents it has a confirmed agreement with.
+#[tokio::test]
+async fn agents_without_a_confirmed_agreement_are_declined_when_the_request_names_them() {
+    use shared::agreements::Agreement;
+    use shared::store::AgreementStore;
+    use shared::store::dynamo::DynamoAgreements;
+
+    let stack = Stack::start().await;
+    let agreements_table = testkit::fresh_table(&stack.dynamo, &schema::AGREEMENTS).await;
+    let agreements = DynamoAgreements::new(stack.dynamo.clone(), &agreements_table);
+    let confirmed = Agreement::from_stripe(ACCOUNT, &json!({"id": "orca_1", "status": "confirmed",
+        "orchestrator_details": {"name": "ChatGPT", "network_business_profile": "nbp_openai"},
+        "status_transitions": {"orchestrator_confirmed_at": "2026-11-28T10:00:00Z", "seller_confirmed_at": "2026-11-28T10:01:00Z"}})).unwrap();
+    agreements.put_if_newer(&confirmed).await.unwrap();
+    let terminated = Agreement::from_stripe(ACCOUNT, &json!({"id": "orca_2", "status": "terminated",
+        "orchestrator_details": {"name": "Other Agent", "network_business_profile": "nbp_other"}, "status_transitions": {"terminated_at": "2026-11-28T11:00:00Z"}})).unwrap();
+    agreements.put_if_newer(&terminated).await.unwrap();
+    let mut merchant = Merchant::new(ACCOUNT);
+    merchant.checkout = CheckoutSettings {
+        require_agreement: true,
+        ..settings()
+    };
+    DynamoMerchants::new(stack.dynamo.clone(), &stack.tables[0])
+        .put_merchant(&merchant)
+        .await
+        .unwrap();
+    let finalize = HookFunction::init(
+        Hook::Finalize,
+        "/stripe/hooks/finalize_checkout",
+        Env::from_map([
+            ("MERCHANTS_TABLE", stack.tables[0].clone()),
+            ("CATALOG_TABLE", stack.tables[1].clone()),
+            ("IDEMPOTENCY_TABLE", stack.tables[2].clone()),
+            ("AGREEMENTS_TABLE", agreements_table),
+            ("STRIPE_HOOK_SECRETS", HOOK_SECRET.to_string()),
+            (
+                "DYNAMODB_ENDPOINT",
+                std::env::var("DYNAMODB_ENDPOINT").unwrap(),
+            ),
+        ]),
+    )
+    .await
+    .unwrap();
+    let decision = |id: &str, agent: Value| {
+        let mut request = finalize_request(id, &format!("cs_test_{id}"), 1);
+        if !agent.is_null() {
+            request["data"]["agent_details"] = agent;
+        }
+        stack.signed("/stripe/hooks/finalize_checkout", &request, HOOK_SECRET)
+    };
+    let answer = |response: aws_lambda_events::apigw::ApiGatewayV2httpResponse| -> Value {
+        serde_json::from_str(&match response.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
+            _ => String::new(),
+        })
+        .unwrap()
+    };
+    let ok = answer(
+        finalize
+            .handle(&decision(
+                "agr_ok",
+                json!({"name": "ChatGPT", "network_business_profile": "nbp_openai"}),
+            ))
+            .await,
+    );
+    assert_eq!(ok["manual_approval_details"]["type"], "approved", "{ok}");
+    let ended = answer(
+        finalize
+            .handle(&decision(
+                "agr_ended",
+                json!({"network_business_profile": "nbp_other"}),
+            ))
+            .await,
+    );
+    assert_eq!(
+        ended["manual_approval_details"]["declined"]["reason"],
+        "This store does not sell through this agent."
+    );
+    let unknown = answer(
+        finalize
+            .handle(&decision("agr_unknown", json!({"name": "Stranger Bot"})))
+            .await,
+    );
+    assert_eq!(unknown["manual_approval_details"]["type"], "declined");
+    // A request that does not say which agent buys: the setting cannot apply.
+    let anonymous = answer(finalize.handle(&decision("agr_anon", Value::Null)).await);
+    assert_eq!(
+        anonymous["manual_approval_details"]["type"], "approved",
+        "{anonymous}"
+    );
+}

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use super::request::FinalizeData;
 use crate::merchants::CheckoutSettings;
 use crate::skus::SkuSnapshot;
-use crate::store::{Reservation, SkuSnapshots, StockLine, StockReservations, StoreError};
+use crate::store::{
+    AgreementStore, Reservation, SkuSnapshots, StockLine, StockReservations, StoreError,
+};
 
 pub fn approved(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
     let mut answer = json!({"manual_approval_details": {"type": "approved"}});
@@ -59,8 +61,9 @@ pub fn rule_decline(settings: &CheckoutSettings, data: &FinalizeData) -> Option<
 
 /// The whole decision. Store errors go back to the caller, which applies the merchant's
 /// fail-open or fail-closed choice.
-pub async fn finalize<S: SkuSnapshots + StockReservations>(
+pub async fn finalize<S: SkuSnapshots + StockReservations, G: AgreementStore>(
     store: &S,
+    agreements: &G,
     account_id: &str,
     request_id: &str,
     settings: &CheckoutSettings,
@@ -68,6 +71,26 @@ pub async fn finalize<S: SkuSnapshots + StockReservations>(
 ) -> Result<Value, StoreError> {
     if let Some(reason) = rule_decline(settings, data) {
         return Ok(declined(&reason));
+    }
+    if settings.require_agreement {
+        if let Some((profile, name)) = data.agent() {
+            let confirmed = agreements
+                .agreements(account_id)
+                .await?
+                .into_iter()
+                .filter(|a| a.is_confirmed())
+                .any(|a| match profile {
+                    Some(profile) => a.orchestrator_profile.as_deref() == Some(profile),
+                    None => name.is_some_and(|n| {
+                        a.orchestrator_name
+                            .as_deref()
+                            .is_some_and(|o| o.eq_ignore_ascii_case(n))
+                    }),
+                });
+            if !confirmed {
+                return Ok(declined("This store does not sell through this agent."));
+            }
+        }
     }
     let ids: Vec<String> = data
         .line_items_details

@@ -10,11 +10,18 @@ use crate::clock::SystemClock;
 use crate::config::{ConfigError, Env, HooksConfig, secret_names};
 use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Verifier};
 use crate::store::cache::CachedMerchants;
-use crate::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoMerchants};
+use crate::store::dynamo::{
+    self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoMerchants,
+};
 use crate::webhooks::HttpAnswer;
 
-pub type Service =
-    HookService<CachedMerchants<DynamoMerchants>, DynamoCatalog, DynamoIdempotency, SystemClock>;
+pub type Service = HookService<
+    CachedMerchants<DynamoMerchants>,
+    DynamoCatalog,
+    DynamoIdempotency,
+    SystemClock,
+    Option<DynamoAgreements>,
+>;
 
 pub struct HookFunction {
     hook: Hook,
@@ -71,6 +78,10 @@ impl HookFunction {
                         c.idempotency.in_progress_seconds,
                     ),
                     clock: SystemClock,
+                    agreements: c
+                        .agreements_table
+                        .as_ref()
+                        .map(|t| DynamoAgreements::new(self.dynamo.clone(), t)),
                     deadline: c.deadline,
                 })
             })

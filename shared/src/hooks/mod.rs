@@ -19,7 +19,8 @@ use crate::clock::Clock;
 use crate::merchants::{Fallback, Merchant, is_account_id};
 use crate::signature::Verifier;
 use crate::store::{
-    Claim, IdempotencyStore, MerchantDirectory, SkuSnapshots, StockReservations, StoreError,
+    AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuSnapshots, StockReservations,
+    StoreError,
 };
 use crate::webhooks::HttpAnswer;
 use request::{CUSTOMIZE, CustomizeData, Envelope, FINALIZE, FinalizeData};
@@ -39,7 +40,7 @@ impl Hook {
     }
 }
 
-pub struct HookService<M, S, I, C> {
+pub struct HookService<M, S, I, C, G> {
     pub hook: Hook,
     pub verifier: Verifier,
     pub livemode: bool,
@@ -47,17 +48,20 @@ pub struct HookService<M, S, I, C> {
     pub store: S,
     pub idempotency: I,
     pub clock: C,
+    /// Agreements, for merchants that sell only through agents they have confirmed.
+    pub agreements: G,
     /// Our own deadline, inside Stripe's 4 s: past it we answer with the merchant's
     /// fail-open or fail-closed choice instead of risking Stripe's timeout (a decline).
     pub deadline: Duration,
 }
 
-impl<M, S, I, C> HookService<M, S, I, C>
+impl<M, S, I, C, G> HookService<M, S, I, C, G>
 where
     M: MerchantDirectory,
     S: SkuSnapshots + StockReservations,
     I: IdempotencyStore,
     C: Clock,
+    G: AgreementStore,
 {
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
         if let Err(error) = self
@@ -184,6 +188,7 @@ where
                 Parsed::Finalize(data) => {
                     finalize::finalize(
                         &self.store,
+                        &self.agreements,
                         &account,
                         &envelope.id,
                         &merchant.checkout,
@@ -320,9 +325,33 @@ mod tests {
         }
     }
 
+    struct NoAgreements;
+
+    impl AgreementStore for NoAgreements {
+        async fn put_if_newer(
+            &self,
+            _: &crate::agreements::Agreement,
+        ) -> Result<crate::store::Applied, StoreError> {
+            Ok(crate::store::Applied::Updated)
+        }
+        async fn agreement(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<crate::agreements::Agreement>, StoreError> {
+            Ok(None)
+        }
+        async fn agreements(
+            &self,
+            _: &str,
+        ) -> Result<Vec<crate::agreements::Agreement>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
     fn service(
         fallback: Fallback,
-    ) -> HookService<OneMerchant, Stalled, MemoryIdempotency, SystemClock> {
+    ) -> HookService<OneMerchant, Stalled, MemoryIdempotency, SystemClock, NoAgreements> {
         let mut merchant = Merchant::new("acct_1Unit");
         merchant.checkout.when_unavailable = fallback;
         HookService {
@@ -333,6 +362,7 @@ mod tests {
             store: Stalled,
             idempotency: MemoryIdempotency::new(3600, 60),
             clock: SystemClock,
+            agreements: NoAgreements,
             deadline: Duration::from_millis(50),
         }
     }

@@ -123,6 +123,9 @@ pub struct FinalizeData {
     pub shipping_details: Option<ShippingDetails>,
     #[serde(default)]
     pub amount_total: Option<i64>,
+    /// Who is buying, when Stripe says (preview): `{name?, network_business_profile?}`.
+    #[serde(default)]
+    pub agent_details: Option<Value>,
     /// Not in Stripe's documented finalize payload, but sent by some builds: when present,
     /// stock reservations are keyed by it so the session's expiry can release them.
     #[serde(default)]
@@ -144,6 +147,22 @@ impl FinalizeData {
             .as_ref()
             .and_then(|s| s.address.as_ref())
             .and_then(|a| a.country.as_deref())
+    }
+
+    /// The agent's network business profile or name, when the request carries one.
+    pub fn agent(&self) -> Option<(Option<&str>, Option<&str>)> {
+        let details = self.agent_details.as_ref()?;
+        let text = |k: &str| {
+            details
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let (profile, name) = (
+            text("network_business_profile"),
+            text("name").or_else(|| text("agent_name")),
+        );
+        (profile.is_some() || name.is_some()).then_some((profile, name))
     }
 
     pub fn card_funding(&self) -> Option<&str> {

@@ -284,3 +284,31 @@ pub trait AgreementStore: Send + Sync {
         account_id: &str,
     ) -> impl Future<Output = Result<Vec<Agreement>, StoreError>> + Send;
 }
+
+/// Without an Agreements table there are no agreements to require.
+impl<T: AgreementStore> AgreementStore for Option<T> {
+    async fn put_if_newer(&self, agreement: &Agreement) -> Result<Applied, StoreError> {
+        match self {
+            Some(inner) => inner.put_if_newer(agreement).await,
+            None => Ok(Applied::Stale),
+        }
+    }
+
+    async fn agreement(
+        &self,
+        account_id: &str,
+        agreement_id: &str,
+    ) -> Result<Option<Agreement>, StoreError> {
+        match self {
+            Some(inner) => inner.agreement(account_id, agreement_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn agreements(&self, account_id: &str) -> Result<Vec<Agreement>, StoreError> {
+        match self {
+            Some(inner) => inner.agreements(account_id).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
