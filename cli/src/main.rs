@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agreements;
 mod catalog;
 mod events;
 mod merchants;
@@ -24,6 +25,13 @@ enum Command {
     /// Re-sign and send the signed request fixtures in events/.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Agreements with AI agents: stored, and as Stripe shows them.
+    Agreements {
+        #[command(subcommand)]
+        command: agreements::AgreementsCommand,
+        #[command(flatten)]
+        table: agreements::AgreementArgs,
+    },
     /// Merchant settings in the Merchants table.
     Merchants {
         #[command(subcommand)]
@@ -42,6 +50,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Events(command) => events::run(command).await,
         Command::Merchants { command, table } => merchants::run(command, table).await,
+        Command::Agreements { command, table } => agreements::run(command, table).await,
         // Validation has its own exit statuses (0 valid, 1 row errors, 2 rejected).
         Command::Catalog(command) => return catalog::run(command),
     };
