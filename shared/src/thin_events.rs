@@ -82,21 +82,85 @@ impl AgreementsApi for StripeAgreements {
     }
 }
 
-pub struct ThinEvents<S, I, A, C> {
+/// What a v2 catalog import event does: finish the import now (the uploader).
+pub trait ImportEvents: Send + Sync {
+    /// The import's status afterwards, or None when it is not one of ours.
+    fn import_changed(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, String>> + Send;
+}
+
+impl<T: ImportEvents> ImportEvents for Option<T> {
+    async fn import_changed(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> Result<Option<String>, String> {
+        match self {
+            Some(inner) => inner.import_changed(account, import_id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl<M, Cat, I, O, A, K> ImportEvents for crate::imports::uploader::Uploader<M, Cat, I, O, A, K>
+where
+    M: crate::store::MerchantDirectory,
+    Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuSnapshots,
+    I: IdempotencyStore,
+    O: crate::objects::ObjectStore,
+    A: crate::stripe::catalog::CatalogApi,
+    K: Clock,
+{
+    fn import_changed(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, String>> + Send {
+        let (account, import_id) = (account.to_string(), import_id.to_string());
+        async move {
+            // Boxed: the uploader's future is Send, but proving it through every generic
+            // layer of the thin-event receiver is more than the compiler does on its own.
+            type Work<'a> = std::pin::Pin<
+                Box<
+                    dyn Future<
+                            Output = Result<
+                                Option<crate::imports::ImportStatus>,
+                                crate::imports::uploader::UploadError,
+                            >,
+                        > + Send
+                        + 'a,
+                >,
+            >;
+            let work: Work<'_> = Box::pin(self.on_import_event(&account, &import_id));
+            let status = work.await.map_err(|e| e.to_string())?;
+            Ok(status
+                .and_then(|s| serde_json::to_value(s).ok())
+                .and_then(|v| v.as_str().map(str::to_string)))
+        }
+    }
+}
+
+pub struct ThinEvents<S, I, A, C, P> {
     pub verifier: Verifier,
     pub livemode: bool,
     pub agreements: S,
     pub idempotency: I,
     pub stripe: A,
     pub clock: C,
+    /// Catalog imports, when this deployment runs the uploader's stores here too.
+    pub imports: P,
 }
 
-impl<S, I, A, C> ThinEvents<S, I, A, C>
+impl<S, I, A, C, P> ThinEvents<S, I, A, C, P>
 where
     S: AgreementStore,
     I: IdempotencyStore,
     A: AgreementsApi,
     C: Clock,
+    P: ImportEvents,
 {
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
         if let Err(error) = self
@@ -124,6 +188,12 @@ where
                 "livemode_mismatch",
                 format!("event {} is from the other mode", event.id),
             );
+        }
+        if event
+            .kind
+            .starts_with("v2.commerce.product_catalog.imports.")
+        {
+            return self.import_event(&event).await;
         }
         if !event
             .kind
@@ -191,6 +261,36 @@ where
                         "invalid_event"
                     },
                     message,
+                )
+            }
+        }
+    }
+
+    /// Import events need no deduplication: moving a feed forward is idempotent.
+    async fn import_event(&self, event: &ThinEvent) -> HttpAnswer {
+        let (Some(account), Some(related)) = (
+            event.context.clone().filter(|c| is_account_id(c)),
+            event.related_object.clone(),
+        ) else {
+            return HttpAnswer::error(
+                400,
+                "invalid_event",
+                "an import event needs a connected-account context and a related object",
+            );
+        };
+        match self.imports.import_changed(&account, &related.id).await {
+            Ok(status) => {
+                tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, import = %related.id, status = ?status, "import event applied");
+                HttpAnswer::ok(
+                    json!({"received": true, "handled": status.is_some(), "import_status": status}),
+                )
+            }
+            Err(message) => {
+                tracing::error!(event_id = %event.id, error = %message, "import event failed; Stripe will redeliver");
+                HttpAnswer::error(
+                    500,
+                    "api_error",
+                    "the import could not be updated now; it will be retried",
                 )
             }
         }

@@ -9,19 +9,35 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::apigw;
 use shared::clock::SystemClock;
+use shared::config::UploaderConfig;
 use shared::config::secret_names;
 use shared::config::{ConfigError, Env, WebhooksConfig, WebhooksSecrets};
+use shared::imports::uploader::{Uploader, UploaderSettings};
+use shared::objects::S3Objects;
 use shared::signature::Verifier;
+use shared::store::dynamo::DynamoMerchants;
 use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,
 };
+use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::thin_events::{StripeAgreements, ThinEvents};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
 use tokio::sync::OnceCell;
 
-pub type ThinApp = ThinEvents<DynamoAgreements, DynamoIdempotency, StripeAgreements, SystemClock>;
+/// The uploader, run here for v2 import events (same stores and code as catalog-uploader).
+pub type Imports = Uploader<
+    DynamoMerchants,
+    DynamoCatalog,
+    DynamoIdempotency,
+    S3Objects,
+    StripeCatalog,
+    SystemClock,
+>;
+
+pub type ThinApp =
+    ThinEvents<DynamoAgreements, DynamoIdempotency, StripeAgreements, SystemClock, Option<Imports>>;
 
 pub type App = SnapshotWebhooks<
     DynamoOrders,
@@ -47,6 +63,8 @@ pub struct Function {
     http: reqwest::Client,
     app: OnceCell<App>,
     thin: OnceCell<ThinApp>,
+    /// Set when CATALOG_BUCKET is: v2 import events then finish imports at once.
+    uploader: Option<(UploaderConfig, CatalogApiSettings, aws_sdk_s3::Client)>,
 }
 
 pub async fn init(env: Env) -> Result<Function, InitError> {
@@ -57,6 +75,14 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         stripe::warm_up(&http, &config.stripe),
         dynamo::warm_up(&dynamo, &config.orders_table)
     );
+    let uploader = match env.optional("CATALOG_BUCKET") {
+        Some(_) => {
+            let uploader = UploaderConfig::from_env(&env)?;
+            let s3 = S3Objects::client(uploader.s3_endpoint.as_deref()).await;
+            Some((uploader, CatalogApiSettings::from_env(&env)?, s3))
+        }
+        None => None,
+    };
     let function = Function {
         env,
         config,
@@ -64,6 +90,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         http,
         app: OnceCell::new(),
         thin: OnceCell::new(),
+        uploader,
     };
     if !function.env.secrets_are_deferred() {
         function.app().await?;
@@ -132,7 +159,27 @@ impl Function {
                     &self.config.stripe,
                     secrets.stripe_secret_key,
                 );
+                let imports = self.uploader.as_ref().map(|(c, api, s3)| Uploader {
+                    merchants: DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table),
+                    catalog: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
+                    idempotency: DynamoIdempotency::new(
+                        self.dynamo.clone(),
+                        &c.idempotency_table,
+                        c.idempotency.ttl_seconds,
+                        c.idempotency.in_progress_seconds,
+                    ),
+                    objects: S3Objects::new(s3.clone()),
+                    stripe: StripeCatalog::new(client.clone(), api.clone()),
+                    clock: SystemClock,
+                    settings: UploaderSettings {
+                        bucket: c.bucket.clone(),
+                        interval_millis: c.interval_seconds * 1000,
+                        concurrency: c.concurrency,
+                        max_report_rows: c.max_report_rows,
+                    },
+                });
                 Ok::<_, InitError>(ThinEvents {
+                    imports,
                     verifier: Verifier::new(thin_secrets, self.config.tolerance_seconds),
                     livemode: self.config.stripe.livemode,
                     agreements: DynamoAgreements::new(self.dynamo.clone(), table),

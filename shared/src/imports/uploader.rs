@@ -995,6 +995,32 @@ where
         Err(UploadError::Transient("the slot kept changing".into()))
     }
 
+    /// A thin event said a v2 import changed: move its feed forward now instead of at the
+    /// next tick. Returns the import's status after that, or None when the import is not
+    /// one of ours.
+    pub async fn on_import_event(
+        &self,
+        account_id: &str,
+        stripe_import_id: &str,
+    ) -> Result<Option<ImportStatus>, UploadError> {
+        let Some(merchant) = self.merchants.merchant(account_id).await? else {
+            return Ok(None);
+        };
+        let recent = self.catalog.imports(account_id, 100).await?;
+        let Some(record) = recent
+            .into_iter()
+            .find(|r| r.stripe_import_id.as_deref() == Some(stripe_import_id))
+        else {
+            return Ok(None);
+        };
+        self.drive(account_id, record.feed, &merchant).await?;
+        Ok(self
+            .catalog
+            .import(account_id, &record.import_key)
+            .await?
+            .map(|r| r.status))
+    }
+
     /// The schedule's tick: drives every feed with work, a few at a time.
     pub async fn on_schedule(&self) -> Result<TickSummary, UploadError> {
         let slots = self.catalog.active_slots().await?;
