@@ -30,10 +30,12 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn write_catalog(path: &std::path::Path, target_bytes: u64) -> u64 {
-    let mut out =
-        std::io::BufWriter::new(std::fs::File::create(path).expect("create catalog file"));
-    writeln!(out, "id,title,description,link,image_link,brand,gtin,product_category,availability,inventory_quantity,price,shipping,color,size,item_group_id").unwrap();
+fn write_catalog(path: &std::path::Path, target_bytes: u64) -> std::io::Result<u64> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "id,title,description,link,image_link,brand,gtin,product_category,availability,inventory_quantity,price,shipping,color,size,item_group_id"
+    )?;
     let mut written = 0u64;
     let mut i = 0u64;
     while written < target_bytes {
@@ -45,16 +47,16 @@ fn write_catalog(path: &std::path::Path, target_bytes: u64) -> u64 {
             c = i % 100,
             g = i / 4,
         );
-        out.write_all(line.as_bytes()).unwrap();
+        out.write_all(line.as_bytes())?;
         written += line.len() as u64;
         i += 1;
     }
-    out.flush().unwrap();
-    written
+    out.flush()?;
+    Ok(written)
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make bench-upload`"))
     };
@@ -70,12 +72,11 @@ async fn main() {
 
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join("bench-catalog.csv");
-    let size = write_catalog(&path, megabytes * 1_000_000);
+    let size = write_catalog(&path, megabytes * 1_000_000)?;
 
     let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
     let dynamo =
-        shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env).unwrap())
-            .await;
+        shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env)?).await;
     let s3 = S3Objects::client(Some(&s3_endpoint)).await;
     let suffix = format!(
         "{}-{:06x}",
@@ -90,38 +91,32 @@ async fn main() {
         .into_iter()
         .zip(&tables)
     {
-        schema::create_table(&dynamo, spec, name).await.unwrap();
+        schema::create_table(&dynamo, spec, name).await?;
     }
     let bucket = format!("bench-{suffix}");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.create_bucket().bucket(&bucket).send().await?;
     let account = "acct_1BenchMerchant";
     let key = format!("incoming/{account}/catalog/bench.csv");
     let put = s3
         .put_object()
         .bucket(&bucket)
         .key(&key)
-        .body(
-            aws_sdk_s3::primitives::ByteStream::from_path(&path)
-                .await
-                .unwrap(),
-        )
+        .body(aws_sdk_s3::primitives::ByteStream::from_path(&path).await?)
         .send()
-        .await
-        .unwrap();
+        .await?;
 
     let merchants = DynamoMerchants::new(dynamo.clone(), &tables[0]);
     let mut merchant = Merchant::new(account);
     merchant.validation = ValidationMode::Lenient;
-    merchants.put_merchant(&merchant).await.unwrap();
+    merchants.put_merchant(&merchant).await?;
 
     let settings = StripeSettings::from_env(&Env::from_map([
         ("STRIPE_API_BASE", sim_url.clone()),
         ("STRIPE_FILES_BASE", sim_url),
         ("STRIPE_TIMEOUT_MS", "600000".into()),
-    ]))
-    .unwrap();
+    ]))?;
     let client = StripeClient::new(
-        http_client(&settings).unwrap(),
+        http_client(&settings)?,
         &settings,
         Secret::new("sk_test_sim"),
     );
@@ -130,10 +125,7 @@ async fn main() {
         catalog: DynamoCatalog::new(dynamo.clone(), &tables[1]),
         idempotency: DynamoIdempotency::new(dynamo.clone(), &tables[2], 3600, 900),
         objects: S3Objects::new(s3.clone()),
-        stripe: StripeCatalog::new(
-            client,
-            CatalogApiSettings::from_env(&Env::default()).unwrap(),
-        ),
+        stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default())?),
         clock: SystemClock,
         settings: UploaderSettings {
             bucket: bucket.clone(),
@@ -154,8 +146,7 @@ async fn main() {
             None,
             size,
         )
-        .await
-        .expect("validate and upload");
+        .await?;
     let elapsed = started.elapsed();
     let peak = status_kib("VmHWM:");
     let _ = std::fs::remove_file(&path);
@@ -175,4 +166,5 @@ async fn main() {
         "  peak RSS       {:.1} MiB (process high-water mark during the path)",
         peak as f64 / 1024.0
     );
+    Ok(())
 }

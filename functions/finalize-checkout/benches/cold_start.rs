@@ -8,17 +8,16 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn main() {
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
-        .expect("DYNAMODB_ENDPOINT is not set: run `make bench-hooks`");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT")?;
     let runs: usize = std::env::var("BENCH_COLD_STARTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_finalize-checkout"))
             .env_clear()
@@ -39,12 +38,11 @@ fn main() {
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the finalize-checkout binary");
-        listener.set_nonblocking(false).unwrap();
-        let (stream, _) = listener.accept().expect("the binary polls the runtime API");
+            .spawn()?;
+        listener.set_nonblocking(false)?;
+        let (stream, _) = listener.accept()?;
         let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
+        BufReader::new(stream).read_line(&mut line)?;
         let elapsed = started.elapsed();
         assert!(
             line.starts_with("GET /2018-06-01/runtime/invocation/next"),
@@ -62,4 +60,5 @@ fn main() {
         ms(samples[runs / 2]),
         ms(samples[runs - 1])
     );
+    Ok(())
 }

@@ -106,13 +106,12 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: usize = std::env::var("BENCH_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
-        .expect("DYNAMODB_ENDPOINT is not set: run `make bench-hooks`");
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT")?;
     let dynamo = testkit::dynamo().await;
     let tables = [
         testkit::fresh_table(&dynamo, &schema::MERCHANTS).await,
@@ -123,8 +122,7 @@ async fn main() {
     merchant.checkout = settings();
     DynamoMerchants::new(dynamo.clone(), &tables[0])
         .put_merchant(&merchant)
-        .await
-        .unwrap();
+        .await?;
     let catalog = DynamoCatalog::new(dynamo.clone(), &tables[1]);
     let skus: Vec<SkuChange> = (0..20)
         .map(|i| {
@@ -145,15 +143,13 @@ async fn main() {
         .collect();
     catalog
         .apply_sku_changes(ACCOUNT, "bench", 0, &skus)
-        .await
-        .unwrap();
+        .await?;
     let snapshot_map = catalog
         .skus(
             ACCOUNT,
             &(0..20).map(|i| format!("SKU-{i}")).collect::<Vec<_>>(),
         )
-        .await
-        .unwrap();
+        .await?;
 
     // Logic alone.
     let settings = settings();
@@ -164,11 +160,11 @@ async fn main() {
             let started = Instant::now();
             match hook {
                 Hook::Customize => {
-                    let data: CustomizeData = serde_json::from_value(data).unwrap();
+                    let data: CustomizeData = serde_json::from_value(data)?;
                     std::hint::black_box(customize::customize(&settings, &data, &snapshot_map));
                 }
                 Hook::Finalize => {
-                    let data: FinalizeData = serde_json::from_value(data).unwrap();
+                    let data: FinalizeData = serde_json::from_value(data)?;
                     std::hint::black_box((
                         finalize::rule_decline(&settings, &data),
                         finalize::approved(&settings, &data),
@@ -197,17 +193,14 @@ async fn main() {
                     "/stripe/hooks/customize_checkout",
                     env.clone(),
                 )
-                .await
-                .unwrap(),
+                .await?,
             ),
         ),
         (
             Hook::Finalize,
             "/stripe/hooks/finalize_checkout",
             Arc::new(
-                HookFunction::init(Hook::Finalize, "/stripe/hooks/finalize_checkout", env)
-                    .await
-                    .unwrap(),
+                HookFunction::init(Hook::Finalize, "/stripe/hooks/finalize_checkout", env).await?,
             ),
         ),
     ];
@@ -264,8 +257,7 @@ async fn main() {
                 .header("content-type", "application/json")
                 .body(text)
                 .send()
-                .await
-                .unwrap();
+                .await?;
             let status = response.status();
             let _ = response.bytes().await;
             samples.push(started.elapsed());
@@ -273,4 +265,5 @@ async fn main() {
         }
         report(&format!("{hook:?} HTTP end to end"), samples);
     }
+    Ok(())
 }

