@@ -8,6 +8,7 @@ mod agreements;
 mod catalog;
 mod events;
 mod merchants;
+mod orders;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +33,13 @@ enum Command {
         #[command(flatten)]
         table: agreements::AgreementArgs,
     },
+    /// Orders: list and show from the Orders table; capture and refund through Stripe.
+    Orders {
+        #[command(subcommand)]
+        command: orders::OrdersCommand,
+        #[command(flatten)]
+        table: orders::OrdersArgs,
+    },
     /// Merchant settings in the Merchants table.
     Merchants {
         #[command(subcommand)]
@@ -51,6 +59,7 @@ async fn main() -> ExitCode {
         Command::Events(command) => events::run(command).await,
         Command::Merchants { command, table } => merchants::run(command, table).await,
         Command::Agreements { command, table } => agreements::run(command, table).await,
+        Command::Orders { command, table } => orders::run(command, table).await,
         // Validation has its own exit statuses (0 valid, 1 row errors, 2 rejected).
         Command::Catalog(command) => return catalog::run(command),
     };
