@@ -33,6 +33,13 @@ pub enum CatalogCommand {
         #[arg(long, value_name = "PATH")]
         errors_csv: Option<PathBuf>,
     },
+    /// Catalog imports as the uploader recorded them (list, show).
+    Imports {
+        #[command(subcommand)]
+        command: crate::imports::ImportsCommand,
+        #[command(flatten)]
+        table: crate::imports::ImportsArgs,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,8 +63,17 @@ const ACCEPTED: u8 = 0;
 const ROW_ERRORS: u8 = 1;
 const REJECTED: u8 = 2;
 
-pub fn run(command: CatalogCommand) -> ExitCode {
+pub async fn run(command: CatalogCommand) -> ExitCode {
     match command {
+        CatalogCommand::Imports { command, table } => {
+            match crate::imports::run(command, table).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         CatalogCommand::Validate {
             file,
             feed,

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod agreements;
 mod catalog;
 mod events;
+mod imports;
 mod merchants;
 mod orders;
 
@@ -61,7 +62,7 @@ async fn main() -> ExitCode {
         Command::Agreements { command, table } => agreements::run(command, table).await,
         Command::Orders { command, table } => orders::run(command, table).await,
         // Validation has its own exit statuses (0 valid, 1 row errors, 2 rejected).
-        Command::Catalog(command) => return catalog::run(command),
+        Command::Catalog(command) => return catalog::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

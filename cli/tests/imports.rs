@@ -1,0 +1,112 @@
+//! `acb catalog imports list|show` against DynamoDB Local.
+
+use std::process::Command;
+
+use shared::imports::{Feed, FileFormat, ImportCounts, ImportRecord, ImportStatus, QueuedFile};
+use shared::merchants::ApiGeneration;
+use shared::objects::ObjectRef;
+use shared::store::ImportLog;
+use shared::store::dynamo::DynamoCatalog;
+
+fn acb(table: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_acb"))
+        .args(args)
+        .env("CATALOG_TABLE", table)
+        .output()
+        .expect("run acb");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
+fn record(key: &str, status: ImportStatus, created_at: i64) -> ImportRecord {
+    let object = ObjectRef {
+        bucket: "b".into(),
+        key: format!("incoming/acct_1CliImports/catalog/{key}.csv"),
+        version_id: None,
+        etag: None,
+        size: 10,
+    };
+    ImportRecord {
+        account_id: "acct_1CliImports".into(),
+        import_key: key.into(),
+        feed: Feed::Product,
+        generation: ApiGeneration::V2,
+        mode: "upsert".into(),
+        sources: vec![QueuedFile {
+            object: object.clone(),
+            name: format!("{key}.csv"),
+            format: FileFormat::Csv,
+            replace: false,
+            arrived_at: created_at,
+            rows: 5,
+            rows_with_errors: 1,
+        }],
+        upload: object,
+        status,
+        stripe_status: Some("succeeded_with_errors".into()),
+        stripe_file_id: None,
+        stripe_import_id: Some("pcimprt_1".into()),
+        counts: ImportCounts {
+            rows: 5,
+            rows_with_errors: 1,
+            stripe_successes: Some(4),
+            stripe_errors: Some(1),
+        },
+        failure: None,
+        report_keys: vec!["reports/acct_1CliImports/x.csv/stripe-errors.csv".into()],
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+#[tokio::test]
+async fn list_is_newest_first_and_show_has_every_field() {
+    let dynamo = testkit::dynamo().await;
+    let table = testkit::fresh_table(&dynamo, &shared::store::schema::CATALOG).await;
+    let catalog = DynamoCatalog::new(dynamo, &table);
+    catalog
+        .put_import(&record("0001800000000000-aaaa", ImportStatus::Succeeded, 1))
+        .await
+        .unwrap();
+    catalog
+        .put_import(&record(
+            "0001800000060000-bbbb",
+            ImportStatus::SucceededWithErrors,
+            2,
+        ))
+        .await
+        .unwrap();
+
+    let (ok, out, err) = acb(&table, &["catalog", "imports", "list", "acct_1CliImports"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("0001800000060000-bbbb")
+            && lines[0].contains("succeeded_with_errors")
+            && lines[0].contains("stripe_failed=1"),
+        "{out}"
+    );
+    let (ok, out, _) = acb(
+        &table,
+        &[
+            "catalog",
+            "imports",
+            "show",
+            "acct_1CliImports",
+            "0001800000000000-aaaa",
+            "--json",
+        ],
+    );
+    assert!(ok);
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["stripe_import_id"], "pcimprt_1");
+    let (ok, _, err) = acb(
+        &table,
+        &["catalog", "imports", "show", "acct_1CliImports", "nope"],
+    );
+    assert!(!ok && err.contains("no import"), "{err}");
+}
