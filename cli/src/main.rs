@@ -10,6 +10,7 @@ mod events;
 mod imports;
 mod merchants;
 mod orders;
+mod simulate;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,9 @@ enum Command {
         #[command(flatten)]
         table: orders::OrdersArgs,
     },
+    /// Play an agent's purchase with stripe-sim (local stack).
+    #[command(subcommand)]
+    Simulate(simulate::SimulateCommand),
     /// Merchant settings in the Merchants table.
     Merchants {
         #[command(subcommand)]
@@ -61,6 +65,7 @@ async fn main() -> ExitCode {
         Command::Merchants { command, table } => merchants::run(command, table).await,
         Command::Agreements { command, table } => agreements::run(command, table).await,
         Command::Orders { command, table } => orders::run(command, table).await,
+        Command::Simulate(command) => simulate::run(command).await,
         // Validation has its own exit statuses (0 valid, 1 row errors, 2 rejected).
         Command::Catalog(command) => return catalog::run(command).await,
     };

@@ -158,3 +158,43 @@ async fn list_show_capture_and_refund() {
     );
     assert!(!ok && err.contains("no order"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_purchase_plays_a_checkout_on_stripe_sim() {
+    let sim = stripe_sim::start(stripe_sim::SimConfig::default(), 0)
+        .await
+        .unwrap();
+    let env = [("STRIPE_SIM_URL", sim.base_url())];
+    let (ok, out, err) = acb(
+        &env,
+        &[
+            "simulate",
+            "purchase",
+            "--account",
+            "acct_1Sim",
+            "--sku",
+            "MUG",
+            "--quantity",
+            "3",
+            "--unit-amount",
+            "1000",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("completed cs_") && out.contains("total 3000 USD"),
+        "{out}"
+    );
+    let (ok, _, err) = acb(
+        &env,
+        &[
+            "simulate",
+            "purchase",
+            "--account",
+            "not-an-account",
+            "--sku",
+            "MUG",
+        ],
+    );
+    assert!(!ok && err.contains("stripe-sim answered 400"), "{err}");
+}
