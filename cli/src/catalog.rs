@@ -33,6 +33,22 @@ pub enum CatalogCommand {
         #[arg(long, value_name = "PATH")]
         errors_csv: Option<PathBuf>,
     },
+    /// Put FILE into the catalog bucket under incoming/ACCOUNT/<feed>/: the same path as a
+    /// merchant's own drop (the bucket's notification starts the upload).
+    Upload {
+        file: PathBuf,
+        #[arg(long)]
+        account: String,
+        /// product (default: from the path, else product), inventory, pricing, promotion.
+        #[arg(long, value_parser = parse_feed)]
+        feed: Option<FeedKind>,
+        /// The catalog bucket (stack output CatalogBucketName).
+        #[arg(long, env = "CATALOG_BUCKET")]
+        bucket: String,
+        /// S3 endpoint, for the local S3 emulator.
+        #[arg(long, env = "S3_ENDPOINT")]
+        s3_endpoint: Option<String>,
+    },
     /// Catalog imports as the uploader recorded them (list, show).
     Imports {
         #[command(subcommand)]
@@ -65,6 +81,28 @@ const REJECTED: u8 = 2;
 
 pub async fn run(command: CatalogCommand) -> ExitCode {
     match command {
+        CatalogCommand::Upload {
+            file,
+            account,
+            feed,
+            bucket,
+            s3_endpoint,
+        } => {
+            match crate::imports::upload(&file, &account, feed, &bucket, s3_endpoint.as_deref())
+                .await
+            {
+                Ok(key) => {
+                    println!(
+                        "uploaded s3://{bucket}/{key}; its report will be under reports/{account}/"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         CatalogCommand::Imports { command, table } => {
             match crate::imports::run(command, table).await {
                 Ok(()) => ExitCode::SUCCESS,

@@ -115,3 +115,46 @@ pub async fn run(command: ImportsCommand, args: ImportsArgs) -> Result<(), Strin
     }
     Ok(())
 }
+
+/// Puts a local file where a merchant's drop would land; returns the object key.
+pub async fn upload(
+    file: &std::path::Path,
+    account: &str,
+    feed: Option<shared::catalog::FeedKind>,
+    bucket: &str,
+    s3_endpoint: Option<&str>,
+) -> Result<String, String> {
+    if !is_account_id(account) {
+        return Err(format!(
+            "{account:?} is not a connected account id (acct_…)"
+        ));
+    }
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("{} has no usable file name", file.display()))?;
+    let feed = feed
+        .or_else(|| shared::catalog::FeedKind::from_path(&file.to_string_lossy()))
+        .unwrap_or(shared::catalog::FeedKind::Product);
+    let key = format!("incoming/{account}/{}/{name}", feed.folder());
+    // The uploader would refuse anything else: say so before uploading.
+    shared::imports::keys::parse_incoming_key(&key).map_err(|e| e.to_string())?;
+    let client = shared::objects::S3Objects::client(s3_endpoint).await;
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
+        .await
+        .map_err(|e| format!("reading {}: {e}", file.display()))?;
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "uploading to s3://{bucket}/{key}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(key)
+}

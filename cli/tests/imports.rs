@@ -110,3 +110,52 @@ async fn list_is_newest_first_and_show_has_every_field() {
     );
     assert!(!ok && err.contains("no import"), "{err}");
 }
+
+#[tokio::test]
+async fn upload_puts_the_file_where_a_merchant_drop_lands() {
+    let s3 = testkit::s3().await;
+    let bucket = testkit::fresh_bucket(&s3).await;
+    let dir = std::env::temp_dir().join(format!("acb-upload-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("inventory")).unwrap();
+    let file = dir.join("inventory").join("stock today.csv");
+    std::fs::write(
+        &file,
+        "id,availability,inventory_quantity\nSKU-1,in_stock,3\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_acb"))
+        .args([
+            "catalog",
+            "upload",
+            file.to_str().unwrap(),
+            "--account",
+            "acct_1Up",
+            "--bucket",
+            &bucket,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let body = testkit::read_object(&s3, &bucket, "incoming/acct_1Up/inventory/stock today.csv")
+        .await
+        .expect("uploaded");
+    assert!(body.starts_with(b"id,availability"));
+    let output = Command::new(env!("CARGO_BIN_EXE_acb"))
+        .args([
+            "catalog",
+            "upload",
+            file.to_str().unwrap(),
+            "--account",
+            "cus_1",
+            "--bucket",
+            &bucket,
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}
