@@ -16,10 +16,7 @@ use shared::config::Env;
 use shared::hooks::function::HookFunction;
 use shared::hooks::request::{CustomizeData, FinalizeData};
 use shared::hooks::{Hook, customize, finalize};
-use shared::merchants::{
-    ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, Merchant, ShippingRule,
-    ShippingService,
-};
+use shared::merchants::{CheckoutSettings, Merchant};
 use shared::skus::{SkuChange, SkuSnapshot};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants};
 use shared::store::{MerchantAdmin, SkuSnapshots, schema};
@@ -28,49 +25,7 @@ const ACCOUNT: &str = "acct_1BenchHooks";
 const SECRET: &str = "whsec_bench_hooks";
 
 fn settings() -> CheckoutSettings {
-    CheckoutSettings {
-        shipping_rules: vec![ShippingRule {
-            country: "US".into(),
-            regions: vec![],
-            services: vec![
-                ShippingService {
-                    name: "Ground".into(),
-                    amount: 700,
-                    currency: "usd".into(),
-                    min_days: Some(3),
-                    max_days: Some(5),
-                },
-                ShippingService {
-                    name: "Express".into(),
-                    amount: 1900,
-                    currency: "usd".into(),
-                    min_days: Some(1),
-                    max_days: Some(2),
-                },
-            ],
-            free_shipping_threshold: Some(50_000),
-            basis: Default::default(),
-        }],
-        tax_rates: vec![ManualTaxRate {
-            country: "US".into(),
-            state: Some("CA".into()),
-            percentage: "8.25".into(),
-            inclusive: false,
-            display_name: "CA sales tax".into(),
-        }],
-        fee_plan: Some(FeePlan {
-            basis_points: 250,
-            fixed: 30,
-            minimum: 0,
-            maximum: None,
-        }),
-        approval: ApprovalRules {
-            allowed_countries: vec!["US".into()],
-            max_order_amount: Some(1_000_000),
-            refuse_prepaid_cards: true,
-        },
-        ..Default::default()
-    }
+    testkit::demo_checkout_settings()
 }
 
 fn request(hook: Hook, i: usize) -> Value {

@@ -9,6 +9,9 @@ use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 use shared::config::DynamoSettings;
+use shared::merchants::{
+    ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, ShippingRule, ShippingService,
+};
 use shared::store::schema::{self, TableSpec};
 
 /// The repository root (tests read `events/` fixtures from there).
@@ -161,4 +164,53 @@ pub async fn read_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -
         .await
         .ok()?;
     Some(output.body.collect().await.ok()?.into_bytes().to_vec())
+}
+
+/// A merchant's checkout settings as the hook tests and benchmarks use them: US shipping
+/// (Ground 7.00, Express 19.00, free from 500.00), 8.25% California tax, a 2.5% + 0.30
+/// fee, US and Canada only, at most 1000.00, no prepaid cards.
+pub fn demo_checkout_settings() -> CheckoutSettings {
+    CheckoutSettings {
+        shipping_rules: vec![ShippingRule {
+            country: "US".into(),
+            regions: vec![],
+            services: vec![
+                ShippingService {
+                    name: "Ground".into(),
+                    amount: 700,
+                    currency: "usd".into(),
+                    min_days: Some(3),
+                    max_days: Some(5),
+                },
+                ShippingService {
+                    name: "Express".into(),
+                    amount: 1900,
+                    currency: "usd".into(),
+                    min_days: Some(1),
+                    max_days: Some(2),
+                },
+            ],
+            free_shipping_threshold: Some(50_000),
+            basis: Default::default(),
+        }],
+        tax_rates: vec![ManualTaxRate {
+            country: "US".into(),
+            state: Some("CA".into()),
+            percentage: "8.25".into(),
+            inclusive: false,
+            display_name: "CA sales tax".into(),
+        }],
+        fee_plan: Some(FeePlan {
+            basis_points: 250,
+            fixed: 30,
+            minimum: 0,
+            maximum: None,
+        }),
+        approval: ApprovalRules {
+            allowed_countries: vec!["US".into(), "CA".into()],
+            max_order_amount: Some(100_000),
+            refuse_prepaid_cards: true,
+        },
+        ..Default::default()
+    }
 }
