@@ -16,7 +16,7 @@ mod simulate;
 #[command(
     name = "acb",
     version,
-    about = "Operate the agentic-commerce bundle: fixtures and events (merchants, catalog, orders and agreements follow)"
+    about = "Operate the agentic-commerce bundle: merchants, catalog feeds and imports, orders, agreements, signed test events"
 )]
 struct Cli {
     #[command(subcommand)]
