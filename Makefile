@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install test build lint fmt bench bench-upload bench-hooks services-up services-down services-status \
+.PHONY: help install run test build lint fmt bench bench-upload bench-hooks services-up services-down services-status \
         sam-validate sam-build clean distclean
 
 help: ## Show this help
@@ -23,6 +23,11 @@ help: ## Show this help
 
 install: ## Install local tools into .local/ (DynamoDB Local, moto, SAM CLI); idempotent
 	@bash $(SCRIPTS)/install.sh
+
+# ARGS go to the local stack: `make run ARGS=--once` plays the scenario and exits 0 only
+# if every step succeeded; `make run ARGS=--no-scenario` just serves.
+run: ## The whole bundle locally: services, every function, stripe-sim, and a demo scenario
+	@bash $(SCRIPTS)/run.sh $(ARGS)
 
 test: ## Run all tests: local services up, cargo test, sam validate --lint, no openssl-sys
 	@bash $(SCRIPTS)/test.sh

@@ -11,12 +11,16 @@ use crate::signature::sign_header;
 pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_agentic_commerce_local";
 /// The Agentic Commerce Extension's (checkout hooks') local test secret.
 pub const TEST_HOOK_SECRET: &str = "whsec_test_hooks_local";
+/// The thin-event (v2 event destination) local test secret.
+pub const TEST_THIN_EVENT_SECRET: &str = "whsec_test_thin_events_local";
 
 /// The test secret a fixture is signed with, from its route.
 pub fn default_secret(request: &Value) -> &'static str {
     let path = request.get("rawPath").and_then(Value::as_str).unwrap_or("");
     if path.contains("/stripe/hooks/") {
         TEST_HOOK_SECRET
+    } else if path.ends_with("/stripe/events") {
+        TEST_THIN_EVENT_SECRET
     } else {
         TEST_WEBHOOK_SECRET
     }

@@ -5,6 +5,8 @@ pub mod account_sessions;
 pub mod agreements;
 #[cfg(feature = "lambda")]
 pub mod apigw;
+#[cfg(feature = "lambda")]
+pub mod aws_events;
 pub mod catalog;
 pub mod clock;
 pub mod config;

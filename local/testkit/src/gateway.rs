@@ -11,8 +11,6 @@ use aws_lambda_events::encodings::Body;
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use serde_json::json;
 
 pub struct Gateway {
     pub addr: SocketAddr,
@@ -31,8 +29,8 @@ impl Drop for Gateway {
     }
 }
 
-/// Builds the API Gateway v2 event for a request, as AWS would: lower-cased headers,
-/// base64 for bodies that are not UTF-8 text.
+/// Builds the API Gateway v2 event for a request, as AWS would (see
+/// [`shared::aws_events::api_gateway_request`]).
 pub fn to_apigw_event(
     method: &str,
     path: &str,
@@ -40,31 +38,7 @@ pub fn to_apigw_event(
     headers: &[(String, String)],
     body: &[u8],
 ) -> ApiGatewayV2httpRequest {
-    let (body_text, is_base64) = match std::str::from_utf8(body) {
-        Ok(text) => (text.to_string(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
-    };
-    let header_map: serde_json::Map<String, serde_json::Value> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
-        .collect();
-    let now_ms = crate::now_seconds() * 1000;
-    serde_json::from_value(json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "000000000000", "apiId": "local", "domainName": "127.0.0.1", "domainPrefix": "local",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
-            "requestId": format!("local-{:016x}", fastrand::u64(..)), "routeKey": format!("{method} {path}"),
-            "stage": "$default", "time": "", "timeEpoch": now_ms
-        },
-        "body": body_text,
-        "isBase64Encoded": is_base64
-    }))
-    .expect("a well-formed API Gateway v2 event")
+    shared::aws_events::api_gateway_request(method, path, query, headers, body)
 }
 
 fn to_response(answer: ApiGatewayV2httpResponse) -> Response {

@@ -140,20 +140,7 @@ pub async fn put_and_event(
     event
 }
 
-/// S3's encoding of keys in event notifications: URL encoding with `+` for spaces.
-pub fn s3_event_key(key: &str) -> String {
-    let mut out = String::new();
-    for byte in key.bytes() {
-        match byte {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
+pub use shared::aws_events::s3_event_key;
 
 pub async fn read_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let output = client

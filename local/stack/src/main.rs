@@ -1,0 +1,507 @@
+//! `make run`: the whole bundle on this machine. The function binaries run as they do in
+//! AWS Lambda, behind a local Runtime API, fed by a local API Gateway, S3 notifications and
+//! the schedule, all as `template.yaml` declares them; stripe-sim plays Stripe. A scenario
+//! then walks a merchant from sign-up to a refunded order (see scenario.rs).
+
+mod gateway;
+mod provision;
+mod runtime;
+mod scenario;
+mod secrets;
+mod template;
+mod triggers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::json;
+use shared::fixtures::{TEST_HOOK_SECRET, TEST_THIN_EVENT_SECRET, TEST_WEBHOOK_SECRET};
+
+use crate::runtime::{LocalFunction, ProcessSpec};
+use crate::template::{StackContext, Template};
+
+/// The secret key stripe-sim accepts and the functions use (a local test value).
+const LOCAL_STRIPE_KEY: &str = "sk_test_local_stack";
+
+#[derive(Parser)]
+#[command(
+    name = "local-stack",
+    about = "Run the agentic-commerce bundle locally (functions, API, S3 events, schedule, stripe-sim) and play the demo scenario. Started by `make run`."
+)]
+struct Args {
+    /// Play the scenario, print the summary and exit: status 0 only if every step succeeded.
+    #[arg(long)]
+    once: bool,
+    /// Do not play the scenario; just serve.
+    #[arg(long, conflicts_with = "once")]
+    no_scenario: bool,
+    /// Port of the local HTTP API (the template's routes).
+    #[arg(long, env = "ACB_API_PORT", default_value_t = 9000)]
+    http_port: u16,
+    /// Port of stripe-sim.
+    #[arg(long, env = "STRIPE_SIM_PORT", default_value_t = 12111)]
+    sim_port: u16,
+    /// Seconds between schedule ticks; the template's rate (1 minute) when 0. Shorter
+    /// locally so catalog imports finish while you watch.
+    #[arg(long, default_value_t = 5)]
+    tick_seconds: u64,
+    #[arg(long, default_value = "acb-local")]
+    stack_name: String,
+    /// Where the function and stripe-sim binaries are (cargo's output directory).
+    #[arg(long, default_value = "target/debug")]
+    bin_dir: PathBuf,
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// Python with cfn-lint (the project venv) to read the template.
+    #[arg(long, default_value = ".local/venv/bin/python")]
+    python: PathBuf,
+    /// Logs, dead letters and stack.env go here.
+    #[arg(long, default_value = ".local/run/stack")]
+    run_dir: PathBuf,
+    /// The scenario's files (checkout settings, catalog CSV).
+    #[arg(long, default_value = "local/demo")]
+    demo_dir: PathBuf,
+    #[arg(long, env = "DYNAMODB_ENDPOINT")]
+    dynamodb_endpoint: String,
+    #[arg(long, env = "S3_ENDPOINT")]
+    s3_endpoint: String,
+}
+
+/// What the scenario and the operator need to reach the running stack.
+pub struct Stack {
+    pub context: StackContext,
+    pub api_url: String,
+    pub sim_url: String,
+    pub bucket: String,
+    /// Table names by logical id.
+    pub tables: HashMap<String, String>,
+    pub dynamodb_endpoint: String,
+    pub s3_endpoint: String,
+    pub run_dir: PathBuf,
+    pub bin_dir: PathBuf,
+    pub demo_dir: PathBuf,
+    /// The environment for `acb` against this stack (also written to stack.env).
+    pub cli_env: BTreeMap<String, String>,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Stack {
+    pub fn table(&self, logical_id: &str) -> String {
+        self.tables.get(logical_id).cloned().unwrap_or_default()
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(args));
+    // Dropping the runtime stops every task; the child processes are killed with them.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+async fn run(args: Args) -> ExitCode {
+    let stack = match start(&args).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("error: the local stack did not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let passed = if args.no_scenario {
+        true
+    } else {
+        scenario::play(&stack).await
+    };
+    print_where_to_look(&stack);
+    if args.once {
+        return if passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    println!("\nServing until Ctrl-C.");
+    let _ = tokio::signal::ctrl_c().await;
+    println!("\nStopping.");
+    ExitCode::SUCCESS
+}
+
+fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
+    [
+        ("AWS_ACCESS_KEY_ID", "local".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_string()),
+        ("AWS_REGION", context.region.clone()),
+        ("AWS_DEFAULT_REGION", context.region.clone()),
+    ]
+}
+
+async fn start(args: &Args) -> Result<Stack, String> {
+    std::fs::create_dir_all(&args.run_dir)
+        .map_err(|e| format!("creating {}: {e}", args.run_dir.display()))?;
+    let sim_url = format!("http://127.0.0.1:{}", args.sim_port);
+    let api_url = format!("http://127.0.0.1:{}", args.http_port);
+    let context = StackContext {
+        stack_name: args.stack_name.clone(),
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        parameters: HashMap::from([
+            ("StripeApiBase".to_string(), sim_url.clone()),
+            ("StripeFilesBase".to_string(), sim_url.clone()),
+            ("StripeLivemode".to_string(), "false".to_string()),
+        ]),
+    };
+    for (name, value) in local_aws_env(&context) {
+        // SAFETY: set once at start-up, before any other thread reads the environment.
+        unsafe { std::env::set_var(name, value) };
+    }
+
+    println!("Starting the local stack ({})", args.stack_name);
+    let doc = template::render_yaml(
+        &args.python,
+        Path::new("local/scripts/template-json.py"),
+        &args.template,
+    )
+    .map_err(|e| e.to_string())?;
+    let template = Template::new(doc, context.clone());
+    let functions = template.functions().map_err(|e| e.to_string())?;
+    let tables = template.tables().map_err(|e| e.to_string())?;
+    let bucket = template.bucket().map_err(|e| e.to_string())?;
+
+    let dynamo = shared::store::dynamo::client(&shared::config::DynamoSettings {
+        endpoint: Some(args.dynamodb_endpoint.clone()),
+    })
+    .await;
+    let s3 = shared::objects::S3Objects::client(Some(&args.s3_endpoint)).await;
+    for table in &tables {
+        let created = provision::create_table(&dynamo, table).await?;
+        println!(
+            "  table  {:<40} {}",
+            table.name,
+            if created { "created" } else { "kept" }
+        );
+    }
+    let created = provision::create_bucket(&s3, &bucket).await?;
+    println!(
+        "  bucket {:<40} {}",
+        bucket.name,
+        if created { "created" } else { "kept" }
+    );
+
+    // The secrets document, served the way the Lambda extension serves it.
+    let session_token = format!("local-session-{:032x}", fastrand::u128(..));
+    let secret_id = functions
+        .iter()
+        .find_map(|f| f.environment.get("SECRETS_ID").cloned())
+        .unwrap_or_default();
+    let secrets_port = secrets::serve(
+        &secret_id,
+        &session_token,
+        &json!({
+            "STRIPE_SECRET_KEY": LOCAL_STRIPE_KEY,
+            "STRIPE_WEBHOOK_SECRETS": TEST_WEBHOOK_SECRET,
+            "STRIPE_THIN_EVENT_SECRETS": TEST_THIN_EVENT_SECRET,
+            "STRIPE_HOOK_SECRETS": TEST_HOOK_SECRET,
+        }),
+    )
+    .await
+    .map_err(|e| format!("secrets extension: {e}"))?;
+
+    let dead_letters = args.run_dir.join("dead-letters.jsonl");
+    let mut routes = Vec::new();
+    let mut targets = Vec::new();
+    for function in &functions {
+        let executable = args.bin_dir.join(&function.binary);
+        if !executable.exists() {
+            return Err(format!(
+                "{} is not built ({}); `make run` builds it",
+                function.logical_id,
+                executable.display()
+            ));
+        }
+        let mut environment = function.environment.clone();
+        environment.extend(local_aws_env(&context).map(|(k, v)| (k.to_string(), v)));
+        environment.insert("AWS_SESSION_TOKEN".into(), session_token.clone());
+        environment.insert(
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
+            secrets_port.to_string(),
+        );
+        environment.insert("DYNAMODB_ENDPOINT".into(), args.dynamodb_endpoint.clone());
+        environment.insert("S3_ENDPOINT".into(), args.s3_endpoint.clone());
+        let name = format!("{}-{}", args.stack_name, function.logical_id);
+        let local = LocalFunction::start(
+            &name,
+            &format!(
+                "arn:aws:lambda:{}:{}:function:{name}",
+                context.region, context.account_id
+            ),
+            ProcessSpec {
+                executable,
+                environment,
+                log_file: args.run_dir.join(format!("{}.log", function.logical_id)),
+                timeout: function.timeout,
+                memory_mb: function.memory_mb,
+            },
+        )
+        .await
+        .map_err(|e| format!("{}: {e}", function.logical_id))?;
+        println!(
+            "  function {:<38} {}",
+            function.logical_id,
+            function
+                .routes
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .chain(
+                    function
+                        .s3_triggers
+                        .iter()
+                        .map(|t| format!("s3://{}/{}*", t.bucket, t.prefix))
+                )
+                .chain(function.schedules.iter().map(|s| format!(
+                    "schedule every {}s (template: {}s)",
+                    if args.tick_seconds == 0 {
+                        s.every.as_secs()
+                    } else {
+                        args.tick_seconds
+                    },
+                    s.every.as_secs()
+                )))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for route in &function.routes {
+            routes.push((route.clone(), local.clone()));
+        }
+        targets.push((function.clone(), local));
+    }
+
+    let jwt = gateway::JwtSettings {
+        issuer: template
+            .resolve(&json!({"Ref": "JwtIssuer"}))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        audiences: template
+            .resolve(&json!({"Ref": "JwtAudience"}))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+            .split(',')
+            .map(|a| a.trim().to_string())
+            .collect(),
+    };
+    let route_paths: Vec<String> = routes.iter().map(|(r, _)| r.path.clone()).collect();
+    gateway::serve(
+        SocketAddr::from(([127, 0, 0, 1], args.http_port)),
+        routes,
+        jwt,
+    )
+    .await
+    .map_err(|e| format!("the HTTP API cannot listen on {api_url}: {e}"))?;
+
+    start_sim(args, &api_url, &sim_url, &route_paths).await?;
+
+    for (function, local) in &targets {
+        let target = triggers::Target {
+            function: local.clone(),
+            retries: function.async_retries,
+            dead_letters: dead_letters.clone(),
+        };
+        for trigger in &function.s3_triggers {
+            triggers::watch_bucket(
+                s3.clone(),
+                trigger.clone(),
+                context.clone(),
+                target.clone(),
+                Duration::from_millis(500),
+            )
+            .await
+            .map_err(|e| format!("watching s3://{}/{}: {e}", trigger.bucket, trigger.prefix))?;
+        }
+        for schedule in &function.schedules {
+            let every = if args.tick_seconds == 0 {
+                schedule.every
+            } else {
+                Duration::from_secs(args.tick_seconds)
+            };
+            triggers::schedule(
+                schedule.clone(),
+                function.logical_id.clone(),
+                context.clone(),
+                target.clone(),
+                every,
+            );
+        }
+    }
+
+    let table_names: HashMap<String, String> = tables
+        .iter()
+        .map(|t| (t.logical_id.clone(), t.name.clone()))
+        .collect();
+    let mut cli_env: BTreeMap<String, String> = local_aws_env(&context)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    for (var, logical_id) in [
+        ("MERCHANTS_TABLE", "MerchantsTable"),
+        ("ORDERS_TABLE", "OrdersTable"),
+        ("AGREEMENTS_TABLE", "AgreementsTable"),
+        ("CATALOG_TABLE", "CatalogTable"),
+    ] {
+        cli_env.insert(
+            var.into(),
+            table_names.get(logical_id).cloned().unwrap_or_default(),
+        );
+    }
+    for (k, v) in [
+        ("CATALOG_BUCKET", bucket.name.clone()),
+        ("DYNAMODB_ENDPOINT", args.dynamodb_endpoint.clone()),
+        ("S3_ENDPOINT", args.s3_endpoint.clone()),
+        ("STRIPE_SECRET_KEY", LOCAL_STRIPE_KEY.to_string()),
+        ("STRIPE_API_BASE", sim_url.clone()),
+        ("STRIPE_FILES_BASE", sim_url.clone()),
+        ("STRIPE_SIM_URL", sim_url.clone()),
+        ("ACB_API_URL", api_url.clone()),
+    ] {
+        cli_env.insert(k.into(), v);
+    }
+    let env_file = args.run_dir.join("stack.env");
+    let text: String = cli_env
+        .iter()
+        .map(|(k, v)| format!("export {k}={v}\n"))
+        .collect();
+    std::fs::write(&env_file, text).map_err(|e| format!("writing {}: {e}", env_file.display()))?;
+
+    Ok(Stack {
+        context,
+        api_url,
+        sim_url,
+        bucket: bucket.name,
+        tables: table_names,
+        dynamodb_endpoint: args.dynamodb_endpoint.clone(),
+        s3_endpoint: args.s3_endpoint.clone(),
+        run_dir: args.run_dir.clone(),
+        bin_dir: args.bin_dir.clone(),
+        demo_dir: args.demo_dir.clone(),
+        cli_env,
+        dynamo,
+        s3,
+    })
+}
+
+/// Starts stripe-sim, delivering webhooks, thin events and hook calls to the local API.
+async fn start_sim(
+    args: &Args,
+    api_url: &str,
+    sim_url: &str,
+    routes: &[String],
+) -> Result<(), String> {
+    let route = |suffix: &str| -> Result<String, String> {
+        routes
+            .iter()
+            .find(|p| p.ends_with(suffix))
+            .map(|p| format!("{api_url}{p}"))
+            .ok_or_else(|| format!("template.yaml has no route ending in {suffix}"))
+    };
+    let log_path = args.run_dir.join("stripe-sim.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let stderr = log.try_clone().map_err(|e| e.to_string())?;
+    let executable = args.bin_dir.join("stripe-sim");
+    let mut command = tokio::process::Command::new(&executable);
+    command
+        .arg("--port")
+        .arg(args.sim_port.to_string())
+        .arg("--api-key")
+        .arg(LOCAL_STRIPE_KEY)
+        .arg("--webhook-url")
+        .arg(route("/stripe/webhooks")?)
+        .arg("--thin-event-url")
+        .arg(route("/stripe/events")?)
+        .arg("--customize-url")
+        .arg(route("/customize_checkout")?)
+        .arg("--finalize-url")
+        .arg(route("/finalize_checkout")?)
+        .env("STRIPE_SIM_WEBHOOK_SECRET", TEST_WEBHOOK_SECRET)
+        .env("STRIPE_SIM_THIN_EVENT_SECRET", TEST_THIN_EVENT_SECRET)
+        .env("STRIPE_SIM_HOOK_SECRET", TEST_HOOK_SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(stderr))
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", executable.display()))?;
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "stripe-sim exited ({status}); is port {} free? see {}",
+                args.sim_port,
+                log_path.display()
+            ));
+        }
+        if client
+            .get(format!("{sim_url}/_sim/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            println!("  stripe-sim {sim_url}");
+            tokio::spawn(async move {
+                let status = child.wait().await;
+                eprintln!("  ! stripe-sim exited: {status:?}");
+            });
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!(
+        "stripe-sim did not answer on {sim_url}; see {}",
+        log_path.display()
+    ))
+}
+
+fn print_where_to_look(stack: &Stack) {
+    let api = &stack.api_url;
+    let run = stack.run_dir.display();
+    println!(
+        "
+Local stack
+  HTTP API          {api}
+    Connect webhooks  POST {api}/stripe/webhooks                  secret {TEST_WEBHOOK_SECRET}
+    thin events       POST {api}/stripe/events                    secret {TEST_THIN_EVENT_SECRET}
+    customize hook    POST {api}/stripe/hooks/customize_checkout  secret {TEST_HOOK_SECRET}
+    finalize hook     POST {api}/stripe/hooks/finalize_checkout   secret {TEST_HOOK_SECRET}
+    account sessions  POST {api}/account_sessions (Bearer JWT; signature not checked locally)
+  stripe-sim        {sim} (secret key {LOCAL_STRIPE_KEY}; control endpoints under /_sim/)
+  DynamoDB Local    {dynamo}
+  S3 emulator       {s3} (bucket {bucket}; drop feeds under incoming/<acct>/catalog/)
+  function logs     {run}/<Function>.log, stripe-sim {run}/stripe-sim.log
+  failed events     {run}/dead-letters.jsonl
+  acb against it    source {run}/stack.env && {bin}/acb orders list <acct>",
+        sim = stack.sim_url,
+        dynamo = stack.dynamodb_endpoint,
+        s3 = stack.s3_endpoint,
+        bucket = stack.bucket,
+        bin = stack.bin_dir.display(),
+    );
+}
