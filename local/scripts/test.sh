@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317  # functions called through trap and step
 # The project's test run (`make test`, and CI through .ci/run):
 #   install local tools -> start DynamoDB Local + moto S3 (stopped again on exit, also on
-#   failure or Ctrl-C) -> cargo test -> sam validate --lint -> no openssl-sys in the tree.
+#   failure or Ctrl-C) -> build every binary -> cargo test -> sam validate --lint -> no openssl-sys in the tree.
 # Every step runs even when an earlier one failed; the exit status is non-zero if any did,
 # and the summary names them.
 #
@@ -80,6 +80,8 @@ step "start local services" "$SCRIPTS_DIR/services.sh" start
 [ ${#FAILED[@]} -eq 0 ] || finish
 eval "$("$SCRIPTS_DIR/services.sh" env)"
 
+# The local stack's end-to-end test runs every function's real binary, stripe-sim and acb.
+step "build binaries" cargo build --workspace --bins --locked
 step "cargo test" cargo test --workspace --locked "$@"
 step "sam validate --lint" "$SCRIPTS_DIR/sam.sh" validate --lint --template template.yaml
 step "no openssl-sys" no_openssl

@@ -3,13 +3,9 @@
 //! the schedule, all as `template.yaml` declares them; stripe-sim plays Stripe. A scenario
 //! then walks a merchant from sign-up to a refunded order (see scenario.rs).
 
-mod gateway;
-mod provision;
-mod runtime;
-mod scenario;
-mod secrets;
-mod template;
-mod triggers;
+use local_stack::runtime::{LocalFunction, ProcessSpec};
+use local_stack::template::{StackContext, Template};
+use local_stack::{Stack, gateway, provision, scenario, secrets, template, triggers};
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -20,9 +16,6 @@ use std::time::Duration;
 use clap::Parser;
 use serde_json::json;
 use shared::fixtures::{TEST_HOOK_SECRET, TEST_THIN_EVENT_SECRET, TEST_WEBHOOK_SECRET};
-
-use crate::runtime::{LocalFunction, ProcessSpec};
-use crate::template::{StackContext, Template};
 
 /// The secret key stripe-sim accepts and the functions use (a local test value).
 const LOCAL_STRIPE_KEY: &str = "sk_test_local_stack";
@@ -49,6 +42,11 @@ struct Args {
     /// locally so catalog imports finish while you watch.
     #[arg(long, default_value_t = 5)]
     tick_seconds: u64,
+    /// FeedUploadIntervalSeconds: at most one catalog upload per merchant and feed per this
+    /// many seconds. The template's 900 applies in AWS; 0 here, so every run of the scenario
+    /// uploads at once (pass 900 to watch files queue and merge).
+    #[arg(long, default_value_t = 0)]
+    feed_interval_seconds: u64,
     #[arg(long, default_value = "acb-local")]
     stack_name: String,
     /// Where the function and stripe-sim binaries are (cargo's output directory).
@@ -69,31 +67,6 @@ struct Args {
     dynamodb_endpoint: String,
     #[arg(long, env = "S3_ENDPOINT")]
     s3_endpoint: String,
-}
-
-/// What the scenario and the operator need to reach the running stack.
-pub struct Stack {
-    pub context: StackContext,
-    pub api_url: String,
-    pub sim_url: String,
-    pub bucket: String,
-    /// Table names by logical id.
-    pub tables: HashMap<String, String>,
-    pub dynamodb_endpoint: String,
-    pub s3_endpoint: String,
-    pub run_dir: PathBuf,
-    pub bin_dir: PathBuf,
-    pub demo_dir: PathBuf,
-    /// The environment for `acb` against this stack (also written to stack.env).
-    pub cli_env: BTreeMap<String, String>,
-    pub dynamo: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
-}
-
-impl Stack {
-    pub fn table(&self, logical_id: &str) -> String {
-        self.tables.get(logical_id).cloned().unwrap_or_default()
-    }
 }
 
 fn main() -> ExitCode {
@@ -163,6 +136,10 @@ async fn start(args: &Args) -> Result<Stack, String> {
             ("StripeApiBase".to_string(), sim_url.clone()),
             ("StripeFilesBase".to_string(), sim_url.clone()),
             ("StripeLivemode".to_string(), "false".to_string()),
+            (
+                "FeedUploadIntervalSeconds".to_string(),
+                args.feed_interval_seconds.to_string(),
+            ),
         ]),
     };
     for (name, value) in local_aws_env(&context) {

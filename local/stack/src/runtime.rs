@@ -411,3 +411,98 @@ async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in function in bash speaking the Runtime API over /dev/tcp: it takes the
+    /// next invocation and then, by MODE, answers with the payload (echo), reports an
+    /// error (fail), or exits holding it (crash).
+    const FUNCTION: &str = r#"#!/usr/bin/env bash
+set -u
+host=${AWS_LAMBDA_RUNTIME_API%:*}; port=${AWS_LAMBDA_RUNTIME_API#*:}
+while true; do
+  exec 3<>"/dev/tcp/$host/$port"
+  printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: l\r\nConnection: close\r\n\r\n' >&3
+  id=""; length=0
+  while IFS= read -r line <&3; do
+    line=${line%$'\r'}
+    [ -z "$line" ] && break
+    case "${line,,}" in
+      lambda-runtime-aws-request-id:*) id=${line#*: } ;;
+      content-length:*) length=${line#*: } ;;
+    esac
+  done
+  body=$(head -c "$length" <&3)
+  exec 3<&-
+  [ "$MODE" = crash ] && exit 3
+  if [ "$MODE" = fail ]; then
+    path="error"; body='{"errorType":"Boom","errorMessage":"it broke"}'
+  else
+    path="response"
+  fi
+  exec 3<>"/dev/tcp/$host/$port"
+  printf 'POST /2018-06-01/runtime/invocation/%s/%s HTTP/1.1\r\nHost: l\r\nConnection: close\r\nContent-Length: %s\r\n\r\n%s' "$id" "$path" "${#body}" "$body" >&3
+  cat <&3 >/dev/null
+  exec 3<&-
+done
+"#;
+
+    #[tokio::test]
+    async fn invocations_reach_the_process_and_answers_come_back() {
+        let echo = function_with_script("echo").await;
+        let payload = json!({"hello": "world", "n": 1});
+        assert_eq!(echo.invoke(&payload).await.unwrap(), payload);
+        // The same process takes the next one.
+        assert_eq!(echo.invoke(&json!([2])).await.unwrap(), json!([2]));
+
+        let failing = function_with_script("fail").await;
+        match failing.invoke(&json!({})).await {
+            Err(InvokeError::Function {
+                error_type,
+                message,
+            }) => {
+                assert_eq!(
+                    (error_type.as_str(), message.as_str()),
+                    ("Boom", "it broke")
+                );
+            }
+            other => panic!("expected the function's error, got {other:?}"),
+        }
+
+        let crashing = function_with_script("crash").await;
+        assert!(matches!(
+            crashing.invoke(&json!({})).await,
+            Err(InvokeError::Exited(_))
+        ));
+    }
+
+    async fn function_with_script(mode: &str) -> LocalFunction {
+        let dir = std::env::temp_dir().join(format!("acb-runtime-{}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("bootstrap");
+        std::fs::write(&script, FUNCTION).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut environment = BTreeMap::new();
+        environment.insert("MODE".to_string(), mode.to_string());
+        environment.insert(
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        );
+        LocalFunction::start(
+            "test-fn",
+            "arn:aws:lambda:us-east-1:0:function:test-fn",
+            ProcessSpec {
+                executable: script,
+                environment,
+                log_file: dir.join("log"),
+                timeout: Duration::from_secs(20),
+                memory_mb: 128,
+            },
+        )
+        .await
+        .unwrap()
+    }
+}

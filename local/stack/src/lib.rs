@@ -1,0 +1,40 @@
+//! The local stack behind `make run` (see main.rs): a Lambda Runtime API per function,
+//! the HTTP API, S3 notifications and schedules from `template.yaml`, and the scenario.
+
+pub mod gateway;
+pub mod provision;
+pub mod runtime;
+pub mod scenario;
+pub mod secrets;
+pub mod template;
+pub mod triggers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use crate::template::StackContext;
+
+/// What the scenario and the operator need to reach the running stack.
+pub struct Stack {
+    pub context: StackContext,
+    pub api_url: String,
+    pub sim_url: String,
+    pub bucket: String,
+    /// Table names by logical id.
+    pub tables: HashMap<String, String>,
+    pub dynamodb_endpoint: String,
+    pub s3_endpoint: String,
+    pub run_dir: PathBuf,
+    pub bin_dir: PathBuf,
+    pub demo_dir: PathBuf,
+    /// The environment for `acb` against this stack (also written to stack.env).
+    pub cli_env: BTreeMap<String, String>,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Stack {
+    pub fn table(&self, logical_id: &str) -> String {
+        self.tables.get(logical_id).cloned().unwrap_or_default()
+    }
+}
