@@ -88,7 +88,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let stack = match start(&args).await {
+    // A signal at any point (starting, mid-scenario, serving) stops everything cleanly:
+    // the child processes die with the runtime.
+    tokio::select! {
+        code = start_and_play(&args) => code,
+        signal = shutdown_signal() => {
+            println!("\n{signal}: stopping the functions and stripe-sim.");
+            if args.once { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
+async fn start_and_play(args: &Args) -> ExitCode {
+    let stack = match start(args).await {
         Ok(stack) => stack,
         Err(e) => {
             eprintln!("error: the local stack did not start: {e}");
@@ -109,9 +121,25 @@ async fn run(args: Args) -> ExitCode {
         };
     }
     println!("\nServing until Ctrl-C.");
-    let _ = tokio::signal::ctrl_c().await;
-    println!("\nStopping.");
-    ExitCode::SUCCESS
+    std::future::pending().await
+}
+
+/// Waits for Ctrl-C, SIGTERM or SIGHUP, so the child processes are stopped with us
+/// whichever way the stack is ended.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
+    }
 }
 
 fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
@@ -289,7 +317,7 @@ async fn start(args: &Args) -> Result<Stack, String> {
         jwt,
     )
     .await
-    .map_err(|e| format!("the HTTP API cannot listen on {api_url}: {e}"))?;
+    .map_err(|e| format!("the HTTP API cannot listen on {api_url}: {e} (another port: --http-port N, e.g. make run ARGS='--http-port 9100')"))?;
 
     start_sim(args, &api_url, &sim_url, &route_paths).await?;
 
@@ -431,7 +459,7 @@ async fn start_sim(
     for _ in 0..100 {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!(
-                "stripe-sim exited ({status}); is port {} free? see {}",
+                "stripe-sim exited ({status}); is port {} free (another: --sim-port N)? see {}",
                 args.sim_port,
                 log_path.display()
             ));
