@@ -386,10 +386,13 @@ async fn start(args: &Args) -> Result<Stack, String> {
         cli_env.insert(k.into(), v);
     }
     let env_file = args.run_dir.join("stack.env");
-    let text: String = cli_env
+    let mut text: String = cli_env
         .iter()
         .map(|(k, v)| format!("export {k}={v}\n"))
         .collect();
+    // `acb` on PATH for whoever sources the file.
+    let bin_dir = std::fs::canonicalize(&args.bin_dir).unwrap_or_else(|_| args.bin_dir.clone());
+    text.push_str(&format!("export PATH=\"{}:$PATH\"\n", bin_dir.display()));
     std::fs::write(&env_file, text).map_err(|e| format!("writing {}: {e}", env_file.display()))?;
 
     Ok(Stack {
@@ -502,11 +505,10 @@ Local stack
   S3 emulator       {s3} (bucket {bucket}; drop feeds under incoming/<acct>/catalog/)
   function logs     {run}/<Function>.log, stripe-sim {run}/stripe-sim.log
   failed events     {run}/dead-letters.jsonl
-  acb against it    source {run}/stack.env && {bin}/acb orders list <acct>",
+  acb against it    source {run}/stack.env && acb orders list acct_1LocalDemoShop",
         sim = stack.sim_url,
         dynamo = stack.dynamodb_endpoint,
         s3 = stack.s3_endpoint,
         bucket = stack.bucket,
-        bin = stack.bin_dir.display(),
     );
 }
