@@ -3,31 +3,45 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 use shared::agreements::Agreement;
-use shared::config::{DynamoSettings, Env, StripeSettings, stripe_secret_key};
 use shared::merchants::is_account_id;
 use shared::store::AgreementStore;
 use shared::store::dynamo::{self, DynamoAgreements};
 use shared::stripe::{StripeClient, http_client};
 use shared::thin_events::{AgreementsApi, StripeAgreements};
 
+use crate::common::{AGREEMENTS_TABLE, print_json, stripe_settings};
+
 #[derive(Args)]
 pub struct AgreementArgs {
-    /// The Agreements table (stack output AgreementsTableName).
+    /// The Agreements table (the stack output AgreementsTableName).
     #[arg(long, env = "AGREEMENTS_TABLE", global = true)]
     table: Option<String>,
+    /// DynamoDB endpoint, for DynamoDB Local; unset uses AWS with your credentials.
     #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
     dynamodb_endpoint: Option<String>,
+    /// Print JSON instead of the human-readable text.
     #[arg(long, global = true)]
     json: bool,
 }
 
 #[derive(Subcommand)]
 pub enum AgreementsCommand {
-    /// The agreements stored for ACCOUNT.
-    List { account: String },
-    /// One agreement, re-fetched from Stripe (STRIPE_SECRET_KEY, STRIPE_API_BASE) and
-    /// compared with the stored state.
-    Show { account: String, id: String },
+    /// The agreements stored for ACCOUNT: id, status, agent, who initiated and terminated.
+    List {
+        /// The merchant's connected account, acct_…
+        account: String,
+    },
+    /// One agreement, re-fetched from Stripe and compared with the stored state.
+    ///
+    /// --json prints {"stripe", "stored", "in_sync"}. Needs STRIPE_SECRET_KEY
+    /// (STRIPE_API_BASE for stripe-sim; STRIPE_AGREEMENTS_API_VERSION, default
+    /// 2026-04-22.preview).
+    Show {
+        /// The merchant's connected account, acct_…
+        account: String,
+        /// The agreement's id, as `acb agreements list` shows it.
+        id: String,
+    },
 }
 
 fn line(a: &Agreement) -> String {
@@ -46,51 +60,39 @@ fn line(a: &Agreement) -> String {
 }
 
 pub async fn run(command: AgreementsCommand, args: AgreementArgs) -> Result<(), String> {
-    let table = args
-        .table
-        .clone()
-        .ok_or("the Agreements table is not set: pass --table or set AGREEMENTS_TABLE")?;
-    let env = Env::from_map(
-        args.dynamodb_endpoint
-            .iter()
-            .map(|e| ("DYNAMODB_ENDPOINT", e.clone())),
-    );
+    let account = match &command {
+        AgreementsCommand::List { account } | AgreementsCommand::Show { account, .. } => account,
+    };
+    if !is_account_id(account) {
+        return Err(format!(
+            "{account:?} is not a connected account id (acct_…)"
+        ));
+    }
+    let table = AGREEMENTS_TABLE.resolve(args.table.clone(), args.dynamodb_endpoint.clone())?;
     let store = DynamoAgreements::new(
-        dynamo::client(&DynamoSettings::from_env(&env).map_err(|e| e.to_string())?).await,
-        table,
+        dynamo::client(&table.dynamo_settings()?).await,
+        table.name.clone(),
     );
     match command {
         AgreementsCommand::List { account } => {
-            if !is_account_id(&account) {
-                return Err(format!(
-                    "{account:?} is not a connected account id (acct_…)"
-                ));
-            }
             let all = store
                 .agreements(&account)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| table.error(e))?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
-            } else if all.is_empty() {
-                println!("no agreements stored for {account}");
-            } else {
-                all.iter().for_each(|a| println!("{}", line(a)));
+                return print_json(&all);
             }
+            if all.is_empty() {
+                println!("no agreements stored for {account}");
+            }
+            all.iter().for_each(|a| println!("{}", line(a)));
         }
         AgreementsCommand::Show { account, id } => {
-            if !is_account_id(&account) {
-                return Err(format!(
-                    "{account:?} is not a connected account id (acct_…)"
-                ));
-            }
+            let (env, settings, key) = stripe_settings()?;
             let stored = store
                 .agreement(&account, &id)
                 .await
-                .map_err(|e| e.to_string())?;
-            let env = Env::from_process();
-            let settings = StripeSettings::from_env(&env).map_err(|e| e.to_string())?;
-            let key = stripe_secret_key(&env, settings.livemode).map_err(|e| e.to_string())?;
+                .map_err(|e| table.error(e))?;
             let version = env
                 .optional("STRIPE_AGREEMENTS_API_VERSION")
                 .unwrap_or_else(|| "2026-04-22.preview".into());
@@ -102,20 +104,14 @@ pub async fn run(command: AgreementsCommand, args: AgreementArgs) -> Result<(), 
             let object = StripeAgreements::new(client, version)
                 .retrieve_agreement(&account, &id)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("retrieving {id} from Stripe: {e}"))?;
             let live = Agreement::from_stripe(&account, &object)
                 .ok_or("Stripe's answer is not an agreement")?;
             let in_sync = stored.as_ref().is_some_and(|s| {
                 s.status == live.status && s.status_transitions == live.status_transitions
             });
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"stripe": live, "stored": stored, "in_sync": in_sync})
-                    )
-                    .unwrap_or_default()
-                );
+                print_json(&json!({"stripe": live, "stored": stored, "in_sync": in_sync}))?;
             } else {
                 println!("stripe  {}", line(&live));
                 match &stored {
@@ -125,7 +121,7 @@ pub async fn run(command: AgreementsCommand, args: AgreementArgs) -> Result<(), 
                 println!(
                     "{}",
                     if in_sync {
-                        "in sync"
+                        "in sync: the stored state is Stripe's"
                     } else {
                         "OUT OF SYNC: the next thin event (or a redelivery from the Dashboard) updates it"
                     }

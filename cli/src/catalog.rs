@@ -12,18 +12,25 @@ use shared::catalog::{
 
 #[derive(Subcommand)]
 pub enum CatalogCommand {
-    /// Check FILE (CSV or TSV) against Stripe's feed rules as the uploader would, without
-    /// uploading anything. Exit status: 0 the file is accepted with no row errors, 1 it
-    /// has row errors (Stripe would skip those rows), 2 it is rejected as a whole.
+    /// Check a feed file against Stripe's feed rules, offline (exit status 0, 1 or 2).
+    ///
+    /// Checks FILE (CSV or TSV) as the uploader would, without uploading anything. Exit
+    /// status: 0 the file is accepted with no row errors, 1 it has row errors (Stripe would
+    /// skip those rows), 2 it is rejected as a whole.
     Validate {
+        /// The feed file to check, .csv or .tsv.
         file: PathBuf,
         /// Feed type (product, inventory, pricing, promotion); by default taken from a
         /// catalog/, inventory/, pricing/ or promotion/ directory in FILE's path, else
         /// product.
         #[arg(long, value_parser = parse_feed)]
         feed: Option<FeedKind>,
+        /// Report format: text (a summary and one line per error) or json.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Print JSON instead of the human-readable text (the same as --format json).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
         /// API generation the file is headed for, which sets the size limit (v1 200 MB,
         /// v2 4 GB).
         #[arg(long, value_enum, default_value_t = Api::V1)]
@@ -33,21 +40,31 @@ pub enum CatalogCommand {
         #[arg(long, value_name = "PATH")]
         errors_csv: Option<PathBuf>,
     },
-    /// Put FILE into the catalog bucket under incoming/ACCOUNT/<feed>/: the same path as a
-    /// merchant's own drop (the bucket's notification starts the upload).
+    /// Upload a feed file where a merchant's own drop lands, which starts an import.
+    ///
+    /// Puts FILE into the catalog bucket under incoming/ACCOUNT/<feed>/. The bucket's
+    /// notification starts the import; `acb catalog imports list ACCOUNT` follows it, and
+    /// its reports land under reports/ACCOUNT/<file name>/.
     Upload {
+        /// The feed file to upload, .csv or .tsv; its name is kept.
         file: PathBuf,
+        /// The merchant's connected account, acct_…
         #[arg(long)]
         account: String,
-        /// product (default: from the path, else product), inventory, pricing, promotion.
+        /// product, inventory, pricing or promotion; by default taken from a catalog/,
+        /// inventory/, pricing/ or promotion/ directory in FILE's path, else product.
         #[arg(long, value_parser = parse_feed)]
         feed: Option<FeedKind>,
-        /// The catalog bucket (stack output CatalogBucketName).
+        /// The catalog bucket (the stack output CatalogBucketName).
         #[arg(long, env = "CATALOG_BUCKET")]
-        bucket: String,
-        /// S3 endpoint, for the local S3 emulator.
+        bucket: Option<String>,
+        /// S3 endpoint, for the local S3 emulator; unset uses AWS with your credentials.
         #[arg(long, env = "S3_ENDPOINT")]
         s3_endpoint: Option<String>,
+        /// Print JSON instead of the human-readable text: bucket, key, version_id (when
+        /// the bucket is versioned) and reports_prefix.
+        #[arg(long)]
+        json: bool,
     },
     /// Catalog imports as the uploader recorded them (list, show).
     Imports {
@@ -87,27 +104,19 @@ pub async fn run(command: CatalogCommand) -> ExitCode {
             feed,
             bucket,
             s3_endpoint,
-        } => {
-            match crate::imports::upload(&file, &account, feed, &bucket, s3_endpoint.as_deref())
-                .await
-            {
-                Ok(key) => {
-                    println!(
-                        "uploaded s3://{bucket}/{key}; its report will be under reports/{account}/"
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    ExitCode::FAILURE
-                }
+            json,
+        } => match upload(&file, &account, feed, bucket, s3_endpoint, json).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                crate::common::print_error(&message);
+                ExitCode::FAILURE
             }
-        }
+        },
         CatalogCommand::Imports { command, table } => {
             match crate::imports::run(command, table).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
-                    eprintln!("error: {message}");
+                    crate::common::print_error(&message);
                     ExitCode::FAILURE
                 }
             }
@@ -116,9 +125,11 @@ pub async fn run(command: CatalogCommand) -> ExitCode {
             file,
             feed,
             format,
+            json,
             api,
             errors_csv,
         } => {
+            let format = if json { Format::Json } else { format };
             let feed = feed
                 .or_else(|| FeedKind::from_path(&file.to_string_lossy()))
                 .unwrap_or(FeedKind::Product);
@@ -129,6 +140,50 @@ pub async fn run(command: CatalogCommand) -> ExitCode {
             validate(&file, feed, limits, format, errors_csv.as_deref())
         }
     }
+}
+
+async fn upload(
+    file: &Path,
+    account: &str,
+    feed: Option<FeedKind>,
+    bucket: Option<String>,
+    s3_endpoint: Option<String>,
+    json: bool,
+) -> Result<(), String> {
+    let bucket = bucket
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "the catalog bucket is not set: pass --bucket or set CATALOG_BUCKET (the stack \
+                 output CatalogBucketName); for the local stack, `source {}`",
+                crate::common::STACK_ENV
+            )
+        })?;
+    let s3_endpoint = s3_endpoint
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+    let uploaded =
+        crate::imports::upload(file, account, feed, &bucket, s3_endpoint.as_deref()).await?;
+    if json {
+        return crate::common::print_json(&uploaded);
+    }
+    println!(
+        "uploaded {} to s3://{}/{}{}",
+        file.display(),
+        uploaded.bucket,
+        uploaded.key,
+        uploaded
+            .version_id
+            .as_deref()
+            .map(|v| format!(" (version {v})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "the uploader imports it next (`acb catalog imports list {account}`); its reports will be under s3://{}/{}",
+        uploaded.bucket, uploaded.reports_prefix
+    );
+    Ok(())
 }
 
 fn validate(

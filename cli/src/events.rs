@@ -9,26 +9,46 @@ use shared::fixtures;
 
 #[derive(Subcommand)]
 pub enum EventsCommand {
-    /// Print FIXTURE (an API Gateway request from events/) re-signed with the current time,
-    /// ready for `cargo lambda invoke --data-file` or a test.
+    /// Print FIXTURE re-signed with the current time (JSON).
+    ///
+    /// FIXTURE is an API Gateway request from events/; the output is ready for `cargo
+    /// lambda invoke --data-file` or a test.
     Sign {
+        /// An API Gateway request fixture from events/ (webhooks/, hooks/ or catalog/).
         fixture: PathBuf,
-        /// Signing secret; several separated by commas give one v1 each. Default: the
-        /// documented local test secret for the fixture's route (webhooks or hooks).
-        #[arg(long, env = "STRIPE_SIGNING_SECRET")]
+        /// Signing secret (whsec_…); several separated by commas give one v1 each.
+        /// Default: the documented local test secret for the fixture's route (webhooks or
+        /// hooks). Never printed.
+        #[arg(long, env = "STRIPE_SIGNING_SECRET", hide_env_values = true)]
         secret: Option<String>,
         /// Write here instead of standard output.
-        #[arg(long)]
+        #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
+        /// Accepted for uniformity: the output is always JSON.
+        #[arg(long)]
+        json: bool,
     },
-    /// Re-sign FIXTURE and POST its body and headers to a running stack.
+    /// Re-sign FIXTURE and POST it to a running stack; print the status and the answer.
+    ///
+    /// Sends the fixture's body and its stripe-signature, content-type and user-agent
+    /// headers to its route. Exits 1 when the answer is not a 2xx.
     Send {
+        /// An API Gateway request fixture from events/ (webhooks/ or hooks/); its rawPath
+        /// is the route it goes to.
         fixture: PathBuf,
-        /// Base URL of the stack's HTTP API, e.g. http://127.0.0.1:9000
+        /// Base URL of the stack's HTTP API, e.g. http://127.0.0.1:9000 locally, or the
+        /// stack output WebhookUrl without /stripe/webhooks.
         #[arg(long, env = "ACB_API_URL")]
-        url: String,
-        #[arg(long, env = "STRIPE_SIGNING_SECRET")]
+        url: Option<String>,
+        /// Signing secret (whsec_…); several separated by commas give one v1 each.
+        /// Default: the documented local test secret for the fixture's route; a deployed
+        /// stack needs its own. Never printed.
+        #[arg(long, env = "STRIPE_SIGNING_SECRET", hide_env_values = true)]
         secret: Option<String>,
+        /// Print JSON instead of the human-readable text: {"status": <HTTP status>,
+        /// "body": <the answer, parsed as JSON when it is JSON, else a string>}.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -53,7 +73,7 @@ fn load_signed(fixture: &PathBuf, secret: &Option<String>) -> Result<Value, Stri
         .filter(|s| !s.is_empty())
         .collect();
     if secrets.is_empty() {
-        return Err("no signing secret given".into());
+        return Err("no signing secret given: --secret (or STRIPE_SIGNING_SECRET) is empty".into());
     }
     fixtures::resign(&mut request, &secrets, now())
         .map_err(|e| format!("{}: {e}", fixture.display()))?;
@@ -66,6 +86,7 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
             fixture,
             secret,
             out,
+            json: _,
         } => {
             let request = load_signed(&fixture, &secret)?;
             let text = serde_json::to_string_pretty(&request).map_err(|e| e.to_string())? + "\n";
@@ -82,7 +103,18 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
             fixture,
             url,
             secret,
+            json,
         } => {
+            let url = url
+                .map(|u| u.trim().trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "the stack's API URL is not set: pass --url or set ACB_API_URL \
+                         (http://127.0.0.1:9000 for the local stack, which `source {}` sets)",
+                        crate::common::STACK_ENV
+                    )
+                })?;
             let request = load_signed(&fixture, &secret)?;
             let path = request
                 .get("rawPath")
@@ -90,24 +122,36 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
                 .unwrap_or("/stripe/webhooks");
             let body = fixtures::body_bytes(&request).map_err(|e| e.to_string())?;
             let mut post = reqwest::Client::new()
-                .post(format!("{}{path}", url.trim_end_matches('/')))
+                .post(format!("{url}{path}"))
                 .body(body);
             for name in ["stripe-signature", "content-type", "user-agent"] {
                 if let Some(value) = request["headers"].get(name).and_then(Value::as_str) {
                     post = post.header(name, value);
                 }
             }
-            let response = post
-                .send()
-                .await
-                .map_err(|e| format!("sending to {url}: {e}"))?;
+            let response = post.send().await.map_err(|e| {
+                format!(
+                    "sending to {url}{path}: {e}; is the stack running there (`make run` locally)?"
+                )
+            })?;
             let status = response.status();
-            let answer = response.text().await.unwrap_or_default();
-            println!("{} {answer}", status.as_u16());
+            let answer = response
+                .text()
+                .await
+                .map_err(|e| format!("reading the answer from {url}{path}: {e}"))?;
+            if json {
+                let body = serde_json::from_str::<Value>(&answer).unwrap_or(Value::String(answer));
+                crate::common::print_json(&serde_json::json!({
+                    "status": status.as_u16(),
+                    "body": body,
+                }))?;
+            } else {
+                println!("{} {answer}", status.as_u16());
+            }
             if status.is_success() {
                 Ok(())
             } else {
-                Err(format!("the stack answered {status}"))
+                Err(format!("{url}{path} answered {status}"))
             }
         }
     }

@@ -1,76 +1,82 @@
-//! `acb merchants put|get|list`: the settings the functions read from the Merchants table.
+//! `acb merchants put|get|list|pause|resume`: the settings the functions read from the
+//! Merchants table.
 
 use clap::{Args, Subcommand};
-use shared::config::{DynamoSettings, Env};
 use shared::merchants::{ApiGeneration, Merchant, ValidationMode, is_account_id};
 use shared::store::dynamo::{self, DynamoMerchants};
 use shared::store::{MerchantAdmin, MerchantDirectory};
 
+use crate::common::{MERCHANTS_TABLE, Table, print_json};
+
 #[derive(Args)]
 pub struct TableArgs {
-    /// The Merchants table (stack output MerchantsTableName).
+    /// The Merchants table (the stack output MerchantsTableName).
     #[arg(long, env = "MERCHANTS_TABLE", global = true)]
     table: Option<String>,
     /// DynamoDB endpoint, for DynamoDB Local; unset uses AWS with your credentials.
     #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
     dynamodb_endpoint: Option<String>,
-    /// Machine-readable output.
+    /// Print JSON instead of the human-readable text.
     #[arg(long, global = true)]
     json: bool,
 }
 
 #[derive(Subcommand)]
 pub enum MerchantsCommand {
-    /// Create or update a merchant (unset flags keep their current value).
+    /// Create or update a merchant; unset flags keep their current value.
+    ///
+    /// A new merchant starts enabled, with --api v1 and --validation lenient.
     Put {
+        /// The merchant's connected account, acct_…
         account: String,
+        /// Display name, shown in listings.
         #[arg(long)]
         name: Option<String>,
-        /// Accept files and checkouts for this merchant.
+        /// Accept files and checkouts for this merchant (true or false).
         #[arg(long)]
         enabled: Option<bool>,
         /// Catalog upload API: v1 (Files + ImportSet) or v2 (Product Catalog Import).
         #[arg(long)]
         api: Option<ApiGeneration>,
-        /// strict: any row error rejects the file; lenient: report and upload.
+        /// strict: any row error rejects the file; lenient: report and upload the rest.
         #[arg(long)]
         validation: Option<ValidationMode>,
         /// A JSON file with the checkout settings: shipping_rules, tax_rates, fee_plan,
-        /// approval, when_unavailable, paused (see the README for the shape).
-        #[arg(long)]
+        /// approval, when_unavailable, paused (see the README for the shape). Replaces
+        /// the stored checkout settings as a whole.
+        #[arg(long, value_name = "FILE")]
         checkout_settings: Option<std::path::PathBuf>,
     },
     /// Decline every agent checkout for this merchant until resumed.
-    Pause { account: String },
+    Pause {
+        /// The merchant's connected account, acct_…
+        account: String,
+    },
     /// Accept agent checkouts again.
-    Resume { account: String },
-    /// Show one merchant.
-    Get { account: String },
-    /// List merchants.
+    Resume {
+        /// The merchant's connected account, acct_…
+        account: String,
+    },
+    /// Show one merchant and a summary of its checkout settings (--json: every field).
+    Get {
+        /// The merchant's connected account, acct_…
+        account: String,
+    },
+    /// List merchants, one a line.
     List {
+        /// Show at most this many merchants.
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
 }
 
-async fn store(args: &TableArgs) -> Result<DynamoMerchants, String> {
-    let table = args
-        .table
-        .clone()
-        .ok_or("the Merchants table is not set: pass --table or set MERCHANTS_TABLE")?;
-    let env = Env::from_map(
-        args.dynamodb_endpoint
-            .iter()
-            .map(|e| ("DYNAMODB_ENDPOINT", e.clone())),
-    );
-    let settings = DynamoSettings::from_env(&env).map_err(|e| e.to_string())?;
-    Ok(DynamoMerchants::new(dynamo::client(&settings).await, table))
+async fn store(args: &TableArgs) -> Result<(DynamoMerchants, Table), String> {
+    let table = MERCHANTS_TABLE.resolve(args.table.clone(), args.dynamodb_endpoint.clone())?;
+    let client = dynamo::client(&table.dynamo_settings()?).await;
+    Ok((DynamoMerchants::new(client, table.name.clone()), table))
 }
 
-fn show(merchant: &Merchant, json: bool) -> String {
-    if json {
-        return serde_json::to_string_pretty(merchant).unwrap_or_default();
-    }
+fn line(merchant: &Merchant) -> String {
     format!(
         "{}  {}{}  api={}  validation={}{}",
         merchant.account_id,
@@ -94,34 +100,98 @@ fn show(merchant: &Merchant, json: bool) -> String {
     )
 }
 
+/// The checkout settings in one line: what the hooks will do for this merchant.
+fn checkout_summary(merchant: &Merchant) -> String {
+    let checkout = &merchant.checkout;
+    let fee = checkout
+        .fee_plan
+        .as_ref()
+        .map_or("no fee plan".into(), |f| {
+            format!(
+                "fee {}.{:02}% + {} minor units",
+                f.basis_points / 100,
+                (f.basis_points % 100).abs(),
+                f.fixed
+            )
+        });
+    let countries = if checkout.approval.allowed_countries.is_empty() {
+        "any destination".to_string()
+    } else {
+        format!("ships to {}", checkout.approval.allowed_countries.join(","))
+    };
+    let when_unavailable = serde_json::to_value(checkout.when_unavailable)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    format!(
+        "checkout: {} shipping rule(s), {} tax rate(s), {fee}, {countries}, when unavailable: {when_unavailable}{}",
+        checkout.shipping_rules.len(),
+        checkout.tax_rates.len(),
+        if checkout.require_agreement {
+            ", agents need a confirmed agreement"
+        } else {
+            ""
+        }
+    )
+}
+
+fn check_account(account: &str) -> Result<(), String> {
+    if is_account_id(account) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{account:?} is not a connected account id (acct_…)"
+        ))
+    }
+}
+
 async fn set_paused(
     merchants: &DynamoMerchants,
+    table: &Table,
     account: &str,
     paused: bool,
     json: bool,
 ) -> Result<(), String> {
+    check_account(account)?;
     let mut merchant = merchants
         .merchant(account)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no merchant {account}"))?;
+        .map_err(|e| table.error(e))?
+        .ok_or_else(|| no_merchant(account, table))?;
     merchant.checkout.paused = paused;
     merchants
         .put_merchant(&merchant)
         .await
-        .map_err(|e| e.to_string())?;
-    println!("{}", show(&merchant, json));
+        .map_err(|e| table.error(e))?;
+    if json {
+        return print_json(&merchant);
+    }
+    println!("{}", line(&merchant));
+    if paused {
+        println!(
+            "agent checkouts for {account} are now declined, until `acb merchants resume {account}`"
+        );
+    } else {
+        println!("agent checkouts for {account} are accepted again");
+    }
     Ok(())
 }
 
+fn no_merchant(account: &str, table: &Table) -> String {
+    format!(
+        "no merchant {account} in the table {}; add it with `acb merchants put {account}`",
+        table.name
+    )
+}
+
 pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), String> {
-    let merchants = store(&args).await?;
+    let (merchants, table) = store(&args).await?;
     match command {
         MerchantsCommand::Pause { account } => {
-            set_paused(&merchants, &account, true, args.json).await?
+            set_paused(&merchants, &table, &account, true, args.json).await?
         }
         MerchantsCommand::Resume { account } => {
-            set_paused(&merchants, &account, false, args.json).await?
+            set_paused(&merchants, &table, &account, false, args.json).await?
         }
         MerchantsCommand::Put {
             account,
@@ -131,16 +201,24 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             validation,
             checkout_settings,
         } => {
-            if !is_account_id(&account) {
-                return Err(format!(
-                    "{account:?} is not a connected account id (acct_…)"
-                ));
-            }
-            let mut merchant = merchants
+            check_account(&account)?;
+            // Read the file first: a bad file changes nothing.
+            let checkout = match checkout_settings {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                    Some(serde_json::from_str(&text).map_err(|e| {
+                        format!("{} is not valid checkout settings: {e}", path.display())
+                    })?)
+                }
+                None => None,
+            };
+            let existing = merchants
                 .merchant(&account)
                 .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or_else(|| Merchant::new(&account));
+                .map_err(|e| table.error(e))?;
+            let created = existing.is_none();
+            let mut merchant = existing.unwrap_or_else(|| Merchant::new(&account));
             if let Some(name) = name {
                 merchant.display_name = Some(name);
             }
@@ -153,38 +231,46 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             if let Some(validation) = validation {
                 merchant.validation = validation;
             }
-            if let Some(path) = checkout_settings {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
-                merchant.checkout = serde_json::from_str(&text).map_err(|e| {
-                    format!("{} is not valid checkout settings: {e}", path.display())
-                })?;
+            if let Some(checkout) = checkout {
+                merchant.checkout = checkout;
             }
             merchants
                 .put_merchant(&merchant)
                 .await
-                .map_err(|e| e.to_string())?;
-            println!("{}", show(&merchant, args.json));
+                .map_err(|e| table.error(e))?;
+            if args.json {
+                return print_json(&merchant);
+            }
+            println!("{} {account}", if created { "created" } else { "updated" });
+            println!("{}", line(&merchant));
+            println!("{}", checkout_summary(&merchant));
         }
         MerchantsCommand::Get { account } => {
+            check_account(&account)?;
             let merchant = merchants
                 .merchant(&account)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no merchant {account}"))?;
-            println!("{}", show(&merchant, args.json));
+                .map_err(|e| table.error(e))?
+                .ok_or_else(|| no_merchant(&account, &table))?;
+            if args.json {
+                return print_json(&merchant);
+            }
+            println!("{}", line(&merchant));
+            println!("{}", checkout_summary(&merchant));
         }
         MerchantsCommand::List { limit } => {
             let all = merchants
                 .list_merchants(limit)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| table.error(e))?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
-            } else {
-                for merchant in &all {
-                    println!("{}", show(merchant, false));
-                }
+                return print_json(&all);
+            }
+            if all.is_empty() {
+                println!("no merchants in the table {}", table.name);
+            }
+            for merchant in &all {
+                println!("{}", line(merchant));
             }
         }
     }

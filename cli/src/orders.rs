@@ -3,68 +3,87 @@
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use shared::config::{DynamoSettings, Env, StripeSettings, stripe_secret_key};
 use shared::merchants::is_account_id;
 use shared::orders::Order;
 use shared::store::OrderStore;
 use shared::store::dynamo::{self, DynamoOrders};
 use shared::stripe::{RequestOptions, StripeClient, http_client, idempotency_key_for};
 
+use crate::common::{ORDERS_TABLE, money, money_or_dash, print_json, stripe_settings};
+
 #[derive(Args)]
 pub struct OrdersArgs {
-    /// The Orders table (stack output OrdersTableName).
+    /// The Orders table (the stack output OrdersTableName).
     #[arg(long, env = "ORDERS_TABLE", global = true)]
     table: Option<String>,
+    /// DynamoDB endpoint, for DynamoDB Local; unset uses AWS with your credentials.
     #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
     dynamodb_endpoint: Option<String>,
+    /// Print JSON instead of the human-readable text.
     #[arg(long, global = true)]
     json: bool,
 }
 
 #[derive(Subcommand)]
 pub enum OrdersCommand {
-    /// The orders of ACCOUNT.
+    /// The orders of ACCOUNT, one a line: session, total, payment, refund, disputes, lines.
     List {
+        /// The merchant's connected account, acct_…
         account: String,
+        /// Show at most this many orders.
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// One order, every field.
+    /// One order, every field, as JSON (with or without --json).
     Show {
+        /// The merchant's connected account, acct_…
         account: String,
+        /// The order's checkout session, cs_…
         checkout_session: String,
     },
-    /// Capture an authorized payment (manual capture). Uses STRIPE_SECRET_KEY, STRIPE_API_BASE.
+    /// Capture an order's authorized payment (manual capture) through Stripe.
+    ///
+    /// The payment_intent.succeeded webhook then records it on the order. Repeating the
+    /// command is harmless: Stripe replays its first answer. Needs STRIPE_SECRET_KEY
+    /// (STRIPE_API_BASE for stripe-sim).
     Capture {
+        /// The merchant's connected account, acct_…
         account: String,
+        /// The order's checkout session, cs_…
         checkout_session: String,
     },
-    /// Refund the whole payment, or --amount minor units of it.
+    /// Refund an order's payment through Stripe: what is left of it, or --amount.
+    ///
+    /// The charge.refunded webhook then records the refund on the order. Retrying the same
+    /// command before that replays Stripe's first answer instead of refunding twice; once
+    /// it is recorded, the same command refunds again. Needs STRIPE_SECRET_KEY
+    /// (STRIPE_API_BASE for stripe-sim).
     Refund {
+        /// The merchant's connected account, acct_…
         account: String,
+        /// The order's checkout session, cs_…
         checkout_session: String,
+        /// How much to refund, in minor units, e.g. 500 = 5.00 USD; default: what is left
+        /// to refund.
         #[arg(long)]
         amount: Option<i64>,
     },
 }
 
-fn money(amount: Option<i64>, currency: Option<&str>) -> String {
-    match amount {
-        Some(a) => format!(
-            "{}.{:02} {}",
-            a / 100,
-            (a % 100).abs(),
-            currency.unwrap_or("").to_uppercase()
-        ),
-        None => "-".into(),
-    }
-}
-
 fn line(order: &Order) -> String {
+    let currency = order.currency.as_deref();
+    let refunded = if order.refund.amount_refunded > 0 {
+        format!(
+            " {}",
+            money(order.refund.amount_refunded, currency.unwrap_or(""))
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}  {}  {:<10} refund={:<7} disputes={}  {}",
+        "{}  {}  {:<10} refund={}{refunded}  disputes={}  {}",
         order.checkout_session_id,
-        money(order.amount_total, order.currency.as_deref()),
+        money_or_dash(order.amount_total, currency),
         order.payment.status,
         order.refund.status,
         order.disputes.len(),
@@ -78,9 +97,7 @@ fn line(order: &Order) -> String {
 }
 
 fn stripe_client() -> Result<StripeClient, String> {
-    let env = Env::from_process();
-    let settings = StripeSettings::from_env(&env).map_err(|e| e.to_string())?;
-    let key = stripe_secret_key(&env, settings.livemode).map_err(|e| e.to_string())?;
+    let (_, settings, key) = stripe_settings()?;
     Ok(StripeClient::new(
         http_client(&settings).map_err(|e| e.to_string())?,
         &settings,
@@ -89,19 +106,6 @@ fn stripe_client() -> Result<StripeClient, String> {
 }
 
 pub async fn run(command: OrdersCommand, args: OrdersArgs) -> Result<(), String> {
-    let table = args
-        .table
-        .clone()
-        .ok_or("the Orders table is not set: pass --table or set ORDERS_TABLE")?;
-    let env = Env::from_map(
-        args.dynamodb_endpoint
-            .iter()
-            .map(|e| ("DYNAMODB_ENDPOINT", e.clone())),
-    );
-    let orders = DynamoOrders::new(
-        dynamo::client(&DynamoSettings::from_env(&env).map_err(|e| e.to_string())?).await,
-        table,
-    );
     let account = match &command {
         OrdersCommand::List { account, .. }
         | OrdersCommand::Show { account, .. }
@@ -113,15 +117,38 @@ pub async fn run(command: OrdersCommand, args: OrdersArgs) -> Result<(), String>
             "{account:?} is not a connected account id (acct_…)"
         ));
     }
+    if let OrdersCommand::Refund {
+        amount: Some(amount),
+        ..
+    } = &command
+    {
+        if *amount <= 0 {
+            return Err(format!(
+                "--amount must be a positive number of minor units (500 = 5.00 USD), not {amount}; \
+                 leave it out to refund what is left"
+            ));
+        }
+    }
+    let table = ORDERS_TABLE.resolve(args.table.clone(), args.dynamodb_endpoint.clone())?;
+    let orders = DynamoOrders::new(
+        dynamo::client(&table.dynamo_settings()?).await,
+        table.name.clone(),
+    );
     let find = |session: String| {
         let orders = &orders;
+        let table = &table;
         let account = account.clone();
         async move {
             orders
                 .get(&account, &session)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no order {session} for {account}"))
+                .map_err(|e| table.error(e))?
+                .ok_or_else(|| {
+                    format!(
+                        "no order {session} for {account} in the table {}; `acb orders list {account}` shows its orders",
+                        table.name
+                    )
+                })
         }
     };
     match command {
@@ -129,58 +156,69 @@ pub async fn run(command: OrdersCommand, args: OrdersArgs) -> Result<(), String>
             let all = orders
                 .list(&account, limit)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| table.error(e))?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
-            } else if all.is_empty() {
-                println!("no orders for {account}");
-            } else {
-                all.iter().for_each(|o| println!("{}", line(o)));
+                return print_json(&all);
             }
+            if all.is_empty() {
+                println!("no orders for {account}");
+            }
+            all.iter().for_each(|o| println!("{}", line(o)));
         }
         OrdersCommand::Show {
             checkout_session, ..
         } => {
             let order = find(checkout_session).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&order).unwrap_or_default()
-            );
+            print_json(&order)?;
         }
         OrdersCommand::Capture {
             checkout_session, ..
         } => {
+            // The settings first: a missing key fails before anything is read.
+            let client = stripe_client()?;
             let order = find(checkout_session).await?;
-            let intent = order
-                .payment_intent_id
-                .clone()
-                .ok_or("the order has no payment intent")?;
+            let intent = order.payment_intent_id.clone().ok_or_else(|| {
+                format!(
+                    "the order {} has no payment intent to capture",
+                    order.checkout_session_id
+                )
+            })?;
             // One capture per payment intent, however often the command is repeated.
             let options = RequestOptions::account(&account)
                 .with_idempotency_key(idempotency_key_for("capture", &[&intent]));
-            let captured = stripe_client()?
+            let captured = client
                 .post_form(
                     &format!("/v1/payment_intents/{intent}/capture"),
                     &[],
                     &options,
                 )
                 .await
-                .map_err(|e| e.to_string())?;
-            print_result(&captured, args.json, "captured");
+                .map_err(|e| format!("capturing {intent}: {e}"))?;
+            if args.json {
+                return print_json(&captured);
+            }
+            println!(
+                "captured {} of order {} ({}): status {}; the payment_intent.succeeded webhook will record it on the order",
+                amount_of(&captured, &["amount_received", "amount"]),
+                order.checkout_session_id,
+                str_of(&captured, "id"),
+                str_of(&captured, "status"),
+            );
         }
         OrdersCommand::Refund {
             checkout_session,
             amount,
             ..
         } => {
+            // The settings first: a missing key fails before anything is read.
+            let client = stripe_client()?;
             let order = find(checkout_session).await?;
-            let intent = order
-                .payment_intent_id
-                .clone()
-                .ok_or("the order has no payment intent")?;
-            if amount.is_some_and(|a| a <= 0) {
-                return Err("--amount must be a positive number of minor units".into());
-            }
+            let intent = order.payment_intent_id.clone().ok_or_else(|| {
+                format!(
+                    "the order {} has no payment intent to refund",
+                    order.checkout_session_id
+                )
+            })?;
             // The key covers the amount and what was refunded so far: a retried command
             // replays, a deliberate second refund (once the first is recorded) goes through.
             let amount_text = amount
@@ -190,37 +228,38 @@ pub async fn run(command: OrdersCommand, args: OrdersArgs) -> Result<(), String>
             let options = RequestOptions::account(&account).with_idempotency_key(
                 idempotency_key_for("refund", &[&intent, &amount_text, &before]),
             );
+            // Without an amount Stripe refunds what is left of the charge.
             let mut form = vec![("payment_intent", intent.as_str())];
             if amount.is_some() {
                 form.push(("amount", amount_text.as_str()));
             }
-            let refund = stripe_client()?
+            let refund = client
                 .post_form("/v1/refunds", &form, &options)
                 .await
-                .map_err(|e| e.to_string())?;
-            print_result(&refund, args.json, "refunded");
+                .map_err(|e| format!("refunding {intent}: {e}"))?;
+            if args.json {
+                return print_json(&refund);
+            }
+            println!(
+                "refund {} of {} for order {} requested: status {}; the charge.refunded webhook will record it on the order",
+                str_of(&refund, "id"),
+                amount_of(&refund, &["amount"]),
+                order.checkout_session_id,
+                str_of(&refund, "status"),
+            );
         }
     }
     Ok(())
 }
 
-fn print_result(object: &Value, json: bool, verb: &str) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(object).unwrap_or_default()
-        );
-    } else {
-        println!(
-            "{verb}: {} {} (status {})",
-            object["id"].as_str().unwrap_or("?"),
-            money(
-                object["amount"]
-                    .as_i64()
-                    .or(object["amount_received"].as_i64()),
-                object["currency"].as_str()
-            ),
-            object["status"].as_str().unwrap_or("?")
-        );
-    }
+fn str_of<'a>(object: &'a Value, field: &str) -> &'a str {
+    object[field].as_str().unwrap_or("?")
+}
+
+/// The first of `fields` that is an integer, as money in the object's currency.
+fn amount_of(object: &Value, fields: &[&str]) -> String {
+    money_or_dash(
+        fields.iter().find_map(|f| object[*f].as_i64()),
+        object["currency"].as_str(),
+    )
 }

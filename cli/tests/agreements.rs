@@ -10,6 +10,8 @@ use shared::store::dynamo::DynamoAgreements;
 fn acb(env: &[(&str, String)], args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_acb"))
         .args(args)
+        .env_remove("STRIPE_SECRET_KEY")
+        .env_remove("AGREEMENTS_TABLE")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("run acb");
@@ -73,8 +75,25 @@ async fn show_compares_the_stored_state_with_stripes() {
     assert_eq!(shown["in_sync"], true, "{shown}");
     assert_eq!(shown["stripe"]["status"], "confirmed");
 
+    let (ok, out, _) = acb(&env, &["agreements", "show", "acct_1CliShop", &id]);
+    assert!(
+        ok && out.ends_with("in sync: the stored state is Stripe's\n"),
+        "{out}"
+    );
     let (ok, out, _) = acb(&env, &["agreements", "list", "acct_1CliShop"]);
     assert!(ok && out.contains(&id) && out.contains("ChatGPT"), "{out}");
+    let (ok, out, _) = acb(&env, &["agreements", "list", "acct_1CliShop", "--json"]);
+    assert!(ok);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed[0]["agreement_id"], id.as_str(), "{listed}");
+    // Without the key, show says which variable to set, before reading anything.
+    let (ok, _, err) = acb(&env[..1], &["agreements", "show", "acct_1CliShop", &id]);
+    assert!(!ok && err.contains("STRIPE_SECRET_KEY is not set"), "{err}");
+    let (ok, _, err) = acb(&[], &["agreements", "list", "acct_1CliShop"]);
+    assert!(
+        !ok && err.contains("--table") && err.contains("AGREEMENTS_TABLE"),
+        "{err}"
+    );
     let (ok, _, err) = acb(&env, &["agreements", "list", "not-an-account"]);
     assert!(!ok && err.contains("not a connected account"), "{err}");
 }

@@ -170,3 +170,33 @@ fn the_events_subcommand_is_still_there() {
         "{help}"
     );
 }
+
+#[test]
+fn json_is_a_shorthand_for_format_json_and_keeps_the_exit_status() {
+    for (name, status) in [
+        ("product_valid.csv", 0),
+        ("product_bad_rows.csv", 1),
+        ("product_missing_column.csv", 2),
+    ] {
+        let path = fixture(name);
+        let path = path.to_string_lossy();
+        let (format_status, format_json) = validate_json(Path::new(path.as_ref()), &[]);
+        let out = acb(&["catalog", "validate", &path, "--json"]);
+        assert_eq!(out.status.code(), Some(status), "{name}");
+        assert_eq!(format_status, status, "{name}");
+        let json: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+        assert_eq!(json, format_json, "{name}: --json and --format json differ");
+    }
+    // Asking for both text and JSON is a usage error, not a silent pick.
+    let path = fixture("product_valid.csv");
+    let out = acb(&[
+        "catalog",
+        "validate",
+        &path.to_string_lossy(),
+        "--json",
+        "--format",
+        "text",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}

@@ -140,10 +140,80 @@ async fn upload_puts_the_file_where_a_merchant_drop_lands() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!(
+            "to s3://{bucket}/incoming/acct_1Up/inventory/stock today.csv"
+        )) && text.contains(&format!(
+            "reports will be under s3://{bucket}/reports/acct_1Up/stock today.csv/"
+        )),
+        "{text}"
+    );
     let body = testkit::read_object(&s3, &bucket, "incoming/acct_1Up/inventory/stock today.csv")
         .await
         .expect("uploaded");
     assert!(body.starts_with(b"id,availability"));
+
+    // --json: where it went, which version, where the reports will be.
+    let output = Command::new(env!("CARGO_BIN_EXE_acb"))
+        .args([
+            "catalog",
+            "upload",
+            file.to_str().unwrap(),
+            "--account",
+            "acct_1Up",
+            "--feed",
+            "pricing",
+            "--json",
+        ])
+        .env("CATALOG_BUCKET", &bucket)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let uploaded: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let key = "incoming/acct_1Up/pricing/stock today.csv";
+    assert_eq!(uploaded["bucket"], bucket.as_str());
+    assert_eq!(uploaded["key"], key);
+    assert_eq!(
+        uploaded["reports_prefix"],
+        "reports/acct_1Up/stock today.csv/"
+    );
+    // The test bucket is versioned, like the stack's: the version is the one S3 stored.
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("the object is there");
+    assert_eq!(
+        uploaded["version_id"].as_str(),
+        Some(head.version_id().expect("a versioned bucket"))
+    );
+    assert_eq!(uploaded.as_object().unwrap().len(), 4, "{uploaded}");
+
+    // No bucket: the error names the flag and the variable.
+    let output = Command::new(env!("CARGO_BIN_EXE_acb"))
+        .args([
+            "catalog",
+            "upload",
+            file.to_str().unwrap(),
+            "--account",
+            "acct_1Up",
+        ])
+        .env_remove("CATALOG_BUCKET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--bucket") && err.contains("CATALOG_BUCKET"),
+        "{err}"
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_acb"))
         .args([
             "catalog",

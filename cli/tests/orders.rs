@@ -9,9 +9,16 @@ use shared::store::OrderStore;
 use shared::store::dynamo::DynamoOrders;
 use shared::stripe::objects::CheckoutSession;
 
+/// Minor units of USD as acb prints them.
+fn money(amount: i64) -> String {
+    format!("{}.{:02} USD", amount / 100, amount % 100)
+}
+
 fn acb(env: &[(&str, String)], args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_acb"))
         .args(args)
+        .env_remove("STRIPE_SECRET_KEY")
+        .env_remove("ORDERS_TABLE")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("run acb");
@@ -56,7 +63,10 @@ async fn list_show_capture_and_refund() {
 
     let (ok, out, err) = acb(&env, &["orders", "list", "acct_1CliOrders"]);
     assert!(
-        ok && out.contains(&session.id) && out.contains("2×MUG") && out.contains("authorized"),
+        ok && out.contains(&session.id)
+            && out.contains("2×MUG")
+            && out.contains("authorized")
+            && out.contains(&format!("  {}  ", money(session.amount_total.unwrap()))),
         "{out}{err}"
     );
     let (ok, out, _) = acb(&env, &["orders", "show", "acct_1CliOrders", &session.id]);
@@ -65,7 +75,14 @@ async fn list_show_capture_and_refund() {
     assert_eq!(shown["lines"][0]["sku"], "MUG");
 
     let (ok, out, err) = acb(&env, &["orders", "capture", "acct_1CliOrders", &session.id]);
-    assert!(ok && out.contains("succeeded"), "{out}{err}");
+    assert!(
+        ok && out.starts_with(&format!(
+            "captured {} of order {} ({intent}): status succeeded;",
+            money(session.amount_total.unwrap()),
+            session.id
+        )),
+        "{out}{err}"
+    );
     let (ok, _, _) = acb(&env, &["orders", "capture", "acct_1CliOrders", &session.id]);
     assert!(ok, "a repeated capture replays Stripe's first answer");
 
@@ -94,7 +111,15 @@ async fn list_show_capture_and_refund() {
             "500",
         ],
     );
-    assert!(ok && out.contains("refunded"), "{out}{err}");
+    assert!(
+        ok && out.starts_with("refund re_")
+            && out.contains(&format!(
+                " of 5.00 USD for order {} requested: status succeeded;",
+                session.id
+            ))
+            && out.contains("the charge.refunded webhook will record it"),
+        "{out}{err}"
+    );
     // Retried before the webhook recorded the refund: replayed, not repeated.
     acb(
         &env,
@@ -140,6 +165,34 @@ async fn list_show_capture_and_refund() {
         1000
     );
 
+    // Once that one is recorded too, no --amount refunds what is left, and --json prints
+    // Stripe's refund.
+    orders
+        .apply_refund(
+            "acct_1CliOrders",
+            &session.id,
+            &RefundFact {
+                amount_refunded: 1000,
+                status: "partial".into(),
+                event_id: Some("evt2".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let (ok, out, err) = acb(
+        &env,
+        &["orders", "refund", "acct_1CliOrders", &session.id, "--json"],
+    );
+    assert!(ok, "{err}");
+    let refund: Value = serde_json::from_str(&out).expect("--json prints the refund");
+    let total = session.amount_total.unwrap();
+    assert_eq!(refund["object"], "refund");
+    assert_eq!(refund["amount"], total - 1000);
+    assert_eq!(
+        charge(http.clone(), sim.base_url(), intent.clone()).await,
+        total
+    );
+
     let (ok, _, err) = acb(
         &env,
         &[
@@ -182,9 +235,25 @@ async fn simulate_purchase_plays_a_checkout_on_stripe_sim() {
     );
     assert!(ok, "{err}");
     assert!(
-        out.starts_with("completed cs_") && out.contains("total 3000 USD"),
+        out.starts_with("completed cs_")
+            && out.contains(": total 30.00 USD (shipping 0.00 USD, tax 0.00 USD); "),
         "{out}"
     );
+    let (ok, out, err) = acb(
+        &env,
+        &[
+            "simulate",
+            "purchase",
+            "--account",
+            "acct_1Sim",
+            "--sku",
+            "MUG",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let answer: Value = serde_json::from_str(&out).expect("--json prints stripe-sim's answer");
+    assert_eq!(answer["checkout_session"]["amount_total"], 1500);
     let (ok, _, err) = acb(
         &env,
         &[
@@ -197,4 +266,39 @@ async fn simulate_purchase_plays_a_checkout_on_stripe_sim() {
         ],
     );
     assert!(!ok && err.contains("stripe-sim answered 400"), "{err}");
+}
+
+#[test]
+fn stripe_and_table_settings_are_named_and_secrets_never_printed() {
+    // No table: the flag, the variable and the stack output.
+    let (ok, _, err) = acb(&[], &["orders", "list", "acct_1NoTable"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--table") && err.contains("ORDERS_TABLE") && err.contains("OrdersTableName"),
+        "{err}"
+    );
+    let table = [("ORDERS_TABLE", "acb-cli-no-such-table".to_string())];
+    // No key: capture and refund say so before reading anything.
+    for command in ["capture", "refund"] {
+        let (ok, out, err) = acb(&table, &["orders", command, "acct_1NoKey", "cs_test_1"]);
+        assert!(!ok && out.is_empty());
+        assert!(
+            err.contains("STRIPE_SECRET_KEY is not set") && err.contains("stack.env"),
+            "{err}"
+        );
+    }
+    // A wrong key (or one of the wrong mode) is refused without showing it.
+    for key in [
+        "sk_live_cliSecretNeverShown1234",
+        "whsec_cliSecretNeverShown1234",
+        "cliSecretNeverShown1234",
+    ] {
+        let env = [table[0].clone(), ("STRIPE_SECRET_KEY", key.to_string())];
+        let (ok, out, err) = acb(&env, &["orders", "capture", "acct_1NoKey", "cs_test_1"]);
+        assert!(!ok && err.contains("STRIPE_SECRET_KEY"), "{err}");
+        assert!(
+            !format!("{out}{err}").contains("cliSecretNeverShown"),
+            "{err}"
+        );
+    }
 }

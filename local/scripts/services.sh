@@ -100,9 +100,11 @@ ready() {
             code="${out##*$'\n'}"
             [ "$code" = "400" ] && grep -q 'com.amazonaws.dynamodb' <<<"$out" ;;
         s3)
-            out="$(http_get "http://127.0.0.1:$port/moto-api/data.json")"
+            # ListBuckets: moto's own /moto-api/data.json answers 500 once a versioned
+            # bucket has been deleted, although S3 works on.
+            out="$(http_get "http://127.0.0.1:$port/")"
             code="${out##*$'\n'}"
-            [ "$code" = "200" ] && [ "${out:0:1}" = "{" ] ;;
+            [ "$code" = "200" ] && grep -q 'ListAllMyBucketsResult' <<<"$out" ;;
     esac
 }
 

@@ -1,0 +1,307 @@
+//! What every command group shares: where tables and Stripe settings come from, the errors
+//! that say what to do when they are missing, money as people read it, JSON output.
+
+use serde::Serialize;
+use shared::config::{ConfigError, DynamoSettings, Env, StripeSettings, stripe_secret_key};
+use shared::money::Currency;
+use shared::secret::Secret;
+use shared::store::StoreError;
+
+/// Where `make run` writes the environment for the local stack.
+pub const STACK_ENV: &str = ".local/run/stack/stack.env";
+
+/// One of the stack's DynamoDB tables, as an operator finds it.
+pub struct TableSpec {
+    /// "Orders": the table's name in messages.
+    pub what: &'static str,
+    /// The environment variable `--table` falls back to.
+    pub var: &'static str,
+    /// The stack output that names the table.
+    pub output: &'static str,
+}
+
+pub const MERCHANTS_TABLE: TableSpec = TableSpec {
+    what: "Merchants",
+    var: "MERCHANTS_TABLE",
+    output: "MerchantsTableName",
+};
+pub const ORDERS_TABLE: TableSpec = TableSpec {
+    what: "Orders",
+    var: "ORDERS_TABLE",
+    output: "OrdersTableName",
+};
+pub const CATALOG_TABLE: TableSpec = TableSpec {
+    what: "Catalog",
+    var: "CATALOG_TABLE",
+    output: "CatalogTableName",
+};
+pub const AGREEMENTS_TABLE: TableSpec = TableSpec {
+    what: "Agreements",
+    var: "AGREEMENTS_TABLE",
+    output: "AgreementsTableName",
+};
+
+/// A resolved table: its name and the DynamoDB it lives in.
+pub struct Table {
+    spec: &'static TableSpec,
+    pub name: String,
+    endpoint: Option<String>,
+}
+
+impl TableSpec {
+    /// The table from `--table` or its variable, or an error naming both.
+    pub fn resolve(
+        &'static self,
+        table: Option<String>,
+        endpoint: Option<String>,
+    ) -> Result<Table, String> {
+        let name = table
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "the {} table is not set: pass --table or set {} (the stack output {}); \
+                     for the local stack, `source {STACK_ENV}`",
+                    self.what, self.var, self.output
+                )
+            })?;
+        let endpoint = endpoint
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty());
+        Ok(Table {
+            spec: self,
+            name,
+            endpoint,
+        })
+    }
+}
+
+impl Table {
+    pub fn dynamo_settings(&self) -> Result<DynamoSettings, String> {
+        let env = Env::from_map(
+            self.endpoint
+                .iter()
+                .map(|e| ("DYNAMODB_ENDPOINT", e.clone())),
+        );
+        DynamoSettings::from_env(&env)
+            .map_err(|e| format!("{e} (from --dynamodb-endpoint or DYNAMODB_ENDPOINT)"))
+    }
+
+    /// A store error with what to check: the table's name, the endpoint, the credentials.
+    pub fn error(&self, error: StoreError) -> String {
+        let spec = self.spec;
+        let place = match &self.endpoint {
+            Some(endpoint) => format!("DynamoDB at {endpoint}"),
+            None => "DynamoDB in AWS".to_string(),
+        };
+        let aws_hint = "check your AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
+                        AWS_SECRET_ACCESS_KEY) and AWS_REGION, or set DYNAMODB_ENDPOINT for \
+                        DynamoDB Local";
+        let text = error.to_string();
+        match &error {
+            StoreError::Permanent(m) if m.contains("ResourceNotFoundException") => format!(
+                "{text}: there is no {} table {:?} in {place}; pass --table or set {} (the stack output {}){}",
+                spec.what,
+                self.name,
+                spec.var,
+                spec.output,
+                if self.endpoint.is_none() {
+                    ", or set DYNAMODB_ENDPOINT for DynamoDB Local"
+                } else {
+                    ""
+                }
+            ),
+            StoreError::Permanent(m) if m.contains("Invalid table") => format!(
+                "{text}: {:?} is not a valid table name; pass --table or set {} (the stack output {})",
+                self.name, spec.var, spec.output
+            ),
+            StoreError::Permanent(m)
+                if m.contains("UnrecognizedClient")
+                    || m.contains("AccessDenied")
+                    || m.contains("ExpiredToken")
+                    || m.contains("security token")
+                    || m.contains("credentials") =>
+            {
+                format!("{text}: {place} refused the credentials; {aws_hint}")
+            }
+            StoreError::Permanent(m) if m.to_ascii_lowercase().contains("region") => {
+                format!("{text}: no AWS region; set AWS_REGION (or a profile's region)")
+            }
+            StoreError::Transient(m)
+                if m.contains("dispatch failure") || m.contains("timed out") =>
+            {
+                match &self.endpoint {
+                    Some(_) => format!(
+                        "{text}: could not reach {place}; is it running? (`local/scripts/services.sh start`)"
+                    ),
+                    None => format!("{text}: could not reach {place}; {aws_hint}"),
+                }
+            }
+            _ => text,
+        }
+    }
+}
+
+/// The Stripe settings and the platform's key, with errors that say what to set. The key
+/// itself never appears in a message.
+pub fn stripe_settings() -> Result<(Env, StripeSettings, Secret), String> {
+    let env = Env::from_process();
+    let settings = StripeSettings::from_env(&env).map_err(|e| e.to_string())?;
+    let key = stripe_secret_key(&env, settings.livemode).map_err(|e| match e {
+        ConfigError::Missing { name } => format!(
+            "{name} is not set: this command calls Stripe with the platform's secret or \
+             restricted key (sk_… or rk_…); export it (with STRIPE_LIVEMODE=true for a live \
+             key), or `source {STACK_ENV}` for the local stack's stripe-sim"
+        ),
+        ConfigError::Malformed { name, reason } if reason.contains("STRIPE_LIVEMODE") => {
+            format!(
+                "{name}: {reason}; set STRIPE_LIVEMODE=true for a live key, unset it for a test key"
+            )
+        }
+        ConfigError::Malformed { name, .. } => format!(
+            "{name} is not a Stripe secret or restricted key: expected sk_test_…, sk_live_…, \
+             rk_test_… or rk_live_…"
+        ),
+        other => other.to_string(),
+    })?;
+    Ok((env, settings, key))
+}
+
+/// Integer minor units as people read them: `1250, "usd"` is `12.50 USD`, `500, "jpy"` is
+/// `500 JPY`. Never through a float.
+pub fn money(amount: i64, currency: &str) -> String {
+    let exponent = Currency::parse(currency).map_or(2, |c| c.exponent());
+    let sign = if amount < 0 { "-" } else { "" };
+    let units = amount.unsigned_abs();
+    let number = if exponent == 0 {
+        units.to_string()
+    } else {
+        let scale = 10u64.pow(exponent);
+        format!(
+            "{}.{:0width$}",
+            units / scale,
+            units % scale,
+            width = exponent as usize
+        )
+    };
+    let code = currency.trim().to_uppercase();
+    if code.is_empty() {
+        format!("{sign}{number}")
+    } else {
+        format!("{sign}{number} {code}")
+    }
+}
+
+/// [`money`] for amounts that may be missing: `-`.
+pub fn money_or_dash(amount: Option<i64>, currency: Option<&str>) -> String {
+    amount.map_or_else(|| "-".into(), |a| money(a, currency.unwrap_or("")))
+}
+
+/// Masks anything in `text` that looks like a Stripe secret (`sk_…`, `rk_…`, `whsec_…`), the
+/// way Stripe does (`sk_test_****abcd`): a last guard on every error message printed.
+pub fn redact(text: &str) -> String {
+    const PREFIXES: [&str; 5] = ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"];
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| is_word(c)) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let secret = PREFIXES
+            .iter()
+            .any(|p| word.starts_with(p) && word.len() > p.len());
+        if secret {
+            out.push_str(&shared::secret::mask(word));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Prints an error message, secrets masked, the way every command fails.
+pub fn print_error(message: &str) {
+    eprintln!("error: {}", redact(message));
+}
+
+/// Prints `value` as pretty JSON on standard output.
+pub fn print_json(value: &impl Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| format!("encoding JSON: {e}"))?;
+    println!("{text}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_uses_the_currency_exponent_and_no_float() {
+        assert_eq!(money(1250, "usd"), "12.50 USD");
+        assert_eq!(money(5, "eur"), "0.05 EUR");
+        assert_eq!(money(-50, "usd"), "-0.50 USD");
+        assert_eq!(money(500, "jpy"), "500 JPY");
+        assert_eq!(money(1234, "kwd"), "1.234 KWD");
+        assert_eq!(money(i64::MIN, "usd"), "-92233720368547758.08 USD");
+        assert_eq!(money_or_dash(None, Some("usd")), "-");
+        assert_eq!(money_or_dash(Some(700), None), "7.00");
+    }
+
+    #[test]
+    fn secrets_in_messages_are_masked() {
+        let text = "bad key sk_test_51abcdefghijklmnop, also whsec_0123456789abcdef; expected sk_test_… or rk_…";
+        let redacted = redact(text);
+        assert!(!redacted.contains("51abcdefghijklmnop"), "{redacted}");
+        assert!(!redacted.contains("0123456789abcdef"), "{redacted}");
+        assert!(redacted.contains("sk_test_****mnop"), "{redacted}");
+        assert!(
+            redacted.ends_with("; expected sk_test_… or rk_…"),
+            "{redacted}"
+        );
+        assert_eq!(
+            redact("acct_1X cs_test_1 (12.50 USD)"),
+            "acct_1X cs_test_1 (12.50 USD)"
+        );
+    }
+
+    #[test]
+    fn a_missing_table_names_the_flag_and_the_variable() {
+        let err = ORDERS_TABLE.resolve(None, None).err().unwrap();
+        assert!(
+            err.contains("--table")
+                && err.contains("ORDERS_TABLE")
+                && err.contains("OrdersTableName"),
+            "{err}"
+        );
+        assert!(ORDERS_TABLE.resolve(Some("  ".into()), None).is_err());
+    }
+
+    #[test]
+    fn store_errors_say_what_to_check() {
+        let table = MERCHANTS_TABLE
+            .resolve(Some("t".into()), Some("http://127.0.0.1:1".into()))
+            .unwrap();
+        let err = table.error(StoreError::Permanent(
+            "ResourceNotFoundException: Cannot do operations on a non-existent table".into(),
+        ));
+        assert!(
+            err.contains("MERCHANTS_TABLE") && err.contains("\"t\""),
+            "{err}"
+        );
+        let err = table.error(StoreError::Transient("dispatch failure".into()));
+        assert!(
+            err.contains("could not reach DynamoDB at http://127.0.0.1:1"),
+            "{err}"
+        );
+        let aws = MERCHANTS_TABLE.resolve(Some("t".into()), None).unwrap();
+        let err = aws.error(StoreError::Transient("dispatch failure".into()));
+        assert!(
+            err.contains("AWS_REGION") && err.contains("DYNAMODB_ENDPOINT"),
+            "{err}"
+        );
+    }
+}
