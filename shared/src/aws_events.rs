@@ -53,6 +53,29 @@ pub fn api_gateway_request(
     .expect("a well-formed API Gateway v2 event")
 }
 
+/// The API Gateway v2 event for an HTTP request received as `parts` and `body`.
+pub fn api_gateway_request_from_http(
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> ApiGatewayV2httpRequest {
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    api_gateway_request(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &headers,
+        body,
+    )
+}
+
 /// S3's encoding of keys in event notifications: URL encoding with `+` for spaces.
 pub fn s3_event_key(key: &str) -> String {
     let mut out = String::new();

@@ -138,6 +138,31 @@ impl Player<'_> {
         DynamoOrders::new(self.stack.dynamo.clone(), self.stack.table("OrdersTable"))
     }
 
+    /// Waits until the stored order of `session` passes `ready` (whose error says what the
+    /// order shows instead).
+    async fn wait_for_order(
+        &self,
+        session: &str,
+        what: &str,
+        ready: fn(&Order) -> Result<(), String>,
+    ) -> Result<Order, String> {
+        let orders = self.orders();
+        wait_for(Duration::from_secs(30), what, || {
+            let orders = &orders;
+            async move {
+                match orders
+                    .get(ACCOUNT, session)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    Some(order) => ready(&order).map(|()| Some(order)),
+                    None => Err("no order yet".into()),
+                }
+            }
+        })
+        .await
+    }
+
     fn demo_file(&self, name: &str) -> String {
         self.stack.demo_dir.join(name).display().to_string()
     }
@@ -355,23 +380,15 @@ impl Player<'_> {
             }
             hooks.push(format!("{hook} 200 in {} ms", call["elapsed_ms"]));
         }
-        let orders = self.orders();
-        let order: Order = wait_for(Duration::from_secs(30), "the stored, paid order", || {
-            let orders = &orders;
-            let session = &session;
-            async move {
-                match orders
-                    .get(ACCOUNT, session)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    Some(o) if o.payment.status == "succeeded" => Ok(Some(o)),
-                    Some(o) => Err(format!("payment {}", o.payment.status)),
-                    None => Err("no order yet".into()),
+        let order = self
+            .wait_for_order(&session, "the stored, paid order", |o| {
+                if o.payment.status == "succeeded" {
+                    Ok(())
+                } else {
+                    Err(format!("payment {}", o.payment.status))
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         let fee = calls
             .as_array()
             .and_then(|c| {
@@ -414,26 +431,18 @@ impl Player<'_> {
             &REFUND_AMOUNT.to_string(),
         ])
         .await?;
-        let orders = self.orders();
-        let order: Order = wait_for(Duration::from_secs(30), "the recorded refund", || {
-            let orders = &orders;
-            let session = &session;
-            async move {
-                match orders
-                    .get(ACCOUNT, session)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    Some(o) if o.refund.amount_refunded >= REFUND_AMOUNT => Ok(Some(o)),
-                    Some(o) => Err(format!(
+        let order = self
+            .wait_for_order(&session, "the recorded refund", |o| {
+                if o.refund.amount_refunded >= REFUND_AMOUNT {
+                    Ok(())
+                } else {
+                    Err(format!(
                         "refunded {} ({})",
                         o.refund.amount_refunded, o.refund.status
-                    )),
-                    None => Err("the order is gone".into()),
+                    ))
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         if order.refund.amount_refunded != REFUND_AMOUNT || order.refund.status != "partial" {
             return Err(format!(
                 "expected a partial refund of {REFUND_AMOUNT}, the order says {} ({})",

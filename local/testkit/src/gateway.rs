@@ -70,22 +70,7 @@ where
             let bytes: Bytes = axum::body::to_bytes(body, 6 * 1024 * 1024)
                 .await
                 .unwrap_or_default();
-            let headers: Vec<(String, String)> = parts
-                .headers
-                .iter()
-                .filter_map(|(k, v)| {
-                    v.to_str()
-                        .ok()
-                        .map(|v| (k.as_str().to_string(), v.to_string()))
-                })
-                .collect();
-            let event = to_apigw_event(
-                parts.method.as_str(),
-                parts.uri.path(),
-                parts.uri.query().unwrap_or(""),
-                &headers,
-                &bytes,
-            );
+            let event = shared::aws_events::api_gateway_request_from_http(&parts, &bytes);
             to_response(handler(event).await)
         }
     });
