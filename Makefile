@@ -12,7 +12,7 @@ CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
 .PHONY: help install run test build lint fmt bench bench-upload bench-hooks services-up services-down services-status \
-        sam-validate sam-build clean distclean
+        sam-validate sam-build sam-build-check clean distclean
 
 help: ## Show this help
 	@echo "usage: make <target>"
@@ -85,6 +85,9 @@ sam-build: ## sam build for arm64 Lambda (installs cargo-lambda into .local/venv
 	  ZIG_GLOBAL_CACHE_DIR="$(CURDIR)/.local/cache/zig" \
 	  CARGO_ZIGBUILD_CACHE_DIR="$(CURDIR)/.local/cache/cargo-zigbuild" \
 	  bash $(SCRIPTS)/sam.sh build --no-cached --template template.yaml
+
+sam-build-check: ## sam-build, then check every function in template.yaml got an arm64 bootstrap (CI)
+	@bash $(SCRIPTS)/check-lambda-build.sh
 
 clean: services-down ## Remove build output (target/, .aws-sam/) and service logs
 	$(CARGO) clean

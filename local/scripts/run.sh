@@ -30,9 +30,8 @@ trap stop_services EXIT
 eval "$("$SCRIPTS_DIR/services.sh" env)"
 
 log "building the functions, stripe-sim, acb and the local stack"
-cargo build --locked --bins \
-    -p webhooks -p catalog-uploader -p customize-checkout -p finalize-checkout -p account-session \
-    -p stripe-sim -p acb-cli -p local-stack
+# The whole workspace's binaries, exactly as `make test` builds them, so one build serves both.
+cargo build --locked --workspace --bins
 
 target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Not exec: the EXIT trap must run to stop the services. Ctrl-C reaches local-stack too.
