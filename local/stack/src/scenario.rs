@@ -206,17 +206,22 @@ impl Player<'_> {
 
     async fn import_catalog(&mut self) -> StepResult {
         let file = self.demo_file(CATALOG_FILE);
-        let started = shared::clock::Clock::now_seconds(&shared::clock::SystemClock);
-        self.acb(&[
-            "catalog",
-            "upload",
-            &file,
-            "--account",
-            ACCOUNT,
-            "--feed",
-            "product",
-        ])
-        .await?;
+        let uploaded = self
+            .acb(&[
+                "catalog",
+                "upload",
+                &file,
+                "--account",
+                ACCOUNT,
+                "--feed",
+                "product",
+                "--json",
+            ])
+            .await?;
+        let uploaded: Value = serde_json::from_str(&uploaded)
+            .map_err(|e| format!("acb catalog upload printed no JSON: {e}"))?;
+        // The import of exactly this object version: earlier runs may have dropped the same key.
+        let version = uploaded["version_id"].as_str().map(str::to_string);
         println!(
             "    (S3 notifies the uploader: it validates the file, uploads it to Stripe and records the import; the schedule polls it until Stripe is done)"
         );
@@ -228,14 +233,16 @@ impl Player<'_> {
             || {
                 let catalog = &catalog;
                 let key = &key;
+                let version = &version;
                 async move {
                     let imports = catalog
                         .imports(ACCOUNT, 20)
                         .await
                         .map_err(|e| e.to_string())?;
                     let ours = imports.into_iter().find(|r| {
-                        r.created_at >= started - 1
-                            && r.sources.iter().any(|s| &s.object.key == key)
+                        r.sources
+                            .iter()
+                            .any(|s| &s.object.key == key && s.object.version_id == *version)
                     });
                     match ours {
                         Some(r) if r.status.is_terminal() => Ok(Some(r)),
@@ -464,15 +471,14 @@ impl Player<'_> {
 }
 
 /// What the stack holds after the scenario, read from DynamoDB and S3.
-pub async fn summary(stack: &Stack, checkout_session: Option<&str>) -> Value {
+async fn summary(stack: &Stack, progress: &Progress) -> Value {
     let merchants = DynamoMerchants::new(stack.dynamo.clone(), stack.table("MerchantsTable"));
     let merchant: Option<Merchant> = merchants.merchant(ACCOUNT).await.ok().flatten();
     let catalog = DynamoCatalog::new(stack.dynamo.clone(), stack.table("CatalogTable"));
-    let import = catalog
-        .imports(ACCOUNT, 1)
-        .await
-        .ok()
-        .and_then(|v| v.into_iter().next());
+    let import = match &progress.catalog_key {
+        Some(key) => catalog.import(ACCOUNT, key).await.ok().flatten(),
+        None => None,
+    };
     let mut reports = Vec::new();
     for report in ["validation.csv", "stripe-errors.csv"] {
         let key = report_key(ACCOUNT, CATALOG_FILE, report);
@@ -488,12 +494,12 @@ pub async fn summary(stack: &Stack, checkout_session: Option<&str>) -> Value {
         }
     }
     let agreements = DynamoAgreements::new(stack.dynamo.clone(), stack.table("AgreementsTable"));
-    let agreement = agreements.agreements(ACCOUNT).await.ok().and_then(|mut v| {
-        v.sort_by(|a, b| b.created.cmp(&a.created));
-        v.into_iter().next()
-    });
+    let agreement = match &progress.agreement_id {
+        Some(id) => agreements.agreement(ACCOUNT, id).await.ok().flatten(),
+        None => None,
+    };
     let orders = DynamoOrders::new(stack.dynamo.clone(), stack.table("OrdersTable"));
-    let order = match checkout_session {
+    let order = match &progress.checkout_session {
         Some(session) => orders.get(ACCOUNT, session).await.ok().flatten(),
         None => None,
     };
@@ -623,7 +629,7 @@ pub async fn play(stack: &Stack) -> bool {
             _ => {}
         }
     }
-    let summary = summary(stack, player.progress.checkout_session.as_deref()).await;
+    let summary = summary(stack, &player.progress).await;
     print_summary(&summary);
     let path: PathBuf = stack.run_dir.join("summary.json");
     let _ = std::fs::write(
