@@ -164,6 +164,44 @@ impl Env {
     }
 }
 
+/// What a function builds from its secrets, once: at cold start when the secrets are
+/// plain variables (local), on first use when they live in the Secrets Manager document
+/// (`SECRETS_ID`, deployed), because the extension is not guaranteed to answer during init.
+/// A failed build is not kept: the next use tries again (the secret may be filled by then).
+pub struct BuiltWithSecrets<T> {
+    env: Env,
+    value: tokio::sync::OnceCell<T>,
+}
+
+impl<T> BuiltWithSecrets<T> {
+    pub fn new(env: Env) -> Self {
+        BuiltWithSecrets {
+            env,
+            value: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// True when the value can (and should) be built at cold start.
+    pub fn build_at_start(&self) -> bool {
+        !self.env.secrets_are_deferred()
+    }
+
+    /// The value, built on first use by `build` from the environment with the secrets.
+    pub async fn get<E, F, Fut>(&self, build: F) -> Result<&T, E>
+    where
+        E: From<ConfigError>,
+        F: FnOnce(Env) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        self.value
+            .get_or_try_init(|| async {
+                let env = self.env.clone().with_secrets_document().await?;
+                build(env).await
+            })
+            .await
+    }
+}
+
 /// Reads the secrets document through the Parameters and Secrets Lambda Extension.
 async fn fetch_secrets_document(
     env: &Env,
@@ -495,6 +533,43 @@ mod tests {
         vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         vars.extend_from_slice(extra);
         Env::from_map(vars)
+    }
+
+    #[tokio::test]
+    async fn built_with_secrets_builds_once_and_retries_a_failed_build() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let plain = BuiltWithSecrets::<String>::new(with(&[]));
+        assert!(
+            plain.build_at_start(),
+            "secrets in plain variables: build at start"
+        );
+        let deferred = BuiltWithSecrets::<String>::new(with(&[("SECRETS_ID", "arn:secret")]));
+        assert!(!deferred.build_at_start(), "SECRETS_ID: build on first use");
+
+        let counter = AtomicUsize::new(0);
+        let builds = &counter;
+        let failing = plain
+            .get(|_| async {
+                builds.fetch_add(1, Ordering::SeqCst);
+                Err::<String, ConfigError>(ConfigError::Missing { name: "X".into() })
+            })
+            .await;
+        assert!(failing.is_err());
+        for _ in 0..2 {
+            let value = plain
+                .get(|env| async move {
+                    builds.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, ConfigError>(env.required("ORDERS_TABLE")?)
+                })
+                .await
+                .unwrap();
+            assert_eq!(value, "orders");
+        }
+        assert_eq!(
+            builds.load(Ordering::SeqCst),
+            2,
+            "a failure is retried, a success kept"
+        );
     }
 
     fn secrets(env: &Env) -> Result<WebhooksSecrets, ConfigError> {

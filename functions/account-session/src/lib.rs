@@ -4,12 +4,13 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::account_sessions::AccountSessions;
 use shared::apigw;
-use shared::config::{ConfigError, DynamoSettings, Env, StripeSettings, stripe_secret_key};
+use shared::config::{
+    BuiltWithSecrets, ConfigError, DynamoSettings, Env, StripeSettings, stripe_secret_key,
+};
 use shared::store::cache::CachedMerchants;
 use shared::store::dynamo::{self, DynamoMerchants};
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::webhooks::HttpAnswer;
-use tokio::sync::OnceCell;
 
 pub type App = AccountSessions<CachedMerchants<DynamoMerchants>, StripeClient>;
 
@@ -22,13 +23,12 @@ pub enum InitError {
 }
 
 pub struct Function {
-    env: Env,
     stripe: StripeSettings,
     merchants_table: String,
     account_claim: String,
     dynamo: aws_sdk_dynamodb::Client,
     http: reqwest::Client,
-    app: OnceCell<App>,
+    app: BuiltWithSecrets<App>,
 }
 
 pub async fn init(env: Env) -> Result<Function, InitError> {
@@ -44,15 +44,14 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         dynamo::warm_up(&dynamo, &merchants_table)
     );
     let function = Function {
-        env,
+        app: BuiltWithSecrets::new(env),
         stripe,
         merchants_table,
         account_claim,
         dynamo,
         http,
-        app: OnceCell::new(),
     };
-    if !function.env.secrets_are_deferred() {
+    if function.app.build_at_start() {
         function.app().await?;
     }
     Ok(function)
@@ -61,8 +60,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
 impl Function {
     pub async fn app(&self) -> Result<&App, InitError> {
         self.app
-            .get_or_try_init(|| async {
-                let env = self.env.clone().with_secrets_document().await?;
+            .get(|env| async move {
                 let key = stripe_secret_key(&env, self.stripe.livemode)?;
                 Ok::<_, InitError>(AccountSessions {
                     merchants: CachedMerchants::new(

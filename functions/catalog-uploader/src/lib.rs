@@ -8,25 +8,14 @@
 
 use aws_lambda_events::s3::S3Event;
 use serde_json::Value;
-use shared::clock::SystemClock;
-use shared::config::{ConfigError, Env, UploaderConfig, stripe_secret_key};
-use shared::imports::uploader::{
-    FileOutcome, TickSummary, UploadError, Uploader, UploaderSettings,
-};
+use shared::config::{BuiltWithSecrets, ConfigError, Env, UploaderConfig, stripe_secret_key};
+use shared::imports::uploader::{DeployedUploader, FileOutcome, TickSummary, UploadError};
 use shared::objects::S3Objects;
-use shared::store::dynamo::{self, DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
+use shared::store::dynamo;
+use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
-use tokio::sync::OnceCell;
 
-pub type App = Uploader<
-    DynamoMerchants,
-    DynamoCatalog,
-    DynamoIdempotency,
-    S3Objects,
-    StripeCatalog,
-    SystemClock,
->;
+pub type App = DeployedUploader;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -37,13 +26,12 @@ pub enum InitError {
 }
 
 pub struct Function {
-    env: Env,
     config: UploaderConfig,
     catalog_api: CatalogApiSettings,
     dynamo: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
     http: reqwest::Client,
-    app: OnceCell<App>,
+    app: BuiltWithSecrets<App>,
 }
 
 /// Cold start: configuration checked (a bad setting stops here, named), clients built and
@@ -59,15 +47,14 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         dynamo::warm_up(&dynamo, &config.catalog_table)
     );
     let function = Function {
-        env,
+        app: BuiltWithSecrets::new(env),
         config,
         catalog_api,
         dynamo,
         s3,
         http,
-        app: OnceCell::new(),
     };
-    if !function.env.secrets_are_deferred() {
+    if function.app.build_at_start() {
         function.app().await?;
     }
     Ok(function)
@@ -76,30 +63,16 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
 impl Function {
     pub async fn app(&self) -> Result<&App, InitError> {
         self.app
-            .get_or_try_init(|| async {
-                let env = self.env.clone().with_secrets_document().await?;
+            .get(|env| async move {
                 let key = stripe_secret_key(&env, self.config.stripe.livemode)?;
                 let client = StripeClient::new(self.http.clone(), &self.config.stripe, key);
-                let c = &self.config;
-                Ok::<_, InitError>(Uploader {
-                    merchants: DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table),
-                    catalog: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
-                    idempotency: DynamoIdempotency::new(
-                        self.dynamo.clone(),
-                        &c.idempotency_table,
-                        c.idempotency.ttl_seconds,
-                        c.idempotency.in_progress_seconds,
-                    ),
-                    objects: S3Objects::new(self.s3.clone()),
-                    stripe: StripeCatalog::new(client, self.catalog_api.clone()),
-                    clock: SystemClock,
-                    settings: UploaderSettings {
-                        bucket: c.bucket.clone(),
-                        interval_millis: c.interval_seconds * 1000,
-                        concurrency: c.concurrency,
-                        max_report_rows: c.max_report_rows,
-                    },
-                })
+                Ok::<_, InitError>(DeployedUploader::deployed(
+                    &self.config,
+                    &self.catalog_api,
+                    &self.dynamo,
+                    &self.s3,
+                    client,
+                ))
             })
             .await
     }

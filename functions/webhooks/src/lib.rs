@@ -9,32 +9,24 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::apigw;
 use shared::clock::SystemClock;
-use shared::config::UploaderConfig;
 use shared::config::secret_names;
-use shared::config::{ConfigError, Env, WebhooksConfig, WebhooksSecrets};
-use shared::imports::uploader::{Uploader, UploaderSettings};
+use shared::config::{
+    BuiltWithSecrets, ConfigError, Env, UploaderConfig, WebhooksConfig, WebhooksSecrets,
+};
+use shared::imports::uploader::DeployedUploader;
 use shared::objects::S3Objects;
 use shared::signature::Verifier;
-use shared::store::dynamo::DynamoMerchants;
 use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,
 };
-use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
+use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::thin_events::{StripeAgreements, ThinEvents};
 use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
-use tokio::sync::OnceCell;
 
 /// The uploader, run here for v2 import events (same stores and code as catalog-uploader).
-pub type Imports = Uploader<
-    DynamoMerchants,
-    DynamoCatalog,
-    DynamoIdempotency,
-    S3Objects,
-    StripeCatalog,
-    SystemClock,
->;
+pub type Imports = DeployedUploader;
 
 pub type ThinApp =
     ThinEvents<DynamoAgreements, DynamoIdempotency, StripeAgreements, SystemClock, Option<Imports>>;
@@ -57,12 +49,11 @@ pub enum InitError {
 
 /// Everything built at cold start; the [`App`] itself once the secrets are known.
 pub struct Function {
-    env: Env,
     config: WebhooksConfig,
     dynamo: aws_sdk_dynamodb::Client,
     http: reqwest::Client,
-    app: OnceCell<App>,
-    thin: OnceCell<ThinApp>,
+    app: BuiltWithSecrets<App>,
+    thin: BuiltWithSecrets<ThinApp>,
     /// Set when CATALOG_BUCKET is: v2 import events then finish imports at once.
     uploader: Option<(UploaderConfig, CatalogApiSettings, aws_sdk_s3::Client)>,
 }
@@ -84,15 +75,14 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         None => None,
     };
     let function = Function {
-        env,
+        app: BuiltWithSecrets::new(env.clone()),
+        thin: BuiltWithSecrets::new(env),
         config,
         dynamo,
         http,
-        app: OnceCell::new(),
-        thin: OnceCell::new(),
         uploader,
     };
-    if !function.env.secrets_are_deferred() {
+    if function.app.build_at_start() {
         function.app().await?;
     }
     Ok(function)
@@ -103,8 +93,7 @@ impl Function {
     /// A failure is not cached: the next invocation tries again.
     pub async fn app(&self) -> Result<&App, InitError> {
         self.app
-            .get_or_try_init(|| async {
-                let env = self.env.clone().with_secrets_document().await?;
+            .get(|env| async move {
                 let secrets = WebhooksSecrets::from_env(&env, self.config.stripe.livemode)?;
                 let client = StripeClient::new(
                     self.http.clone(),
@@ -141,16 +130,17 @@ impl Function {
     /// The thin-event receiver, built on first use: it needs AGREEMENTS_TABLE and the
     /// thin-event destination's secret (STRIPE_THIN_EVENT_SECRETS).
     pub async fn thin(&self) -> Result<&ThinApp, InitError> {
+        // Without an Agreements table there is nothing to receive into: say so before
+        // reading any secret.
+        let table = self
+            .config
+            .agreements_table
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                name: "AGREEMENTS_TABLE".into(),
+            })?;
         self.thin
-            .get_or_try_init(|| async {
-                let table =
-                    self.config
-                        .agreements_table
-                        .clone()
-                        .ok_or_else(|| ConfigError::Missing {
-                            name: "AGREEMENTS_TABLE".into(),
-                        })?;
-                let env = self.env.clone().with_secrets_document().await?;
+            .get(|env| async move {
                 let secrets = WebhooksSecrets::from_env(&env, self.config.stripe.livemode)?;
                 let thin_secrets =
                     env.secret_list(secret_names::STRIPE_THIN_EVENT_SECRETS, "whsec_")?;
@@ -159,24 +149,8 @@ impl Function {
                     &self.config.stripe,
                     secrets.stripe_secret_key,
                 );
-                let imports = self.uploader.as_ref().map(|(c, api, s3)| Uploader {
-                    merchants: DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table),
-                    catalog: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
-                    idempotency: DynamoIdempotency::new(
-                        self.dynamo.clone(),
-                        &c.idempotency_table,
-                        c.idempotency.ttl_seconds,
-                        c.idempotency.in_progress_seconds,
-                    ),
-                    objects: S3Objects::new(s3.clone()),
-                    stripe: StripeCatalog::new(client.clone(), api.clone()),
-                    clock: SystemClock,
-                    settings: UploaderSettings {
-                        bucket: c.bucket.clone(),
-                        interval_millis: c.interval_seconds * 1000,
-                        concurrency: c.concurrency,
-                        max_report_rows: c.max_report_rows,
-                    },
+                let imports = self.uploader.as_ref().map(|(c, api, s3)| {
+                    DeployedUploader::deployed(c, api, &self.dynamo, s3, client.clone())
                 });
                 Ok::<_, InitError>(ThinEvents {
                     imports,

@@ -2,12 +2,11 @@
 //! cold start, the secret read once, API Gateway in and out.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use tokio::sync::OnceCell;
 
 use super::{Hook, HookService};
 use crate::apigw;
 use crate::clock::SystemClock;
-use crate::config::{ConfigError, Env, HooksConfig, secret_names};
+use crate::config::{BuiltWithSecrets, ConfigError, Env, HooksConfig, secret_names};
 use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Verifier};
 use crate::store::cache::CachedMerchants;
 use crate::store::dynamo::{
@@ -26,10 +25,9 @@ pub type Service = HookService<
 pub struct HookFunction {
     hook: Hook,
     path: &'static str,
-    env: Env,
     config: HooksConfig,
     dynamo: aws_sdk_dynamodb::Client,
-    service: OnceCell<Service>,
+    service: BuiltWithSecrets<Service>,
 }
 
 impl HookFunction {
@@ -42,12 +40,11 @@ impl HookFunction {
         let function = Self {
             hook,
             path,
-            env,
             config,
             dynamo,
-            service: OnceCell::new(),
+            service: BuiltWithSecrets::new(env),
         };
-        if !function.env.secrets_are_deferred() {
+        if function.service.build_at_start() {
             function.service().await?;
         }
         Ok(function)
@@ -55,8 +52,7 @@ impl HookFunction {
 
     pub async fn service(&self) -> Result<&Service, ConfigError> {
         self.service
-            .get_or_try_init(|| async {
-                let env = self.env.clone().with_secrets_document().await?;
+            .get(|env| async move {
                 let secrets = env.secret_list(secret_names::STRIPE_HOOK_SECRETS, "whsec_")?;
                 let c = &self.config;
                 Ok(HookService {
