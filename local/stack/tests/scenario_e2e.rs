@@ -177,7 +177,10 @@ async fn the_scenario_passes_and_its_summary_matches_dynamodb_and_s3() {
         summary["order"]["checkout_session"]
     );
     // Its own import of its own upload, not the first run's.
-    assert_ne!(second["import"]["import_key"], summary["import"]["import_key"]);
+    assert_ne!(
+        second["import"]["import_key"],
+        summary["import"]["import_key"]
+    );
     assert_eq!(second["import"]["status"], "succeeded_with_errors");
 }
 
