@@ -287,13 +287,18 @@ fn stripe_and_table_settings_are_named_and_secrets_never_printed() {
             "{err}"
         );
     }
-    // A wrong key (or one of the wrong mode) is refused without showing it.
-    for key in [
-        "sk_live_cliSecretNeverShown1234",
-        "whsec_cliSecretNeverShown1234",
-        "cliSecretNeverShown1234",
+    // A wrong key (or one of the wrong mode: a test key for a live-mode deployment) is
+    // refused without showing it.
+    for (key, livemode) in [
+        ("sk_test_cliSecretNeverShown1234", "true"),
+        ("whsec_cliSecretNeverShown1234", "false"),
+        ("cliSecretNeverShown1234", "false"),
     ] {
-        let env = [table[0].clone(), ("STRIPE_SECRET_KEY", key.to_string())];
+        let env = [
+            table[0].clone(),
+            ("STRIPE_SECRET_KEY", key.to_string()),
+            ("STRIPE_LIVEMODE", livemode.to_string()),
+        ];
         let (ok, out, err) = acb(&env, &["orders", "capture", "acct_1NoKey", "cs_test_1"]);
         assert!(!ok && err.contains("STRIPE_SECRET_KEY"), "{err}");
         assert!(
