@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 use shared::config::{ConfigError, DynamoSettings, Env, StripeSettings, stripe_secret_key};
-use shared::money::Currency;
 use shared::secret::Secret;
 use shared::store::StoreError;
 
@@ -167,65 +166,9 @@ pub fn stripe_settings() -> Result<(Env, StripeSettings, Secret), String> {
     Ok((env, settings, key))
 }
 
-/// Integer minor units as people read them: `1250, "usd"` is `12.50 USD`, `500, "jpy"` is
-/// `500 JPY`. Never through a float.
-pub fn money(amount: i64, currency: &str) -> String {
-    let exponent = Currency::parse(currency).map_or(2, |c| c.exponent());
-    let sign = if amount < 0 { "-" } else { "" };
-    let units = amount.unsigned_abs();
-    let number = if exponent == 0 {
-        units.to_string()
-    } else {
-        let scale = 10u64.pow(exponent);
-        format!(
-            "{}.{:0width$}",
-            units / scale,
-            units % scale,
-            width = exponent as usize
-        )
-    };
-    let code = currency.trim().to_uppercase();
-    if code.is_empty() {
-        format!("{sign}{number}")
-    } else {
-        format!("{sign}{number} {code}")
-    }
-}
-
-/// [`money`] for amounts that may be missing: `-`.
-pub fn money_or_dash(amount: Option<i64>, currency: Option<&str>) -> String {
-    amount.map_or_else(|| "-".into(), |a| money(a, currency.unwrap_or("")))
-}
-
-/// Masks anything in `text` that looks like a Stripe secret (`sk_…`, `rk_…`, `whsec_…`), the
-/// way Stripe does (`sk_test_****abcd`): a last guard on every error message printed.
-pub fn redact(text: &str) -> String {
-    const PREFIXES: [&str; 5] = ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"];
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(|c: char| is_word(c)) {
-        out.push_str(&rest[..start]);
-        rest = &rest[start..];
-        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
-        let word = &rest[..end];
-        let secret = PREFIXES
-            .iter()
-            .any(|p| word.starts_with(p) && word.len() > p.len());
-        if secret {
-            out.push_str(&shared::secret::mask(word));
-        } else {
-            out.push_str(word);
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Prints an error message, secrets masked, the way every command fails.
 pub fn print_error(message: &str) {
-    eprintln!("error: {}", redact(message));
+    eprintln!("error: {}", shared::secret::redact(message));
 }
 
 /// Prints `value` as pretty JSON on standard output.
@@ -238,35 +181,6 @@ pub fn print_json(value: &impl Serialize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_uses_the_currency_exponent_and_no_float() {
-        assert_eq!(money(1250, "usd"), "12.50 USD");
-        assert_eq!(money(5, "eur"), "0.05 EUR");
-        assert_eq!(money(-50, "usd"), "-0.50 USD");
-        assert_eq!(money(500, "jpy"), "500 JPY");
-        assert_eq!(money(1234, "kwd"), "1.234 KWD");
-        assert_eq!(money(i64::MIN, "usd"), "-92233720368547758.08 USD");
-        assert_eq!(money_or_dash(None, Some("usd")), "-");
-        assert_eq!(money_or_dash(Some(700), None), "7.00");
-    }
-
-    #[test]
-    fn secrets_in_messages_are_masked() {
-        let text = "bad key sk_test_51abcdefghijklmnop, also whsec_0123456789abcdef; expected sk_test_… or rk_…";
-        let redacted = redact(text);
-        assert!(!redacted.contains("51abcdefghijklmnop"), "{redacted}");
-        assert!(!redacted.contains("0123456789abcdef"), "{redacted}");
-        assert!(redacted.contains("sk_test_****mnop"), "{redacted}");
-        assert!(
-            redacted.ends_with("; expected sk_test_… or rk_…"),
-            "{redacted}"
-        );
-        assert_eq!(
-            redact("acct_1X cs_test_1 (12.50 USD)"),
-            "acct_1X cs_test_1 (12.50 USD)"
-        );
-    }
 
     #[test]
     fn a_missing_table_names_the_flag_and_the_variable() {

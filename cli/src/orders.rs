@@ -9,7 +9,8 @@ use shared::store::OrderStore;
 use shared::store::dynamo::{self, DynamoOrders};
 use shared::stripe::{RequestOptions, StripeClient, http_client, idempotency_key_for};
 
-use crate::common::{ORDERS_TABLE, money, money_or_dash, print_json, stripe_settings};
+use crate::common::{ORDERS_TABLE, print_json, stripe_settings};
+use shared::money::{money, money_or_dash};
 
 #[derive(Args)]
 pub struct OrdersArgs {

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use crate::common::money_or_dash;
+use shared::money::money_or_dash;
 
 #[derive(Subcommand)]
 pub enum SimulateCommand {

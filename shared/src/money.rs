@@ -91,9 +91,51 @@ pub fn parse_price(text: &str) -> Option<Money> {
     })
 }
 
+/// Integer minor units as people read them: `1250, "usd"` is `12.50 USD`, `500, "jpy"` is
+/// `500 JPY`. Never through a float. For people: the CLI and the local stack.
+pub fn money(amount: i64, currency: &str) -> String {
+    let exponent = Currency::parse(currency).map_or(2, |c| c.exponent());
+    let sign = if amount < 0 { "-" } else { "" };
+    let units = amount.unsigned_abs();
+    let number = if exponent == 0 {
+        units.to_string()
+    } else {
+        let scale = 10u64.pow(exponent);
+        format!(
+            "{}.{:0width$}",
+            units / scale,
+            units % scale,
+            width = exponent as usize
+        )
+    };
+    let code = currency.trim().to_uppercase();
+    if code.is_empty() {
+        format!("{sign}{number}")
+    } else {
+        format!("{sign}{number} {code}")
+    }
+}
+
+/// [`money`] for amounts that may be missing: `-`.
+pub fn money_or_dash(amount: Option<i64>, currency: Option<&str>) -> String {
+    amount.map_or_else(|| "-".into(), |a| money(a, currency.unwrap_or("")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_uses_the_currency_exponent_and_no_float() {
+        assert_eq!(money(1250, "usd"), "12.50 USD");
+        assert_eq!(money(5, "eur"), "0.05 EUR");
+        assert_eq!(money(-50, "usd"), "-0.50 USD");
+        assert_eq!(money(500, "jpy"), "500 JPY");
+        assert_eq!(money(1234, "kwd"), "1.234 KWD");
+        assert_eq!(money(i64::MIN, "usd"), "-92233720368547758.08 USD");
+        assert_eq!(money_or_dash(None, Some("usd")), "-");
+        assert_eq!(money_or_dash(Some(700), None), "7.00");
+    }
 
     #[test]
     fn prices_become_exact_minor_units() {

@@ -27,9 +27,12 @@ impl Secret {
     }
 }
 
+/// The prefixes of Stripe's secret and restricted keys and of signing secrets.
+pub const SECRET_PREFIXES: [&str; 5] = ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"];
+
 /// Masks any secret-looking string: keeps a known prefix and the last four characters.
 pub fn mask(value: &str) -> String {
-    let prefix = ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"]
+    let prefix = SECRET_PREFIXES
         .into_iter()
         .find(|p| value.starts_with(p))
         .unwrap_or("");
@@ -48,6 +51,31 @@ pub fn mask(value: &str) -> String {
     format!("{prefix}****{tail}")
 }
 
+/// Masks anything in `text` that looks like a Stripe secret (`sk_…`, `rk_…`, `whsec_…`), the
+/// way Stripe does (`sk_test_****abcd`): a last guard on every error message printed.
+pub fn redact(text: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| is_word(c)) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let secret = SECRET_PREFIXES
+            .iter()
+            .any(|p| word.starts_with(p) && word.len() > p.len());
+        if secret {
+            out.push_str(&mask(word));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret({})", self.masked())
@@ -63,6 +91,23 @@ impl fmt::Display for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_messages_are_masked() {
+        let text = "bad key sk_test_51abcdefghijklmnop, also whsec_0123456789abcdef; expected sk_test_… or rk_…";
+        let redacted = redact(text);
+        assert!(!redacted.contains("51abcdefghijklmnop"), "{redacted}");
+        assert!(!redacted.contains("0123456789abcdef"), "{redacted}");
+        assert!(redacted.contains("sk_test_****mnop"), "{redacted}");
+        assert!(
+            redacted.ends_with("; expected sk_test_… or rk_…"),
+            "{redacted}"
+        );
+        assert_eq!(
+            redact("acct_1X cs_test_1 (12.50 USD)"),
+            "acct_1X cs_test_1 (12.50 USD)"
+        );
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

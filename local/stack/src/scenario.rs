@@ -10,6 +10,7 @@ use shared::agreements::Agreement;
 use shared::imports::keys::report_key;
 use shared::imports::model::{ImportRecord, ImportStatus};
 use shared::merchants::Merchant;
+use shared::money::money;
 use shared::orders::Order;
 use shared::store::dynamo::{DynamoAgreements, DynamoCatalog, DynamoMerchants, DynamoOrders};
 use shared::store::{AgreementStore, ImportLog, MerchantDirectory, OrderStore};
@@ -56,15 +57,6 @@ where
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-fn money(amount: i64, currency: &str) -> String {
-    format!(
-        "{}.{:02} {}",
-        amount / 100,
-        amount % 100,
-        currency.to_uppercase()
-    )
 }
 
 struct Player<'a> {
@@ -470,54 +462,51 @@ impl Player<'_> {
     }
 }
 
-/// What the stack holds after the scenario, read from DynamoDB and S3.
-async fn summary(stack: &Stack, progress: &Progress) -> Value {
-    let merchants = DynamoMerchants::new(stack.dynamo.clone(), stack.table("MerchantsTable"));
-    let merchant: Option<Merchant> = merchants.merchant(ACCOUNT).await.ok().flatten();
-    let catalog = DynamoCatalog::new(stack.dynamo.clone(), stack.table("CatalogTable"));
-    let import = match &progress.catalog_key {
-        Some(key) => catalog.import(ACCOUNT, key).await.ok().flatten(),
-        None => None,
-    };
-    let mut reports = Vec::new();
-    for report in ["validation.csv", "stripe-errors.csv"] {
-        let key = report_key(ACCOUNT, CATALOG_FILE, report);
-        if let Ok(head) = stack
-            .s3
-            .head_object()
-            .bucket(&stack.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            reports.push(json!({"key": key, "bytes": head.content_length()}));
+impl Player<'_> {
+    /// What the stack holds for the objects this run made, read from DynamoDB and S3.
+    async fn summary(&self) -> Value {
+        let progress = &self.progress;
+        let merchant: Option<Merchant> = self.merchants().merchant(ACCOUNT).await.ok().flatten();
+        let import = match &progress.catalog_key {
+            Some(key) => self.catalog().import(ACCOUNT, key).await.ok().flatten(),
+            None => None,
+        };
+        let mut reports = Vec::new();
+        for report in ["validation.csv", "stripe-errors.csv"] {
+            let key = report_key(ACCOUNT, CATALOG_FILE, report);
+            if let Some(bytes) = self.object_size(&key).await {
+                reports.push(json!({"key": key, "bytes": bytes}));
+            }
         }
+        let agreement = match &progress.agreement_id {
+            Some(id) => self
+                .agreements()
+                .agreement(ACCOUNT, id)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let order = match &progress.checkout_session {
+            Some(session) => self.orders().get(ACCOUNT, session).await.ok().flatten(),
+            None => None,
+        };
+        json!({
+            "account": ACCOUNT,
+            "merchant": merchant.map(|m| json!({"enabled": m.enabled, "name": m.display_name, "api": m.api_generation, "validation": m.validation})),
+            "import": import.map(|r| json!({
+                "import_key": r.import_key, "status": r.status, "rows": r.counts.rows,
+                "rows_with_errors": r.counts.rows_with_errors, "stripe_successes": r.counts.stripe_successes,
+                "stripe_errors": r.counts.stripe_errors, "reports": reports,
+            })),
+            "agreement": agreement.map(|a| json!({"id": a.agreement_id, "status": a.status, "orchestrator": a.orchestrator_name})),
+            "order": order.map(|o| json!({
+                "checkout_session": o.checkout_session_id, "amount_total": o.amount_total, "currency": o.currency,
+                "payment": o.payment.status, "amount_refunded": o.refund.amount_refunded, "refund": o.refund.status,
+                "lines": o.lines.iter().map(|l| json!({"sku": l.sku, "quantity": l.quantity})).collect::<Vec<_>>(),
+            })),
+        })
     }
-    let agreements = DynamoAgreements::new(stack.dynamo.clone(), stack.table("AgreementsTable"));
-    let agreement = match &progress.agreement_id {
-        Some(id) => agreements.agreement(ACCOUNT, id).await.ok().flatten(),
-        None => None,
-    };
-    let orders = DynamoOrders::new(stack.dynamo.clone(), stack.table("OrdersTable"));
-    let order = match &progress.checkout_session {
-        Some(session) => orders.get(ACCOUNT, session).await.ok().flatten(),
-        None => None,
-    };
-    json!({
-        "account": ACCOUNT,
-        "merchant": merchant.map(|m| json!({"enabled": m.enabled, "name": m.display_name, "api": m.api_generation, "validation": m.validation})),
-        "import": import.map(|r| json!({
-            "import_key": r.import_key, "status": r.status, "rows": r.counts.rows,
-            "rows_with_errors": r.counts.rows_with_errors, "stripe_successes": r.counts.stripe_successes,
-            "stripe_errors": r.counts.stripe_errors, "reports": reports,
-        })),
-        "agreement": agreement.map(|a| json!({"id": a.agreement_id, "status": a.status, "orchestrator": a.orchestrator_name})),
-        "order": order.map(|o| json!({
-            "checkout_session": o.checkout_session_id, "amount_total": o.amount_total, "currency": o.currency,
-            "payment": o.payment.status, "amount_refunded": o.refund.amount_refunded, "refund": o.refund.status,
-            "lines": o.lines.iter().map(|l| json!({"sku": l.sku, "quantity": l.quantity})).collect::<Vec<_>>(),
-        })),
-    })
 }
 
 fn print_summary(summary: &Value) {
@@ -629,7 +618,7 @@ pub async fn play(stack: &Stack) -> bool {
             _ => {}
         }
     }
-    let summary = summary(stack, &player.progress).await;
+    let summary = player.summary().await;
     print_summary(&summary);
     let path: PathBuf = stack.run_dir.join("summary.json");
     let _ = std::fs::write(
