@@ -175,6 +175,57 @@ mod tests {
         );
     }
 
+    /// The paths of every leaf of a JSON document (arrays by index).
+    fn shape(value: &Value, path: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    shape(v, format!("{path}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    shape(v, format!("{path}/{i}"), out);
+                }
+            }
+            _ => out.push(path),
+        }
+    }
+
+    #[test]
+    fn built_events_have_the_shape_of_the_committed_fixtures() {
+        let fixture = |name: &str| -> Value {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../events/catalog")
+                .join(name);
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let object = CreatedObject {
+            bucket: "b",
+            key: "k",
+            size: 1,
+            e_tag: "e",
+            version_id: Some("v"),
+        };
+        for (built, committed) in [
+            (
+                s3_object_created(&object, "us-east-1", "c"),
+                fixture("s3_put.json"),
+            ),
+            (
+                scheduled("arn", "0", "us-east-1"),
+                fixture("scheduled.json"),
+            ),
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            shape(&built, String::new(), &mut a);
+            shape(&committed, String::new(), &mut b);
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
+        }
+    }
+
     #[test]
     fn built_events_parse_as_the_aws_types() {
         let object = CreatedObject {

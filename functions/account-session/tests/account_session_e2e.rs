@@ -12,7 +12,7 @@ fn request(
     claims: serde_json::Value,
     body: &str,
 ) -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
-    let mut event = serde_json::to_value(testkit::gateway::to_apigw_event(
+    let mut event = serde_json::to_value(shared::aws_events::api_gateway_request(
         "POST",
         "/account_sessions",
         "",

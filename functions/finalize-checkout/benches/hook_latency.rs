@@ -169,7 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut samples = Vec::with_capacity(count);
         for i in 0..count {
             let (text, header) = signed(&request(*hook, i + count));
-            let event = testkit::gateway::to_apigw_event(
+            let event = shared::aws_events::api_gateway_request(
                 "POST",
                 path,
                 "",

@@ -213,7 +213,7 @@ impl Stack {
         let text = body.to_string();
         let header =
             shared::signature::sign_header(text.as_bytes(), &[secret], testkit::now_seconds());
-        testkit::gateway::to_apigw_event(
+        shared::aws_events::api_gateway_request(
             "POST",
             path,
             "",
@@ -492,7 +492,7 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
         let body = expired_event(session);
         let header =
             shared::signature::sign_header(&body, &[TEST_WEBHOOK_SECRET], testkit::now_seconds());
-        testkit::gateway::to_apigw_event(
+        shared::aws_events::api_gateway_request(
             "POST",
             "/stripe/webhooks",
             "",

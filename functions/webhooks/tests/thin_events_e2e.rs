@@ -236,7 +236,7 @@ async fn forged_or_wrongly_signed_thin_events_are_refused_and_change_nothing() {
     ] {
         let header =
             shared::signature::sign_header(body.as_bytes(), &[secret], testkit::now_seconds());
-        let request = testkit::gateway::to_apigw_event(
+        let request = shared::aws_events::api_gateway_request(
             "POST",
             "/stripe/events",
             "",
@@ -247,7 +247,7 @@ async fn forged_or_wrongly_signed_thin_events_are_refused_and_change_nothing() {
         assert_eq!(response.status_code, 400, "{name}");
     }
     let unsigned =
-        testkit::gateway::to_apigw_event("POST", "/stripe/events", "", &[], body.as_bytes());
+        shared::aws_events::api_gateway_request("POST", "/stripe/events", "", &[], body.as_bytes());
     assert_eq!(
         webhooks::handle(&stack.function, &unsigned)
             .await

@@ -29,18 +29,6 @@ impl Drop for Gateway {
     }
 }
 
-/// Builds the API Gateway v2 event for a request, as AWS would (see
-/// [`shared::aws_events::api_gateway_request`]).
-pub fn to_apigw_event(
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> ApiGatewayV2httpRequest {
-    shared::aws_events::api_gateway_request(method, path, query, headers, body)
-}
-
 fn to_response(answer: ApiGatewayV2httpResponse) -> Response {
     let status = axum::http::StatusCode::from_u16(answer.status_code as u16)
         .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);

@@ -112,8 +112,8 @@ pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
     name
 }
 
-/// Puts an object and returns the S3 event AWS would send for it, built from the
-/// committed `events/catalog/s3_put.json` (key URL-encoded the way S3 does).
+/// Puts an object and returns the S3 event AWS would send for it
+/// ([`shared::aws_events::s3_object_created`]).
 pub async fn put_and_event(
     client: &aws_sdk_s3::Client,
     bucket: &str,
@@ -128,19 +128,19 @@ pub async fn put_and_event(
         .send()
         .await
         .expect("put object");
-    let mut event = fixture("catalog/s3_put.json");
-    let record = &mut event["Records"][0];
-    record["s3"]["bucket"]["name"] = serde_json::json!(bucket);
-    record["s3"]["bucket"]["arn"] = serde_json::json!(format!("arn:aws:s3:::{bucket}"));
-    record["s3"]["object"]["key"] = serde_json::json!(s3_event_key(key));
-    record["s3"]["object"]["size"] = serde_json::json!(body.len());
-    record["s3"]["object"]["eTag"] =
-        serde_json::json!(output.e_tag().unwrap_or_default().trim_matches('"'));
-    record["s3"]["object"]["versionId"] = serde_json::json!(output.version_id());
-    event
+    shared::aws_events::s3_object_created(
+        &shared::aws_events::CreatedObject {
+            bucket,
+            key,
+            size: body.len() as i64,
+            e_tag: output.e_tag().unwrap_or_default(),
+            version_id: output.version_id(),
+        },
+        "us-east-1",
+        "IncomingFile",
+    )
 }
 
-pub use shared::aws_events::s3_event_key;
 
 pub async fn read_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let output = client
