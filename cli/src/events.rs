@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
+use sample_events::fixtures;
 use serde_json::Value;
-use shared::fixtures;
 
 #[derive(Subcommand)]
 pub enum EventsCommand {
@@ -14,7 +14,7 @@ pub enum EventsCommand {
     /// FIXTURE is an API Gateway request from events/; the output is ready for `cargo
     /// lambda invoke --data-file` or a test.
     Sign {
-        /// An API Gateway request fixture from events/ (webhooks/, hooks/ or catalog/).
+        /// An API Gateway request fixture from events/ (HTTP API 2.0 or REST/1.0 shape).
         fixture: PathBuf,
         /// Signing secret (whsec_…); several separated by commas give one v1 each.
         /// Default: the documented local test secret for the fixture's route (webhooks or
@@ -33,8 +33,8 @@ pub enum EventsCommand {
     /// Sends the fixture's body and its stripe-signature, content-type and user-agent
     /// headers to its route. Exits 1 when the answer is not a 2xx.
     Send {
-        /// An API Gateway request fixture from events/ (webhooks/ or hooks/); its rawPath
-        /// is the route it goes to.
+        /// An API Gateway request fixture from events/ (HTTP API 2.0 or REST/1.0 shape);
+        /// its path (rawPath, or path) is the route it goes to.
         fixture: PathBuf,
         /// Base URL of the stack's HTTP API, e.g. http://127.0.0.1:9000 locally, or the
         /// stack output WebhookUrl without /stripe/webhooks.
@@ -116,16 +116,16 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
                     )
                 })?;
             let request = load_signed(&fixture, &secret)?;
-            let path = request
-                .get("rawPath")
-                .and_then(Value::as_str)
-                .unwrap_or("/stripe/webhooks");
+            let path = match fixtures::route(&request) {
+                "" => "/stripe/webhooks",
+                path => path,
+            };
             let body = fixtures::body_bytes(&request).map_err(|e| e.to_string())?;
             let mut post = reqwest::Client::new()
                 .post(format!("{url}{path}"))
                 .body(body);
             for name in ["stripe-signature", "content-type", "user-agent"] {
-                if let Some(value) = request["headers"].get(name).and_then(Value::as_str) {
+                if let Some(value) = fixtures::header(&request, name) {
                     post = post.header(name, value);
                 }
             }

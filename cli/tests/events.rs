@@ -159,7 +159,7 @@ fn sign_accepts_json_and_prints_the_signed_request() {
         .expect("run acb");
     assert!(out.status.success());
     let request: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let body = shared::fixtures::body_bytes(&request).unwrap();
+    let body = sample_events::fixtures::body_bytes(&request).unwrap();
     let verifier = Verifier::new(vec![Secret::new(SECRET)], 300);
     verifier
         .verify(

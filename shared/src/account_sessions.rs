@@ -7,10 +7,10 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
+use crate::endpoint::HttpAnswer;
 use crate::merchants::is_account_id;
 use crate::store::MerchantDirectory;
 use crate::stripe::{RequestOptions, StripeClient, StripeError};
-use crate::webhooks::HttpAnswer;
 
 pub trait AccountSessionApi: Send + Sync {
     fn create_account_session(

@@ -3,14 +3,11 @@
 
 pub mod account_sessions;
 pub mod agreements;
-#[cfg(feature = "lambda")]
-pub mod apigw;
-#[cfg(feature = "lambda")]
-pub mod aws_events;
 pub mod catalog;
 pub mod clock;
 pub mod config;
-pub mod fixtures;
+pub mod encoding;
+pub mod endpoint;
 pub mod hooks;
 pub mod imports;
 pub mod logging;

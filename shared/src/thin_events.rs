@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use crate::agreements::Agreement;
 use crate::clock::Clock;
+use crate::endpoint::HttpAnswer;
 use crate::merchants::is_account_id;
 use crate::signature::Verifier;
 use crate::store::{AgreementStore, Applied, Claim, IdempotencyStore};
 use crate::stripe::{RequestOptions, StripeClient, StripeError};
-use crate::webhooks::HttpAnswer;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RelatedObject {
@@ -75,7 +75,7 @@ impl AgreementsApi for StripeAgreements {
             version: Some(self.version.clone()),
             ..RequestOptions::default()
         };
-        let id = crate::stripe::checkout::path_segment(agreement_id);
+        let id = crate::encoding::path_segment(agreement_id);
         self.client
             .get(&format!("{AGREEMENTS_PATH}{id}"), &[], &options)
             .await

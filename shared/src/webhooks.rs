@@ -9,32 +9,12 @@
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
+use crate::endpoint::HttpAnswer;
 use crate::orders::events::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
 use crate::signature::Verifier;
 use crate::store::{Claim, IdempotencyStore, OrderStore, StockReservations};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
-
-/// An HTTP answer independent of the transport (API Gateway, a local server, a test).
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpAnswer {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl HttpAnswer {
-    pub fn ok(body: Value) -> Self {
-        Self { status: 200, body }
-    }
-
-    /// Stripe-shaped error body: `{"error": {"type", "message"}}`.
-    pub fn error(status: u16, kind: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: json!({"error": {"type": kind, "message": message.into()}}),
-        }
-    }
-}
 
 pub struct SnapshotWebhooks<O, I, A, C, R> {
     pub verifier: Verifier,

@@ -1,16 +1,20 @@
 //! The `account-session` Lambda: `POST /account_sessions` behind the API's JWT authorizer.
-//! The connected account comes from a claim of the verified token (ACCOUNT_CLAIM).
+//! The connected account comes from a claim of the verified token (ACCOUNT_CLAIM), which
+//! API Gateway hands over in the request context: `lambda_http` exposes it.
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use std::collections::HashMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::Value;
 use shared::account_sessions::AccountSessions;
-use shared::apigw;
 use shared::config::{
     BuiltWithSecrets, ConfigError, DynamoSettings, Env, StripeSettings, stripe_secret_key,
 };
+use shared::endpoint::HttpAnswer;
 use shared::store::cache::CachedMerchants;
 use shared::store::dynamo::{self, DynamoMerchants};
 use shared::stripe::{self as stripe, StripeClient, StripeError};
-use shared::webhooks::HttpAnswer;
 
 pub type App = AccountSessions<CachedMerchants<DynamoMerchants>, StripeClient>;
 
@@ -75,27 +79,17 @@ impl Function {
     }
 }
 
-pub async fn handle(
-    function: &Function,
-    request: &ApiGatewayV2httpRequest,
-) -> ApiGatewayV2httpResponse {
-    apigw::response(&route(function, request).await)
+/// Answers one HTTP request (a POST from the platform's front end, already authorized).
+pub async fn handle(function: &Function, request: &Request) -> http::Response<String> {
+    route(function, request).await.into_response()
 }
 
-async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
-    if request.request_context.http.method != http::Method::POST {
+async fn route(function: &Function, request: &Request) -> HttpAnswer {
+    if request.method() != http::Method::POST {
         return HttpAnswer::error(405, "method_not_allowed", "use POST");
     }
-    // API Gateway's JWT authorizer has verified the token; only its claims reach us.
-    let claims = request
-        .request_context
-        .authorizer
-        .as_ref()
-        .and_then(|a| a.jwt.as_ref())
-        .map(|jwt| jwt.claims.clone())
-        .unwrap_or_default();
     match function.app().await {
-        Ok(app) => app.create(&claims).await,
+        Ok(app) => app.create(&verified_claims(request)).await,
         Err(error) => {
             tracing::error!(error = %error, "the function is not configured");
             HttpAnswer::error(
@@ -104,5 +98,42 @@ async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAn
                 "the account-session endpoint is not configured yet",
             )
         }
+    }
+}
+
+/// The claims of the token API Gateway's authorizer has verified; none when the request
+/// did not come through one. The HTTP API's JWT authorizer puts them under
+/// `authorizer.jwt.claims` (payload 2.0 and 1.0); a REST API's Cognito authorizer under
+/// `authorizer.claims`. Values that are not strings are kept as their JSON text.
+pub fn verified_claims(request: &Request) -> HashMap<String, String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| jwt.claims.clone())
+            .unwrap_or_default(),
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            let fields = &context.authorizer.fields;
+            let claims = fields
+                .get("claims")
+                .or_else(|| fields.get("jwt").and_then(|jwt| jwt.get("claims")));
+            claims
+                .and_then(Value::as_object)
+                .map(|claims| {
+                    claims
+                        .iter()
+                        .map(|(name, value)| {
+                            let text = match value {
+                                Value::String(text) => text.clone(),
+                                other => other.to_string(),
+                            };
+                            (name.clone(), text)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => HashMap::new(),
     }
 }

@@ -1,5 +1,4 @@
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::config::Env;
 
 #[tokio::main]
@@ -9,10 +8,8 @@ async fn main() -> Result<(), Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let function = &function;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Error>(account_session::handle(function, &event.payload).await)
-        },
-    ))
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(account_session::handle(function, &request).await)
+    }))
     .await
 }

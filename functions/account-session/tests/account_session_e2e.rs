@@ -8,11 +8,9 @@ use shared::store::dynamo::DynamoMerchants;
 use shared::store::{MerchantAdmin, schema};
 use stripe_sim::SimConfig;
 
-fn request(
-    claims: serde_json::Value,
-    body: &str,
-) -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
-    let mut event = serde_json::to_value(shared::aws_events::api_gateway_request(
+/// The HTTP API (payload 2.0) request after its JWT authorizer verified a token with `claims`.
+fn request(claims: serde_json::Value, body: &str) -> lambda_http::Request {
+    let mut event = serde_json::to_value(sample_events::aws::http_api_request(
         "POST",
         "/account_sessions",
         "",
@@ -21,14 +19,25 @@ fn request(
     ))
     .unwrap();
     event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-    serde_json::from_value(event).unwrap()
+    testkit::lambda_request(&event)
 }
 
-fn body(response: &aws_lambda_events::apigw::ApiGatewayV2httpResponse) -> serde_json::Value {
-    match &response.body {
-        Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(t).unwrap(),
-        _ => serde_json::Value::Null,
-    }
+/// The REST API (payload 1.0) request after a Cognito user-pool authorizer verified a
+/// token with `claims`.
+fn rest_request(claims: serde_json::Value, body: &str) -> lambda_http::Request {
+    let mut event = serde_json::to_value(sample_events::aws::rest_api_request(
+        "POST",
+        "/account_sessions",
+        &[],
+        body.as_bytes(),
+    ))
+    .unwrap();
+    event["requestContext"]["authorizer"] = json!({"claims": claims});
+    testkit::lambda_request(&event)
+}
+
+fn body(response: &http::Response<String>) -> serde_json::Value {
+    testkit::answer(response).1
 }
 
 #[tokio::test]
@@ -62,7 +71,7 @@ async fn known_merchants_get_a_client_secret_and_others_403() {
         ),
     )
     .await;
-    assert_eq!(response.status_code, 200);
+    assert_eq!(response.status(), 200);
     let answer = body(&response);
     assert_eq!(answer["account"], "acct_1Known");
     assert!(
@@ -84,7 +93,27 @@ async fn known_merchants_get_a_client_secret_and_others_403() {
         ),
     ] {
         let response = account_session::handle(&function, &request(claims, "{}")).await;
-        assert_eq!(response.status_code, 403, "{name}");
+        assert_eq!(response.status(), 403, "{name}");
         assert!(body(&response)["error"]["message"].is_string(), "{name}");
     }
+
+    // Behind a REST API with a Cognito authorizer the claims arrive in payload 1.0's
+    // shape; the same claim decides.
+    let claims = json!({"sub": "user-1", "custom:stripe_account": "acct_1Known"});
+    let response = account_session::handle(&function, &rest_request(claims, "{}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(&response)["account"], "acct_1Known");
+    let stranger = json!({"custom:stripe_account": "acct_1Stranger"});
+    let response = account_session::handle(&function, &rest_request(stranger, "{}")).await;
+    assert_eq!(response.status(), 403);
+    // A request that came through no authorizer has no claims: refused.
+    let bare = http::Request::builder()
+        .method("POST")
+        .uri("/account_sessions")
+        .body(lambda_http::Body::Empty)
+        .unwrap();
+    assert_eq!(
+        account_session::handle(&function, &bare).await.status(),
+        403
+    );
 }

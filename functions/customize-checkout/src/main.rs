@@ -1,8 +1,7 @@
 //! `POST /stripe/hooks/customize_checkout`: shipping options and tax rates for an agent's
-//! checkout. All the logic is in `shared::hooks`; this wires it to the Lambda runtime.
+//! checkout. All the logic is in `shared::hooks`; this wires it to `lambda_http`.
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::config::Env;
 use shared::hooks::Hook;
 use shared::hooks::function::HookFunction;
@@ -18,10 +17,8 @@ async fn main() -> Result<(), Error> {
     .await
     .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let function = &function;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Error>(function.handle(&event.payload).await)
-        },
-    ))
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(function.handle(&request).await)
+    }))
     .await
 }

@@ -159,27 +159,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         ),
     ];
-    let signed = |body: &Value| {
-        let text = body.to_string();
-        let header =
-            shared::signature::sign_header(text.as_bytes(), &[SECRET], testkit::now_seconds());
-        (text, header)
-    };
     for (hook, path, function) in &functions {
         let mut samples = Vec::with_capacity(count);
         for i in 0..count {
-            let (text, header) = signed(&request(*hook, i + count));
-            let event = shared::aws_events::api_gateway_request(
-                "POST",
-                path,
-                "",
-                &[("stripe-signature".into(), header)],
-                text.as_bytes(),
-            );
+            let text = request(*hook, i + count).to_string();
+            let event = testkit::signed_post(path, text.as_bytes(), SECRET);
             let started = Instant::now();
             let response = function.handle(&event).await;
             samples.push(started.elapsed());
-            assert_eq!(response.status_code, 200);
+            assert_eq!(response.status(), 200);
         }
         report(&format!("{hook:?} in-process + DDB"), samples);
     }
@@ -188,11 +176,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gateway = testkit::gateway::serve(move |event| {
         let (c, f) = (c.clone(), f.clone());
         async move {
-            if event
-                .raw_path
-                .as_deref()
-                .is_some_and(|p| p.ends_with("customize_checkout"))
-            {
+            if event.uri().path().ends_with("customize_checkout") {
                 c.handle(&event).await
             } else {
                 f.handle(&event).await
@@ -204,7 +188,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (hook, path, _) in &functions {
         let mut samples = Vec::with_capacity(count);
         for i in 0..count {
-            let (text, header) = signed(&request(*hook, i + 2 * count));
+            let text = request(*hook, i + 2 * count).to_string();
+            let header =
+                shared::signature::sign_header(text.as_bytes(), &[SECRET], testkit::now_seconds());
             let started = Instant::now();
             let response = http
                 .post(gateway.url(path))

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use sample_events::fixtures::TEST_WEBHOOK_SECRET;
 use serde_json::{Value, json};
 use shared::config::Env;
-use shared::fixtures::TEST_WEBHOOK_SECRET;
 use shared::hooks::Hook;
 use shared::hooks::function::HookFunction;
 use shared::merchants::{CheckoutSettings, Merchant};
@@ -124,7 +124,7 @@ impl Stack {
         let gateway = testkit::gateway::serve(move |request| {
             let (c, f, w) = (c.clone(), f.clone(), w.clone());
             async move {
-                let path = request.raw_path.clone().unwrap_or_default();
+                let path = request.uri().path().to_string();
                 if path.ends_with("customize_checkout") {
                     c.handle(&request).await
                 } else if path.ends_with("finalize_checkout") {
@@ -184,8 +184,12 @@ impl Stack {
     }
 
     async fn available(&self, sku: &str) -> Option<i64> {
+        self.available_for(ACCOUNT, sku).await
+    }
+
+    async fn available_for(&self, account: &str, sku: &str) -> Option<i64> {
         DynamoCatalog::new(self.dynamo.clone(), &self.tables[1])
-            .sku(ACCOUNT, sku)
+            .sku(account, sku)
             .await
             .unwrap()
             .and_then(|s| s.available)
@@ -204,25 +208,8 @@ impl Stack {
         calls.as_array().cloned().unwrap_or_default()
     }
 
-    fn signed(
-        &self,
-        path: &str,
-        body: &Value,
-        secret: &str,
-    ) -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
-        let text = body.to_string();
-        let header =
-            shared::signature::sign_header(text.as_bytes(), &[secret], testkit::now_seconds());
-        shared::aws_events::api_gateway_request(
-            "POST",
-            path,
-            "",
-            &[
-                ("stripe-signature".into(), header),
-                ("content-type".into(), "application/json".into()),
-            ],
-            text.as_bytes(),
-        )
+    fn signed(&self, path: &str, body: &Value, secret: &str) -> lambda_http::Request {
+        testkit::signed_post(path, body.to_string().as_bytes(), secret)
     }
 }
 
@@ -334,11 +321,7 @@ async fn every_decline_reason_is_reached_with_a_readable_reason() {
     let response = paused
         .handle(&stack.signed("/stripe/hooks/finalize_checkout", &request, HOOK_SECRET))
         .await;
-    let body: Value = serde_json::from_str(&match response.body {
-        Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-        _ => String::new(),
-    })
-    .unwrap();
+    let (_, body) = testkit::answer(&response);
     assert_eq!(
         body["manual_approval_details"]["declined"]["reason"],
         "This store is not taking orders right now."
@@ -379,7 +362,63 @@ async fn a_replayed_request_gets_the_identical_answer_and_a_changed_body_is_refu
         .finalize
         .handle(&stack.signed("/stripe/hooks/finalize_checkout", &changed, HOOK_SECRET))
         .await;
-    assert_eq!(response.status_code, 409);
+    assert_eq!(response.status(), 409);
+}
+
+/// The committed finalize request in API Gateway's two shapes (HTTP API 2.0, REST API
+/// 1.0), same bytes and signature: both verify, the first decides, the second replays it.
+#[tokio::test]
+async fn the_same_signed_finalize_is_answered_alike_in_both_payload_shapes() {
+    let stack = Stack::start().await;
+    let http_api = testkit::fixture("hooks/finalize_checkout.json");
+    let rest = testkit::fixture("hooks/finalize_checkout_rest.json");
+    let account = testkit::fixture_event(&http_api)["context"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut merchant = Merchant::new(&account);
+    merchant.checkout = settings();
+    DynamoMerchants::new(stack.dynamo.clone(), &stack.tables[0])
+        .put_merchant(&merchant)
+        .await
+        .unwrap();
+    let mut mug = snapshot("MUG-TRAIL-12", Some(5), "in_stock");
+    if let SkuChange::Replace(s) = &mut mug {
+        s.account_id = account.clone();
+    }
+    DynamoCatalog::new(stack.dynamo.clone(), &stack.tables[1])
+        .apply_sku_changes(&account, "import-1", 0, &[mug])
+        .await
+        .unwrap();
+
+    // Sign once (v2), and give the v1 event the very same signature header.
+    let signed = testkit::signed_event(&http_api, HOOK_SECRET);
+    let signature = sample_events::fixtures::header(&signed, "stripe-signature").unwrap();
+    let mut rest_signed = rest.clone();
+    rest_signed["headers"]["Stripe-Signature"] = json!(signature);
+    rest_signed["multiValueHeaders"]["Stripe-Signature"] = json!([signature]);
+    assert_eq!(rest_signed["body"], signed["body"]);
+
+    let first = stack
+        .finalize
+        .handle(&testkit::lambda_request(&signed))
+        .await;
+    let (status, decision) = testkit::answer(&first);
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(
+        decision["manual_approval_details"]["type"], "approved",
+        "{decision}"
+    );
+    let second = stack
+        .finalize
+        .handle(&testkit::lambda_request(&rest_signed))
+        .await;
+    assert_eq!(testkit::answer(&second), (200, decision));
+    assert_eq!(
+        stack.available_for(&account, "MUG-TRAIL-12").await,
+        Some(3),
+        "reserved once"
+    );
 }
 
 #[tokio::test]
@@ -401,12 +440,8 @@ async fn fifty_concurrent_finalizes_for_ten_in_stock_approve_exactly_ten() {
     .await;
     let mut approved = 0;
     for answer in answers {
-        assert_eq!(answer.status_code, 200);
-        let body: Value = serde_json::from_str(&match answer.body {
-            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-            _ => String::new(),
-        })
-        .unwrap();
+        let (status, body) = testkit::answer(&answer);
+        assert_eq!(status, 200);
         if body["manual_approval_details"]["type"] == "approved" {
             approved += 1;
         }
@@ -422,13 +457,7 @@ async fn bad_signature_malformed_json_and_unknown_merchant_get_4xx_and_change_no
         "data": {"currency": "usd", "line_items_details": [{"id": "li_1", "sku_id": "MUG", "quantity": 1}], "amount_total": 1500}});
     let cases = [
         ("wrong secret", stack.signed("/stripe/hooks/finalize_checkout", &good, "whsec_wrong"), 400),
-        ("malformed", {
-            let mut r = stack.signed("/stripe/hooks/finalize_checkout", &good, HOOK_SECRET);
-            let text = "{not json";
-            r.headers.insert("stripe-signature", shared::signature::sign_header(text.as_bytes(), &[HOOK_SECRET], testkit::now_seconds()).parse().unwrap());
-            r.body = Some(text.into());
-            r
-        }, 400),
+        ("malformed", testkit::signed_post("/stripe/hooks/finalize_checkout", b"{not json", HOOK_SECRET), 400),
         ("unknown merchant", stack.signed("/stripe/hooks/finalize_checkout", &{
             let mut other = good.clone();
             other["context"] = json!("acct_1Nobody");
@@ -438,12 +467,8 @@ async fn bad_signature_malformed_json_and_unknown_merchant_get_4xx_and_change_no
     ];
     for (name, request, status) in cases {
         let response = stack.finalize.handle(&request).await;
-        assert_eq!(response.status_code, status, "{name}");
-        let body: Value = serde_json::from_str(&match response.body {
-            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-            _ => String::new(),
-        })
-        .unwrap();
+        let (got, body) = testkit::answer(&response);
+        assert_eq!(got, status, "{name}");
         assert!(body["error"]["message"].is_string(), "{name}: {body}");
     }
     assert_eq!(stack.available("MUG").await, Some(10));
@@ -489,15 +514,10 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
     ]);
     let webhooks = webhooks::init(env).await.unwrap();
     let expire = |session: &str| {
-        let body = expired_event(session);
-        let header =
-            shared::signature::sign_header(&body, &[TEST_WEBHOOK_SECRET], testkit::now_seconds());
-        shared::aws_events::api_gateway_request(
-            "POST",
+        testkit::signed_post(
             "/stripe/webhooks",
-            "",
-            &[("stripe-signature".into(), header)],
-            &body,
+            &expired_event(session),
+            TEST_WEBHOOK_SECRET,
         )
     };
 
@@ -509,32 +529,21 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
             HOOK_SECRET,
         ))
         .await;
-    assert_eq!(answer.status_code, 200);
+    assert_eq!(answer.status(), 200);
     assert_eq!(stack.available("MUG").await, Some(7));
     assert_eq!(
         webhooks::handle(&webhooks, &expire("cs_test_r1"))
             .await
-            .status_code,
+            .status(),
         200
     );
     assert_eq!(stack.available("MUG").await, Some(10), "released");
     // A redelivered or second expiry gives nothing back twice.
-    let mut again = expire("cs_test_r1");
-    again.body = again
-        .body
-        .map(|b| b.replace("evt_expired_cs_test_r1", "evt_expired_again"));
-    let body = again.body.clone().unwrap();
-    again.headers.insert(
-        "stripe-signature",
-        shared::signature::sign_header(
-            body.as_bytes(),
-            &[TEST_WEBHOOK_SECRET],
-            testkit::now_seconds(),
-        )
-        .parse()
-        .unwrap(),
-    );
-    assert_eq!(webhooks::handle(&webhooks, &again).await.status_code, 200);
+    let again = String::from_utf8(expired_event("cs_test_r1"))
+        .unwrap()
+        .replace("evt_expired_cs_test_r1", "evt_expired_again");
+    let again = testkit::signed_post("/stripe/webhooks", again.as_bytes(), TEST_WEBHOOK_SECRET);
+    assert_eq!(webhooks::handle(&webhooks, &again).await.status(), 200);
     assert_eq!(stack.available("MUG").await, Some(10));
 
     // Reserved, then a new inventory feed sets the stock: the expiry must not add to it.
@@ -564,7 +573,7 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
     assert_eq!(
         webhooks::handle(&webhooks, &expire("cs_test_r2"))
             .await
-            .status_code,
+            .status(),
         200
     );
     assert_eq!(
@@ -624,13 +633,7 @@ async fn agents_without_a_confirmed_agreement_are_declined_when_the_request_name
         }
         stack.signed("/stripe/hooks/finalize_checkout", &request, HOOK_SECRET)
     };
-    let answer = |response: aws_lambda_events::apigw::ApiGatewayV2httpResponse| -> Value {
-        serde_json::from_str(&match response.body {
-            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-            _ => String::new(),
-        })
-        .unwrap()
-    };
+    let answer = |response: http::Response<String>| -> Value { testkit::answer(&response).1 };
     let ok = answer(
         finalize
             .handle(&decision(

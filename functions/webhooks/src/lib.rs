@@ -6,13 +6,12 @@
 //! invocation when they come from Secrets Manager: the Parameters and Secrets extension
 //! is not guaranteed to answer before the function's init has finished.
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use shared::apigw;
 use shared::clock::SystemClock;
 use shared::config::secret_names;
 use shared::config::{
     BuiltWithSecrets, ConfigError, Env, UploaderConfig, WebhooksConfig, WebhooksSecrets,
 };
+use shared::endpoint::{self, HttpAnswer};
 use shared::imports::uploader::DeployedUploader;
 use shared::objects::S3Objects;
 use shared::signature::Verifier;
@@ -23,7 +22,7 @@ use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::thin_events::{StripeAgreements, ThinEvents};
-use shared::webhooks::{HttpAnswer, SnapshotWebhooks};
+use shared::webhooks::SnapshotWebhooks;
 
 /// The uploader, run here for v2 import events (same stores and code as catalog-uploader).
 pub type Imports = DeployedUploader;
@@ -171,31 +170,29 @@ impl Function {
     }
 }
 
-pub async fn handle(
+/// Snapshot webhooks (v1 events) arrive here.
+pub const WEBHOOKS_ROUTE: &str = "/stripe/webhooks";
+/// Thin (v2) events arrive here, signed with their own destination's secret.
+pub const EVENTS_ROUTE: &str = "/stripe/events";
+
+/// Answers one HTTP request: a signed POST to either route, or a 404/405.
+pub async fn handle<B: AsRef<[u8]>>(
     function: &Function,
-    request: &ApiGatewayV2httpRequest,
-) -> ApiGatewayV2httpResponse {
-    let answer = route(function, request).await;
-    apigw::response(&answer)
+    request: &http::Request<B>,
+) -> http::Response<String> {
+    route(function, request).await.into_response()
 }
 
-async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
-    let path = apigw::path(request);
-    let thin = path.ends_with("/stripe/events");
-    if !thin && !path.ends_with("/stripe/webhooks") {
-        return HttpAnswer::error(404, "not_found", format!("no route for {path}"));
-    }
-    if request.request_context.http.method != http::Method::POST {
-        return HttpAnswer::error(405, "method_not_allowed", "use POST");
-    }
-    let body = match apigw::raw_body(request) {
-        Ok(body) => body,
-        Err(answer) => return answer,
-    };
-    let signature = apigw::header(request, "stripe-signature");
+async fn route<B: AsRef<[u8]>>(function: &Function, request: &http::Request<B>) -> HttpAnswer {
+    let thin = endpoint::path(request).ends_with(EVENTS_ROUTE);
+    let post =
+        match endpoint::signed_post(request, if thin { EVENTS_ROUTE } else { WEBHOOKS_ROUTE }) {
+            Ok(post) => post,
+            Err(answer) => return answer,
+        };
     if thin {
         return match function.thin().await {
-            Ok(app) => app.receive(&body, signature).await,
+            Ok(app) => app.receive(post.body, post.signature).await,
             Err(error) => {
                 tracing::error!(error = %error, "thin events are not configured; answering 500");
                 HttpAnswer::error(
@@ -218,5 +215,5 @@ async fn route(function: &Function, request: &ApiGatewayV2httpRequest) -> HttpAn
             );
         }
     };
-    app.receive(&body, signature).await
+    app.receive(post.body, post.signature).await
 }

@@ -234,24 +234,17 @@ async fn forged_or_wrongly_signed_thin_events_are_refused_and_change_nothing() {
         ("wrong secret", "whsec_attacker"),
         ("the webhook secret", "whsec_unused_here"),
     ] {
-        let header =
-            shared::signature::sign_header(body.as_bytes(), &[secret], testkit::now_seconds());
-        let request = shared::aws_events::api_gateway_request(
-            "POST",
-            "/stripe/events",
-            "",
-            &[("stripe-signature".into(), header)],
-            body.as_bytes(),
-        );
+        let request = testkit::signed_post("/stripe/events", body.as_bytes(), secret);
         let response = webhooks::handle(&stack.function, &request).await;
-        assert_eq!(response.status_code, 400, "{name}");
+        assert_eq!(response.status(), 400, "{name}");
     }
-    let unsigned =
-        shared::aws_events::api_gateway_request("POST", "/stripe/events", "", &[], body.as_bytes());
+    let unsigned = http::Request::builder()
+        .method("POST")
+        .uri("/stripe/events")
+        .body(body.clone().into_bytes())
+        .unwrap();
     assert_eq!(
-        webhooks::handle(&stack.function, &unsigned)
-            .await
-            .status_code,
+        webhooks::handle(&stack.function, &unsigned).await.status(),
         400
     );
     assert!(stack.store().agreements(ACCOUNT).await.unwrap().is_empty());

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use base64::Engine;
+use sample_events::fixtures::TEST_WEBHOOK_SECRET;
 use serde_json::{Value, json};
 use shared::config::Env;
-use shared::fixtures::TEST_WEBHOOK_SECRET;
 use shared::store::OrderStore;
 use shared::store::dynamo::DynamoOrders;
 use shared::store::schema;
@@ -128,16 +129,10 @@ impl Stack {
             .count()
     }
 
-    async fn deliver(
-        &self,
-        request: &aws_lambda_events::apigw::ApiGatewayV2httpRequest,
-    ) -> (i64, Value) {
+    async fn deliver(&self, request: &lambda_http::Request) -> (u16, Value) {
         let response = webhooks::handle(&self.app, request).await;
-        let body = match response.body {
-            Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(&t).unwrap(),
-            other => panic!("expected a JSON text body, got {other:?}"),
-        };
-        (response.status_code, body)
+        assert_eq!(response.headers()["content-type"], "application/json");
+        testkit::answer(&response)
     }
 }
 
@@ -228,18 +223,69 @@ async fn completed_fixture_becomes_an_order_with_every_field() {
     assert_eq!(order.payment.status, "succeeded");
 }
 
+/// The same signed bytes arrive in each of API Gateway's shapes: `lambda_http` gives the
+/// handler the exact body every time, so each verifies and the event applies once.
+#[tokio::test]
+async fn one_signed_body_verifies_in_every_payload_shape() {
+    let stack = Stack::start().await;
+    stack.seed_fixture_purchase().await;
+    let fixture = testkit::fixture("webhooks/checkout_session_completed.json");
+    let signed = testkit::signed_event(&fixture, TEST_WEBHOOK_SECRET);
+    let body = sample_events::fixtures::body_bytes(&signed).unwrap();
+    let signature = sample_events::fixtures::header(&signed, "stripe-signature")
+        .unwrap()
+        .to_string();
+    let headers = [
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Stripe-Signature".to_string(), signature),
+    ];
+
+    // REST API (payload 1.0), first: the order is created.
+    let rest = sample_events::aws::rest_api_request("POST", "/stripe/webhooks", &headers, &body);
+    let (status, answer) = stack.deliver(&testkit::lambda_request(&rest)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outcome"]["action"], "order_created");
+
+    // HTTP API (payload 2.0), as text and as base64 (API Gateway encodes what it deems
+    // binary): the same event, recognised as a duplicate.
+    let http_api =
+        sample_events::aws::http_api_request("POST", "/stripe/webhooks", "", &headers, &body);
+    let mut base64 = serde_json::to_value(&http_api).unwrap();
+    base64["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
+    base64["isBase64Encoded"] = json!(true);
+    for (shape, event) in [
+        ("2.0", serde_json::to_value(&http_api).unwrap()),
+        ("2.0 base64", base64),
+    ] {
+        let (status, answer) = stack.deliver(&testkit::lambda_request(&event)).await;
+        assert_eq!(
+            (status, &answer["duplicate"]),
+            (200, &json!(true)),
+            "{shape}: {answer}"
+        );
+    }
+    assert_eq!(stack.item_count(&stack.orders_table).await, 1);
+
+    // One changed byte in any shape fails verification.
+    let mut altered = body.clone();
+    altered[body.len() / 2] ^= 1;
+    let rest = sample_events::aws::rest_api_request("POST", "/stripe/webhooks", &headers, &altered);
+    let (status, answer) = stack.deliver(&testkit::lambda_request(&rest)).await;
+    assert_eq!(status, 400, "{answer}");
+}
+
 #[tokio::test]
 async fn twenty_concurrent_deliveries_make_one_order() {
     let stack = Stack::start().await;
     stack.seed_fixture_purchase().await;
     let fixture = testkit::fixture("webhooks/checkout_session_completed.json");
-    let request = testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET);
+    let event = testkit::signed_event(&fixture, TEST_WEBHOOK_SECRET);
     let deliveries = (0..20).map(|_| {
         let app = stack.app.clone();
-        let request = request.clone();
-        tokio::spawn(async move { webhooks::handle(&app, &request).await.status_code })
+        let request = testkit::lambda_request(&event);
+        tokio::spawn(async move { webhooks::handle(&app, &request).await.status().as_u16() })
     });
-    let statuses: Vec<i64> = futures::future::join_all(deliveries)
+    let statuses: Vec<u16> = futures::future::join_all(deliveries)
         .await
         .into_iter()
         .map(Result::unwrap)
@@ -253,7 +299,7 @@ async fn twenty_concurrent_deliveries_make_one_order() {
     assert!(statuses.contains(&200));
     assert_eq!(stack.item_count(&stack.orders_table).await, 1);
     // A later redelivery is acknowledged as a duplicate.
-    let (status, body) = stack.deliver(&request).await;
+    let (status, body) = stack.deliver(&testkit::lambda_request(&event)).await;
     assert_eq!(status, 200);
     assert_eq!(body["duplicate"], true);
 }
@@ -264,21 +310,27 @@ async fn bad_signatures_get_400_and_write_nothing() {
     stack.seed_fixture_purchase().await;
     let fixture = testkit::fixture("webhooks/checkout_session_completed.json");
 
-    let mut tampered = testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET);
-    tampered.body = tampered
-        .body
-        .map(|b| b.replace("\"amount_total\": 3748", "\"amount_total\": 1"));
+    let mut tampered = testkit::signed_event(&fixture, TEST_WEBHOOK_SECRET);
+    let body = tampered["body"].as_str().unwrap().to_string();
+    assert!(body.contains("\"amount_total\": 3748"));
+    tampered["body"] = Value::String(body.replace("\"amount_total\": 3748", "\"amount_total\": 1"));
+    let tampered = testkit::lambda_request(&tampered);
     let wrong_secret = testkit::signed_request(&fixture, "whsec_someone_else");
     let mut expired = fixture.clone();
-    shared::fixtures::resign(
+    sample_events::fixtures::resign(
         &mut expired,
         &[TEST_WEBHOOK_SECRET],
         testkit::now_seconds() - 301,
     )
     .unwrap();
-    let expired = serde_json::from_value(expired).unwrap();
-    let mut unsigned = testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET);
-    unsigned.headers.remove("stripe-signature");
+    let expired = testkit::lambda_request(&expired);
+    let mut unsigned = testkit::signed_event(&fixture, TEST_WEBHOOK_SECRET);
+    unsigned["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("stripe-signature")
+        .expect("the fixture was signed");
+    let unsigned = testkit::lambda_request(&unsigned);
 
     for (name, request, expect) in [
         ("tampered", &tampered, "raw request body"),
@@ -525,7 +577,7 @@ async fn deployed_secrets_are_read_at_first_invocation_and_failures_answer_500()
         &testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET),
     )
     .await;
-    assert_eq!(response.status_code, 500);
+    assert_eq!(response.status(), 500);
     let count = |t: String| {
         let dynamo = dynamo.clone();
         async move { dynamo.scan().table_name(t).send().await.unwrap().count() }

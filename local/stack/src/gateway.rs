@@ -72,7 +72,7 @@ async fn handle(State(state): State<Arc<Routes>>, request: Request) -> Response 
     let Ok(bytes): Result<Bytes, _> = axum::body::to_bytes(body, 10 * 1024 * 1024).await else {
         return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
-    let event = shared::aws_events::api_gateway_request_from_http(&parts, &bytes);
+    let event = sample_events::aws::http_api_request_from(&parts, &bytes);
     let mut event = serde_json::to_value(event).unwrap_or(Value::Null);
     if route.jwt {
         let token = parts

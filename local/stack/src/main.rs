@@ -14,8 +14,8 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use clap::Parser;
+use sample_events::fixtures::{TEST_HOOK_SECRET, TEST_THIN_EVENT_SECRET, TEST_WEBHOOK_SECRET};
 use serde_json::json;
-use shared::fixtures::{TEST_HOOK_SECRET, TEST_THIN_EVENT_SECRET, TEST_WEBHOOK_SECRET};
 
 /// The secret key stripe-sim accepts and the functions use (a local test value).
 const LOCAL_STRIPE_KEY: &str = "sk_test_local_stack";

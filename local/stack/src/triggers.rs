@@ -96,8 +96,8 @@ pub async fn watch_bucket(
                 if !seen.insert((key.clone(), id.clone())) {
                     continue;
                 }
-                let event = shared::aws_events::s3_object_created(
-                    &shared::aws_events::CreatedObject {
+                let event = sample_events::aws::s3_object_created(
+                    &sample_events::aws::CreatedObject {
                         bucket: &trigger.bucket,
                         key: &key,
                         size,
@@ -143,7 +143,7 @@ pub fn schedule(
         loop {
             ticker.tick().await;
             let event =
-                shared::aws_events::scheduled(&rule_arn, &context.account_id, &context.region);
+                sample_events::aws::scheduled(&rule_arn, &context.account_id, &context.region);
             // One tick at a time, as a rate rule with a slow target effectively is here.
             target
                 .function

@@ -1,13 +1,12 @@
 //! A loopback HTTP server that turns each request into the API Gateway HTTP API (2.0)
-//! event AWS would send, hands it to a function handler, and maps the answer back: so
-//! stripe-sim can deliver real HTTP webhooks to a handler running in the test process.
+//! event AWS would send, converts it as `lambda_http` does, hands it to a function handler,
+//! and sends the answer back: so stripe-sim can deliver real HTTP webhooks to a handler
+//! running in the test process.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -29,16 +28,10 @@ impl Drop for Gateway {
     }
 }
 
-fn to_response(answer: ApiGatewayV2httpResponse) -> Response {
-    let status = axum::http::StatusCode::from_u16(answer.status_code as u16)
-        .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
-    let body = match answer.body {
-        Some(Body::Text(text)) => text.into_bytes(),
-        Some(Body::Binary(bytes)) => bytes,
-        _ => Vec::new(),
-    };
-    let mut response = (status, body).into_response();
-    for (name, value) in answer.headers.iter() {
+fn to_response(answer: http::Response<String>) -> Response {
+    let (parts, body) = answer.into_parts();
+    let mut response = (parts.status, body).into_response();
+    for (name, value) in parts.headers.iter() {
         response.headers_mut().insert(name.clone(), value.clone());
     }
     response
@@ -47,8 +40,8 @@ fn to_response(answer: ApiGatewayV2httpResponse) -> Response {
 /// Serves `handler` on a random loopback port until the returned [`Gateway`] is dropped.
 pub async fn serve<H, F>(handler: H) -> Gateway
 where
-    H: Fn(ApiGatewayV2httpRequest) -> F + Send + Sync + 'static,
-    F: Future<Output = ApiGatewayV2httpResponse> + Send + 'static,
+    H: Fn(lambda_http::Request) -> F + Send + Sync + 'static,
+    F: Future<Output = http::Response<String>> + Send + 'static,
 {
     let handler = Arc::new(handler);
     let app = axum::Router::new().fallback(move |request: Request| {
@@ -58,8 +51,8 @@ where
             let bytes: Bytes = axum::body::to_bytes(body, 6 * 1024 * 1024)
                 .await
                 .unwrap_or_default();
-            let event = shared::aws_events::api_gateway_request_from_http(&parts, &bytes);
-            to_response(handler(event).await)
+            let event = sample_events::aws::http_api_request_from(&parts, &bytes);
+            to_response(handler(crate::lambda_request(&event)).await)
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

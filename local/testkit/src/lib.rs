@@ -5,7 +5,6 @@ pub mod gateway;
 
 use std::path::PathBuf;
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 use shared::config::DynamoSettings;
@@ -61,11 +60,45 @@ pub fn fixture(relative: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} is not JSON: {e}"))
 }
 
-/// A fixture re-signed now with `secret`, as the Lambda runtime would hand it over.
-pub fn signed_request(fixture_json: &Value, secret: &str) -> ApiGatewayV2httpRequest {
-    let mut request = fixture_json.clone();
-    shared::fixtures::resign(&mut request, &[secret], now_seconds()).expect("fixture re-signs");
-    serde_json::from_value(request).expect("fixture is an API Gateway v2 request")
+/// A fixture's event re-signed now with `secret` (still JSON: a test may alter it).
+pub fn signed_event(fixture_json: &Value, secret: &str) -> Value {
+    let mut event = fixture_json.clone();
+    sample_events::fixtures::resign(&mut event, &[secret], now_seconds())
+        .expect("fixture re-signs");
+    event
+}
+
+/// A fixture re-signed now with `secret`, as `lambda_http` hands it to a handler.
+pub fn signed_request(fixture_json: &Value, secret: &str) -> lambda_http::Request {
+    lambda_request(&signed_event(fixture_json, secret))
+}
+
+/// The `http::Request` `lambda_http` makes of an event AWS sends (API Gateway payload 2.0
+/// or 1.0, a Function URL, an ALB): the same conversion the deployed function runs.
+pub fn lambda_request(event: &impl serde::Serialize) -> lambda_http::Request {
+    let text = serde_json::to_string(event).expect("the event serialises");
+    lambda_http::request::from_str(&text).expect("lambda_http accepts the event")
+}
+
+/// A signed POST of `body` to `path`, as API Gateway's HTTP API hands it over.
+pub fn signed_post(path: &str, body: &[u8], secret: &str) -> lambda_http::Request {
+    let signature = shared::signature::sign_header(body, &[secret], now_seconds());
+    lambda_request(&sample_events::aws::http_api_request(
+        "POST",
+        path,
+        "",
+        &[
+            ("content-type".into(), "application/json".into()),
+            ("stripe-signature".into(), signature),
+        ],
+        body,
+    ))
+}
+
+/// A handler's answer: its status and its body parsed as JSON.
+pub fn answer(response: &http::Response<String>) -> (u16, Value) {
+    let body = serde_json::from_str(response.body()).unwrap_or(Value::Null);
+    (response.status().as_u16(), body)
 }
 
 pub fn now_seconds() -> i64 {
@@ -77,7 +110,7 @@ pub fn now_seconds() -> i64 {
 
 /// The event inside a fixture's body.
 pub fn fixture_event(fixture_json: &Value) -> Value {
-    let body = shared::fixtures::body_bytes(fixture_json).expect("fixture body");
+    let body = sample_events::fixtures::body_bytes(fixture_json).expect("fixture body");
     serde_json::from_slice(&body).expect("fixture body is JSON")
 }
 
@@ -113,7 +146,7 @@ pub async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
 }
 
 /// Puts an object and returns the S3 event AWS would send for it
-/// ([`shared::aws_events::s3_object_created`]).
+/// ([`sample_events::aws::s3_object_created`]).
 pub async fn put_and_event(
     client: &aws_sdk_s3::Client,
     bucket: &str,
@@ -128,8 +161,8 @@ pub async fn put_and_event(
         .send()
         .await
         .expect("put object");
-    shared::aws_events::s3_object_created(
-        &shared::aws_events::CreatedObject {
+    sample_events::aws::s3_object_created(
+        &sample_events::aws::CreatedObject {
             bucket,
             key,
             size: body.len() as i64,
@@ -140,7 +173,6 @@ pub async fn put_and_event(
         "IncomingFile",
     )
 }
-
 
 pub async fn read_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let output = client

@@ -1,18 +1,16 @@
-//! The Lambda wiring both hook functions share: configuration, clients built and warmed at
-//! cold start, the secret read once, API Gateway in and out.
-
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+//! The wiring both hook functions share: configuration, clients built and warmed at cold
+//! start, the secret read once, and the request checked before the hook runs. The function
+//! binaries hand it `lambda_http`'s `http::Request`; tests hand it their own.
 
 use super::{Hook, HookService};
-use crate::apigw;
 use crate::clock::SystemClock;
 use crate::config::{BuiltWithSecrets, ConfigError, Env, HooksConfig, secret_names};
+use crate::endpoint::{self, HttpAnswer};
 use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Verifier};
 use crate::store::cache::CachedMerchants;
 use crate::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoMerchants,
 };
-use crate::webhooks::HttpAnswer;
 
 pub type Service = HookService<
     CachedMerchants<DynamoMerchants>,
@@ -84,28 +82,21 @@ impl HookFunction {
             .await
     }
 
-    pub async fn handle(&self, request: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        apigw::response(&self.route(request).await)
+    /// Answers one HTTP request: a signed POST to this hook's path, or a 404/405.
+    pub async fn handle<B: AsRef<[u8]>>(
+        &self,
+        request: &http::Request<B>,
+    ) -> http::Response<String> {
+        self.route(request).await.into_response()
     }
 
-    async fn route(&self, request: &ApiGatewayV2httpRequest) -> HttpAnswer {
-        let path = apigw::path(request);
-        if !path.ends_with(self.path) {
-            return HttpAnswer::error(404, "not_found", format!("no route for {path}"));
-        }
-        if request.request_context.http.method != http::Method::POST {
-            return HttpAnswer::error(405, "method_not_allowed", "use POST");
-        }
-        let body = match apigw::raw_body(request) {
-            Ok(body) => body,
+    async fn route<B: AsRef<[u8]>>(&self, request: &http::Request<B>) -> HttpAnswer {
+        let post = match endpoint::signed_post(request, self.path) {
+            Ok(post) => post,
             Err(answer) => return answer,
         };
         match self.service().await {
-            Ok(service) => {
-                service
-                    .receive(&body, apigw::header(request, "stripe-signature"))
-                    .await
-            }
+            Ok(service) => service.receive(post.body, post.signature).await,
             Err(error) => {
                 tracing::error!(error = %error, "the hook is not configured; answering 500");
                 HttpAnswer::error(

@@ -6,7 +6,6 @@
 
 pub mod customize;
 pub mod finalize;
-#[cfg(feature = "lambda")]
 pub mod function;
 pub mod request;
 
@@ -16,13 +15,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
+use crate::endpoint::HttpAnswer;
 use crate::merchants::{Fallback, Merchant, is_account_id};
 use crate::signature::Verifier;
 use crate::store::{
     AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuSnapshots, StockReservations,
     StoreError,
 };
-use crate::webhooks::HttpAnswer;
 use request::{CUSTOMIZE, CustomizeData, Envelope, FINALIZE, FinalizeData};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

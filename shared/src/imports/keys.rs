@@ -93,23 +93,7 @@ pub enum KeyError {
 
 /// S3 event keys are URL-encoded with `+` for spaces.
 pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or(KeyError::BadEncoding)?;
-                let text = std::str::from_utf8(hex).map_err(|_| KeyError::BadEncoding)?;
-                out.push(u8::from_str_radix(text, 16).map_err(|_| KeyError::BadEncoding)?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| KeyError::BadEncoding)
+    crate::encoding::decode_s3_event_key(raw).map_err(|_| KeyError::BadEncoding)
 }
 
 pub fn parse_incoming_key(key: &str) -> Result<IncomingKey, KeyError> {

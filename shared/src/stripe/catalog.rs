@@ -366,7 +366,7 @@ impl CatalogApi for StripeCatalog {
                     .download(
                         &format!(
                             "/v1/files/{}/contents",
-                            super::checkout::path_segment(file_id)
+                            crate::encoding::path_segment(file_id)
                         ),
                         &options,
                     )

@@ -58,7 +58,10 @@ impl CheckoutSessionApi for StripeCheckoutSessions {
         let value = self
             .client
             .get(
-                &format!("/v1/checkout/sessions/{}", path_segment(session_id)),
+                &format!(
+                    "/v1/checkout/sessions/{}",
+                    crate::encoding::path_segment(session_id)
+                ),
                 &query,
                 &options,
             )
@@ -91,30 +94,5 @@ impl CheckoutSessionApi for StripeCheckoutSessions {
             .and_then(|s| s.get("id"))
             .and_then(|id| id.as_str())
             .map(str::to_string))
-    }
-}
-
-/// Ids come from event payloads: keep them to one path segment whatever they contain.
-pub(crate) fn path_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ids_cannot_escape_their_path_segment() {
-        assert_eq!(super::path_segment("cs_test_a1"), "cs_test_a1");
-        assert_eq!(
-            super::path_segment("../v1/x?y=é"),
-            "%2E%2E%2Fv1%2Fx%3Fy%3D%C3%A9"
-        );
     }
 }

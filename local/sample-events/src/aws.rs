@@ -1,9 +1,10 @@
-//! The events AWS hands our functions, built locally: API Gateway HTTP API (2.0) requests,
-//! S3 `ObjectCreated` notifications and EventBridge scheduled events. The offline stack
-//! (`make run`) and the tests feed the functions these, so they see what AWS would send.
+//! The events AWS hands our functions: API Gateway requests (HTTP API payload 2.0 and the
+//! REST API / payload 1.0 shape), S3 `ObjectCreated` notifications and EventBridge
+//! scheduled events, shaped as AWS sends them.
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use base64::Engine;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 fn now() -> time::OffsetDateTime {
@@ -17,34 +18,47 @@ fn rfc3339_millis(at: time::OffsetDateTime) -> String {
     at.format(&format).unwrap_or_default()
 }
 
-/// The API Gateway v2 event for a request, as AWS builds it: lower-cased header names,
-/// base64 for bodies that are not UTF-8 text, a fresh request id.
-pub fn api_gateway_request(
+fn request_id() -> String {
+    format!("local-{:016x}", fastrand::u64(..))
+}
+
+/// API Gateway base64-encodes bodies that are not UTF-8 text.
+fn encoded_body(body: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    }
+}
+
+fn lowercase_headers(headers: &[(String, String)]) -> serde_json::Map<String, Value> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+        .collect()
+}
+
+/// The HTTP API (payload 2.0) event for a request, as AWS builds it: lower-cased header
+/// names, base64 for bodies that are not UTF-8 text, a fresh request id. Function URLs send
+/// the same shape.
+pub fn http_api_request(
     method: &str,
     path: &str,
     query: &str,
     headers: &[(String, String)],
     body: &[u8],
 ) -> ApiGatewayV2httpRequest {
-    let (body_text, is_base64) = match std::str::from_utf8(body) {
-        Ok(text) => (text.to_string(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
-    };
-    let header_map: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
-        .collect();
+    let (body_text, is_base64) = encoded_body(body);
     let now_ms = (now().unix_timestamp_nanos() / 1_000_000) as i64;
     serde_json::from_value(json!({
         "version": "2.0",
         "routeKey": format!("{method} {path}"),
         "rawPath": path,
         "rawQueryString": query,
-        "headers": header_map,
+        "headers": lowercase_headers(headers),
         "requestContext": {
             "accountId": "000000000000", "apiId": "local", "domainName": "127.0.0.1", "domainPrefix": "local",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
-            "requestId": format!("local-{:016x}", fastrand::u64(..)), "routeKey": format!("{method} {path}"),
+            "requestId": request_id(), "routeKey": format!("{method} {path}"),
             "stage": "$default", "time": "", "timeEpoch": now_ms
         },
         "body": body_text,
@@ -53,11 +67,8 @@ pub fn api_gateway_request(
     .expect("a well-formed API Gateway v2 event")
 }
 
-/// The API Gateway v2 event for an HTTP request received as `parts` and `body`.
-pub fn api_gateway_request_from_http(
-    parts: &http::request::Parts,
-    body: &[u8],
-) -> ApiGatewayV2httpRequest {
+/// The HTTP API (payload 2.0) event for an HTTP request received as `parts` and `body`.
+pub fn http_api_request_from(parts: &http::request::Parts, body: &[u8]) -> ApiGatewayV2httpRequest {
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -67,7 +78,7 @@ pub fn api_gateway_request_from_http(
                 .map(|v| (k.as_str().to_string(), v.to_string()))
         })
         .collect();
-    api_gateway_request(
+    http_api_request(
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query().unwrap_or(""),
@@ -76,19 +87,60 @@ pub fn api_gateway_request_from_http(
     )
 }
 
-/// S3's encoding of keys in event notifications: URL encoding with `+` for spaces.
+/// The REST API proxy event (also the HTTP API's payload 1.0) for a request: the shape
+/// a function receives behind a REST API stage, with the path given without the stage.
+pub fn rest_api_request(
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> ApiGatewayProxyRequest {
+    let (body_text, is_base64) = encoded_body(body);
+    let multi: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), json!([v])))
+        .collect();
+    let single: serde_json::Map<String, Value> =
+        headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    serde_json::from_value(json!({
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single,
+        "multiValueHeaders": multi,
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": null,
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "local", "resourceId": "local",
+            "domainName": "127.0.0.1", "domainPrefix": "local", "extendedRequestId": request_id(),
+            "httpMethod": method, "path": format!("/prod{path}"), "protocol": "HTTP/1.1",
+            "requestId": request_id(), "requestTime": "", "requestTimeEpoch": (now().unix_timestamp_nanos() / 1_000_000) as i64,
+            "resourcePath": path, "stage": "prod",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": ""}
+        },
+        "body": body_text,
+        "isBase64Encoded": is_base64
+    }))
+    .expect("a well-formed API Gateway REST event")
+}
+
+/// What S3 leaves as it is in a key; everything else is %XX, and a space is `+`.
+const S3_KEY_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// S3's encoding of keys in event notifications: URL encoding with `+` for spaces
+/// (`shared::encoding::decode_s3_event_key` is the inverse).
 pub fn s3_event_key(key: &str) -> String {
-    let mut out = String::new();
-    for byte in key.bytes() {
-        match byte {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    key.split(' ')
+        .map(|part| utf8_percent_encode(part, S3_KEY_KEEP).to_string())
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// One stored object version, as an `ObjectCreated:Put` notification describes it.
@@ -196,7 +248,7 @@ mod tests {
     fn built_events_have_the_shape_of_the_committed_fixtures() {
         let fixture = |name: &str| -> Value {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../events/catalog")
+                .join("../../events/catalog")
                 .join(name);
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         };
@@ -259,7 +311,7 @@ mod tests {
             Some(&["arn:aws:events:us-east-1:0:rule/r".to_string()][..])
         );
 
-        let request = api_gateway_request(
+        let request = http_api_request(
             "POST",
             "/x",
             "",

@@ -1,11 +1,11 @@
-//! Re-signing the committed `events/` fixtures (API Gateway HTTP API requests) with the
-//! current time, so they pass the signature tolerance when sent to a running stack, given
-//! to `cargo lambda invoke --data-file`, or replayed by tests.
+//! Re-signing the committed `events/` fixtures (API Gateway requests, HTTP API payload 2.0
+//! or REST / payload 1.0) with the current time, so they pass the signature tolerance when
+//! sent to a running stack, given to `cargo lambda invoke --data-file`, or replayed by tests.
 
 use base64::Engine;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::signature::sign_header;
+use shared::signature::sign_header;
 
 /// The documented local test secrets (README): never valid anywhere but a local stack.
 pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_agentic_commerce_local";
@@ -14,9 +14,61 @@ pub const TEST_HOOK_SECRET: &str = "whsec_test_hooks_local";
 /// The thin-event (v2 event destination) local test secret.
 pub const TEST_THIN_EVENT_SECRET: &str = "whsec_test_thin_events_local";
 
+/// Which of API Gateway's two request shapes a fixture has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// HTTP API payload 2.0 (also Function URLs): `version: "2.0"`, `rawPath`.
+    V2,
+    /// REST API proxy integration, or HTTP API payload 1.0: `httpMethod`, `path`.
+    V1,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FixtureError {
+    #[error(
+        "the fixture is not an API Gateway request (HTTP API payload 2.0, or REST API / payload 1.0): {0}"
+    )]
+    NotAnApiGatewayRequest(&'static str),
+    #[error("the fixture's body is marked base64 but does not decode")]
+    BadBase64,
+}
+
+pub fn payload(request: &Value) -> Result<Payload, FixtureError> {
+    if request.get("version").and_then(Value::as_str) == Some("2.0") {
+        Ok(Payload::V2)
+    } else if request.get("httpMethod").is_some_and(Value::is_string)
+        && request.get("path").is_some_and(Value::is_string)
+    {
+        Ok(Payload::V1)
+    } else {
+        Err(FixtureError::NotAnApiGatewayRequest(
+            "neither `version: \"2.0\"` nor `httpMethod` and `path`",
+        ))
+    }
+}
+
+/// The path the fixture's request goes to (`/stripe/webhooks`…).
+pub fn route(request: &Value) -> &str {
+    request
+        .get("rawPath")
+        .or_else(|| request.get("path"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// A header of the fixture's request, whatever the case of its name.
+pub fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
+    request
+        .get("headers")?
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+}
+
 /// The test secret a fixture is signed with, from its route.
 pub fn default_secret(request: &Value) -> &'static str {
-    let path = request.get("rawPath").and_then(Value::as_str).unwrap_or("");
+    let path = route(request);
     if path.contains("/stripe/hooks/") {
         TEST_HOOK_SECRET
     } else if path.ends_with("/stripe/events") {
@@ -26,15 +78,7 @@ pub fn default_secret(request: &Value) -> &'static str {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum FixtureError {
-    #[error("the fixture is not an API Gateway HTTP API (2.0) request: {0}")]
-    NotAnApiGatewayRequest(&'static str),
-    #[error("the fixture's body is marked base64 but does not decode")]
-    BadBase64,
-}
-
-/// The raw body bytes of an API Gateway v2 request fixture.
+/// The raw body bytes of an API Gateway request fixture.
 pub fn body_bytes(request: &Value) -> Result<Vec<u8>, FixtureError> {
     let body = request
         .get("body")
@@ -53,33 +97,49 @@ pub fn body_bytes(request: &Value) -> Result<Vec<u8>, FixtureError> {
     }
 }
 
+/// Sets `name` in a header map, replacing a differently-cased spelling of it.
+fn set_header(headers: &mut Map<String, Value>, name: &str, value: Value) {
+    let existing = headers
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned();
+    headers.insert(existing.unwrap_or_else(|| name.to_string()), value);
+}
+
 /// Signs the fixture's body at `now` (unix seconds) with `secrets` and updates the
 /// request's `stripe-signature` header and timestamps in place.
 pub fn resign(request: &mut Value, secrets: &[&str], now: i64) -> Result<(), FixtureError> {
-    if request.get("version").and_then(Value::as_str) != Some("2.0") {
-        return Err(FixtureError::NotAnApiGatewayRequest(
-            "`version` is not \"2.0\"",
-        ));
-    }
+    let payload = payload(request)?;
     let body = body_bytes(request)?;
     let header = sign_header(&body, secrets, now);
     let headers = request
         .get_mut("headers")
         .and_then(Value::as_object_mut)
         .ok_or(FixtureError::NotAnApiGatewayRequest("no `headers` object"))?;
-    headers.insert("stripe-signature".into(), Value::String(header));
-    if let Some(context) = request
-        .get_mut("requestContext")
+    set_header(headers, "stripe-signature", Value::String(header.clone()));
+    if let Some(multi) = request
+        .get_mut("multiValueHeaders")
         .and_then(Value::as_object_mut)
     {
-        context.insert("timeEpoch".into(), Value::from(now * 1000));
-        if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) {
-            let format = time::macros::format_description!(
-                "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
-            );
-            if let Ok(text) = t.format(&format) {
-                context.insert("time".into(), Value::String(text));
-            }
+        set_header(multi, "stripe-signature", Value::from(vec![header]));
+    }
+    let Some(context) = request
+        .get_mut("requestContext")
+        .and_then(Value::as_object_mut)
+    else {
+        return Ok(());
+    };
+    let (epoch, text) = match payload {
+        Payload::V2 => ("timeEpoch", "time"),
+        Payload::V1 => ("requestTimeEpoch", "requestTime"),
+    };
+    context.insert(epoch.into(), Value::from(now * 1000));
+    if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) {
+        let format = time::macros::format_description!(
+            "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+        );
+        if let Ok(formatted) = t.format(&format) {
+            context.insert(text.into(), Value::String(formatted));
         }
     }
     Ok(())
@@ -88,12 +148,12 @@ pub fn resign(request: &mut Value, secrets: &[&str], now: i64) -> Result<(), Fix
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
-    use crate::signature::Verifier;
+    use shared::secret::Secret;
+    use shared::signature::Verifier;
 
     #[test]
     fn every_committed_fixture_resigns_and_verifies() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/webhooks");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/webhooks");
         let mut count = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -120,7 +180,10 @@ mod tests {
     #[test]
     fn hook_fixtures_resign_with_the_hook_secret_and_parse() {
         for name in ["customize_checkout", "finalize_checkout"] {
-            let path = format!("{}/../events/hooks/{name}.json", env!("CARGO_MANIFEST_DIR"));
+            let path = format!(
+                "{}/../../events/hooks/{name}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
             let mut request: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(default_secret(&request), TEST_HOOK_SECRET);
@@ -133,11 +196,11 @@ mod tests {
                     .verify(&body_bytes(&request).unwrap(), Some(header), 1_900_000_000)
                     .is_ok()
             );
-            let envelope: crate::hooks::request::Envelope =
+            let envelope: shared::hooks::request::Envelope =
                 serde_json::from_slice(&body_bytes(&request).unwrap()).unwrap();
             match name {
                 "customize_checkout" => {
-                    let data: crate::hooks::request::CustomizeData =
+                    let data: shared::hooks::request::CustomizeData =
                         serde_json::from_value(envelope.data).unwrap();
                     assert_eq!(
                         data.line_item_details[0].sku_id.as_deref(),
@@ -145,7 +208,7 @@ mod tests {
                     );
                 }
                 _ => {
-                    let data: crate::hooks::request::FinalizeData =
+                    let data: shared::hooks::request::FinalizeData =
                         serde_json::from_value(envelope.data).unwrap();
                     assert_eq!(
                         (data.amount_total(), data.card_funding()),
@@ -159,7 +222,7 @@ mod tests {
     #[test]
     fn committed_signatures_are_valid_at_their_own_time() {
         // The fixtures are committed signed, so a reader can check them with any SDK.
-        let text = include_str!("../../events/webhooks/checkout_session_completed.json");
+        let text = include_str!("../../../events/webhooks/checkout_session_completed.json");
         let request: Value = serde_json::from_str(text).unwrap();
         let header = request["headers"]["stripe-signature"].as_str().unwrap();
         let t: i64 = header[2..header.find(',').unwrap()].parse().unwrap();
