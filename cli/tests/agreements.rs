@@ -26,7 +26,7 @@ fn acb(env: &[(&str, String)], args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_compares_the_stored_state_with_stripes() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &shared::store::schema::AGREEMENTS).await;
+    let table = testkit::fresh_table(&dynamo, testkit::AGREEMENTS).await;
     let sim = stripe_sim::start(stripe_sim::SimConfig::default(), 0)
         .await
         .unwrap();

@@ -65,7 +65,7 @@ fn record(key: &str, status: ImportStatus, created_at: i64) -> ImportRecord {
 #[tokio::test]
 async fn list_is_newest_first_and_show_has_every_field() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &shared::store::schema::CATALOG).await;
+    let table = testkit::fresh_table(&dynamo, testkit::CATALOG).await;
     let catalog = DynamoCatalog::new(dynamo, &table);
     catalog
         .put_import(&record("0001800000000000-aaaa", ImportStatus::Succeeded, 1))

@@ -19,7 +19,7 @@ fn acb(table: &str, args: &[&str]) -> (bool, String, String) {
 #[tokio::test]
 async fn put_get_list_round_trip() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &shared::store::schema::MERCHANTS).await;
+    let table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
 
     let (ok, out, err) = acb(
         &table,
@@ -79,7 +79,7 @@ async fn put_get_list_round_trip() {
 #[tokio::test]
 async fn bad_input_is_refused_clearly() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &shared::store::schema::MERCHANTS).await;
+    let table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
     let (ok, _, err) = acb(&table, &["merchants", "put", "acct_../../x"]);
     assert!(!ok);
     assert!(err.contains("not a connected account id"), "{err}");
@@ -94,7 +94,7 @@ async fn bad_input_is_refused_clearly() {
 #[tokio::test]
 async fn checkout_settings_pause_and_resume() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &shared::store::schema::MERCHANTS).await;
+    let table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
     let settings = std::env::temp_dir().join(format!("acb-settings-{}.json", std::process::id()));
     std::fs::write(&settings, r#"{"fee_plan": {"basis_points": 250, "fixed": 30}, "approval": {"allowed_countries": ["US"], "refuse_prepaid_cards": true},
         "tax_rates": [{"country": "US", "state": "CA", "percentage": "8.25", "display_name": "CA sales tax"}], "when_unavailable": "approve"}"#).unwrap();

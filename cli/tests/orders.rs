@@ -33,7 +33,7 @@ fn acb(env: &[(&str, String)], args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_show_capture_and_refund() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &shared::store::schema::ORDERS).await;
+    let table = testkit::fresh_table(&dynamo, testkit::ORDERS).await;
     let sim = stripe_sim::start(stripe_sim::SimConfig::default(), 0)
         .await
         .unwrap();

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2317  # functions called through trap and step
 # The project's test run (`make test`, and CI through .ci/run):
 #   install local tools -> start DynamoDB Local + moto S3 (stopped again on exit, also on
-#   failure or Ctrl-C) -> build every binary -> cargo test -> sam validate --lint -> no openssl-sys in the tree.
+#   failure or Ctrl-C) -> render template.yaml (tests create their tables from it) -> build
+#   every binary -> cargo test -> sam validate --lint -> no openssl-sys in the tree.
 # Every step runs even when an earlier one failed; the exit status is non-zero if any did,
 # and the summary names them.
 #
@@ -79,6 +80,16 @@ step "install local tools" "$SCRIPTS_DIR/install.sh"
 step "start local services" "$SCRIPTS_DIR/services.sh" start
 [ ${#FAILED[@]} -eq 0 ] || finish
 eval "$("$SCRIPTS_DIR/services.sh" env)"
+
+# Tests create their tables from template.yaml; render it to JSON once for every test binary.
+render_template() {
+    mkdir -p "$RUN_DIR" &&
+        "$VENV_DIR/bin/python" "$SCRIPTS_DIR/template-json.py" "$ROOT/template.yaml" >"$RUN_DIR/template.json.tmp" &&
+        mv "$RUN_DIR/template.json.tmp" "$RUN_DIR/template.json"
+}
+step "render template.yaml" render_template
+[ ${#FAILED[@]} -eq 0 ] || finish
+export TEMPLATE_JSON="$RUN_DIR/template.json"
 
 # The local stack's end-to-end test runs every function's real binary, stripe-sim and acb.
 step "build binaries" cargo build --workspace --bins --locked

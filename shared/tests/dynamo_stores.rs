@@ -2,28 +2,15 @@
 //! writes must behave exactly like the in-memory fakes the unit tests rely on.
 
 use aws_sdk_dynamodb::Client;
-use shared::config::DynamoSettings;
 use shared::orders::{DisputeFact, Order, PaymentFact, RefundFact};
 use shared::store::dynamo::{DynamoIdempotency, DynamoOrders};
-use shared::store::schema::{self, TableSpec};
 use shared::store::{Applied, Claim, IdempotencyStore, OrderStore};
 use shared::stripe::objects::{CheckoutSession, Dispute};
 
-async fn table(spec: &TableSpec) -> (Client, String) {
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
-        "DYNAMODB_ENDPOINT is not set: these tests need DynamoDB Local; run them with `make test`",
-    );
-    let client = shared::store::dynamo::client(&DynamoSettings {
-        endpoint: Some(endpoint),
-    })
-    .await;
-    let name = format!(
-        "{}-{}-{:08x}",
-        spec.logical_id,
-        std::process::id(),
-        fastrand::u32(..)
-    );
-    schema::create_table(&client, spec, &name).await.unwrap();
+/// A fresh table in DynamoDB Local, as `template.yaml` declares `logical_id`.
+async fn table(logical_id: &str) -> (Client, String) {
+    let client = testkit::dynamo().await;
+    let name = testkit::fresh_table(&client, logical_id).await;
     (client, name)
 }
 
@@ -48,7 +35,7 @@ fn dispute(status: &str, created: i64) -> DisputeFact {
 
 #[tokio::test]
 async fn orders_insert_once_and_round_trip() {
-    let (client, name) = table(&schema::ORDERS).await;
+    let (client, name) = table(testkit::ORDERS).await;
     let store = DynamoOrders::new(client, name);
     let order = fixture_order("acct_1A");
     assert!(store.insert_if_absent(&order).await.unwrap());
@@ -68,7 +55,7 @@ async fn orders_insert_once_and_round_trip() {
 
 #[tokio::test]
 async fn payment_intent_index_respects_tenancy() {
-    let (client, name) = table(&schema::ORDERS).await;
+    let (client, name) = table(testkit::ORDERS).await;
     let store = DynamoOrders::new(client, name);
     let order = fixture_order("acct_1A");
     store.insert_if_absent(&order).await.unwrap();
@@ -85,7 +72,7 @@ async fn payment_intent_index_respects_tenancy() {
 
 #[tokio::test]
 async fn state_moves_only_forward_and_never_creates_orders() {
-    let (client, name) = table(&schema::ORDERS).await;
+    let (client, name) = table(testkit::ORDERS).await;
     let store = DynamoOrders::new(client, name);
     let order = fixture_order("acct_1A");
     let session = order.checkout_session_id.clone();
@@ -175,7 +162,7 @@ async fn state_moves_only_forward_and_never_creates_orders() {
 
 #[tokio::test]
 async fn idempotency_claims_follow_the_powertools_design() {
-    let (client, name) = table(&schema::IDEMPOTENCY).await;
+    let (client, name) = table(testkit::IDEMPOTENCY).await;
     let store = DynamoIdempotency::new(client, name, 3600, 60);
     let t0 = 1_800_000_000_000i64;
 
@@ -235,7 +222,7 @@ async fn idempotency_claims_follow_the_powertools_design() {
 
 #[tokio::test]
 async fn concurrent_claims_have_exactly_one_winner() {
-    let (client, name) = table(&schema::IDEMPOTENCY).await;
+    let (client, name) = table(testkit::IDEMPOTENCY).await;
     let store = std::sync::Arc::new(DynamoIdempotency::new(client, name, 3600, 60));
     let t0 = 1_800_000_000_000i64;
     let claims = (0..20).map(|_| {

@@ -4,8 +4,8 @@
 use serde_json::json;
 use shared::config::Env;
 use shared::merchants::Merchant;
+use shared::store::MerchantAdmin;
 use shared::store::dynamo::DynamoMerchants;
-use shared::store::{MerchantAdmin, schema};
 use stripe_sim::SimConfig;
 
 /// The HTTP API (payload 2.0) request after its JWT authorizer verified a token with `claims`.
@@ -43,7 +43,7 @@ fn body(response: &http::Response<String>) -> serde_json::Value {
 #[tokio::test]
 async fn known_merchants_get_a_client_secret_and_others_403() {
     let dynamo = testkit::dynamo().await;
-    let table = testkit::fresh_table(&dynamo, &schema::MERCHANTS).await;
+    let table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
     DynamoMerchants::new(dynamo.clone(), &table)
         .put_merchant(&Merchant::new("acct_1Known"))
         .await

@@ -15,8 +15,8 @@ use shared::imports::uploader::{Uploader, UploaderSettings};
 use shared::merchants::{Merchant, ValidationMode};
 use shared::objects::S3Objects;
 use shared::secret::Secret;
+use shared::store::MerchantAdmin;
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::store::{MerchantAdmin, schema};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
 use shared::stripe::{StripeClient, http_client};
 
@@ -83,15 +83,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::id(),
         fastrand::u32(..) & 0xffffff
     );
-    let tables: Vec<String> = ["merchants", "catalog", "idem"]
-        .iter()
-        .map(|t| format!("bench-{t}-{suffix}"))
-        .collect();
-    for (spec, name) in [&schema::MERCHANTS, &schema::CATALOG, &schema::IDEMPOTENCY]
-        .into_iter()
-        .zip(&tables)
-    {
-        schema::create_table(&dynamo, spec, name).await?;
+    let mut tables = Vec::new();
+    for logical_id in [testkit::MERCHANTS, testkit::CATALOG, testkit::IDEMPOTENCY] {
+        tables.push(testkit::fresh_table(&dynamo, logical_id).await);
     }
     let bucket = format!("bench-{suffix}");
     s3.create_bucket().bucket(&bucket).send().await?;

@@ -12,7 +12,6 @@ use shared::imports::{Feed, ImportStatus};
 use shared::merchants::{ApiGeneration, Merchant, ValidationMode};
 use shared::objects::S3Objects;
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::store::schema;
 use shared::store::{ImportLog, MerchantAdmin, SkuSnapshots};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
 use stripe_sim::{SimConfig, SimHandle};
@@ -52,9 +51,9 @@ impl Stack {
     async fn start(generation: ApiGeneration, validation: ValidationMode) -> Stack {
         let dynamo = testkit::dynamo().await;
         let s3 = testkit::s3().await;
-        let merchants_table = testkit::fresh_table(&dynamo, &schema::MERCHANTS).await;
-        let catalog_table = testkit::fresh_table(&dynamo, &schema::CATALOG).await;
-        let idempotency_table = testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await;
+        let merchants_table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
+        let catalog_table = testkit::fresh_table(&dynamo, testkit::CATALOG).await;
+        let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
         let bucket = testkit::fresh_bucket(&s3).await;
         let sim = stripe_sim::start(SimConfig::default(), 0).await.unwrap();
         let env = Env::from_map([
@@ -586,8 +585,8 @@ async fn v2_expired_error_file_url_is_refreshed() {
 #[tokio::test]
 async fn v2_import_events_finish_the_import_without_waiting_for_the_schedule() {
     let stack = Stack::start(ApiGeneration::V2, ValidationMode::Lenient).await;
-    let agreements = testkit::fresh_table(&stack.dynamo, &schema::AGREEMENTS).await;
-    let orders = testkit::fresh_table(&stack.dynamo, &schema::ORDERS).await;
+    let agreements = testkit::fresh_table(&stack.dynamo, testkit::AGREEMENTS).await;
+    let orders = testkit::fresh_table(&stack.dynamo, testkit::ORDERS).await;
     let env = Env::from_map([
         ("STRIPE_SECRET_KEY", KEY.to_string()),
         ("STRIPE_API_BASE", stack.sim.base_url()),

@@ -19,7 +19,7 @@ use shared::hooks::{Hook, customize, finalize};
 use shared::merchants::{CheckoutSettings, Merchant};
 use shared::skus::{SkuChange, SkuSnapshot};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants};
-use shared::store::{MerchantAdmin, SkuSnapshots, schema};
+use shared::store::{MerchantAdmin, SkuSnapshots};
 
 const ACCOUNT: &str = "acct_1BenchHooks";
 const SECRET: &str = "whsec_bench_hooks";
@@ -69,9 +69,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = std::env::var("DYNAMODB_ENDPOINT")?;
     let dynamo = testkit::dynamo().await;
     let tables = [
-        testkit::fresh_table(&dynamo, &schema::MERCHANTS).await,
-        testkit::fresh_table(&dynamo, &schema::CATALOG).await,
-        testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await,
+        testkit::fresh_table(&dynamo, testkit::MERCHANTS).await,
+        testkit::fresh_table(&dynamo, testkit::CATALOG).await,
+        testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await,
     ];
     let mut merchant = Merchant::new(ACCOUNT);
     merchant.checkout = settings();

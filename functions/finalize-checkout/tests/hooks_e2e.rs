@@ -14,7 +14,6 @@ use shared::merchants::{CheckoutSettings, Merchant};
 use shared::money::{Money, parse_price};
 use shared::skus::{SkuChange, SkuSnapshot};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants, DynamoOrders};
-use shared::store::schema;
 use shared::store::{MerchantAdmin, OrderStore, SkuSnapshots};
 use stripe_sim::{SimConfig, SimHandle};
 
@@ -58,10 +57,10 @@ impl Stack {
     async fn start() -> Stack {
         let dynamo = testkit::dynamo().await;
         let tables = [
-            testkit::fresh_table(&dynamo, &schema::MERCHANTS).await,
-            testkit::fresh_table(&dynamo, &schema::CATALOG).await,
-            testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await,
-            testkit::fresh_table(&dynamo, &schema::ORDERS).await,
+            testkit::fresh_table(&dynamo, testkit::MERCHANTS).await,
+            testkit::fresh_table(&dynamo, testkit::CATALOG).await,
+            testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await,
+            testkit::fresh_table(&dynamo, testkit::ORDERS).await,
         ];
         let mut merchant = Merchant::new(ACCOUNT);
         merchant.checkout = settings();
@@ -591,7 +590,7 @@ async fn agents_without_a_confirmed_agreement_are_declined_when_the_request_name
     use shared::store::dynamo::DynamoAgreements;
 
     let stack = Stack::start().await;
-    let agreements_table = testkit::fresh_table(&stack.dynamo, &schema::AGREEMENTS).await;
+    let agreements_table = testkit::fresh_table(&stack.dynamo, testkit::AGREEMENTS).await;
     let agreements = DynamoAgreements::new(stack.dynamo.clone(), &agreements_table);
     let confirmed = Agreement::from_stripe(ACCOUNT, &json!({"id": "orca_1", "status": "confirmed",
         "orchestrator_details": {"name": "ChatGPT", "network_business_profile": "nbp_openai"},

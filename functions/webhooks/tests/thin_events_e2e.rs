@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::agreements::Agreement;
 use shared::config::Env;
 use shared::store::dynamo::DynamoAgreements;
-use shared::store::{AgreementStore, Applied, schema};
+use shared::store::{AgreementStore, Applied};
 use stripe_sim::{SimConfig, SimHandle};
 
 const ACCOUNT: &str = "acct_1AgreementShop";
@@ -27,9 +27,9 @@ struct Stack {
 impl Stack {
     async fn start() -> Stack {
         let dynamo = testkit::dynamo().await;
-        let orders = testkit::fresh_table(&dynamo, &schema::ORDERS).await;
-        let idempotency_table = testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await;
-        let agreements_table = testkit::fresh_table(&dynamo, &schema::AGREEMENTS).await;
+        let orders = testkit::fresh_table(&dynamo, testkit::ORDERS).await;
+        let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
+        let agreements_table = testkit::fresh_table(&dynamo, testkit::AGREEMENTS).await;
         let sim = stripe_sim::start(SimConfig::default(), 0).await.unwrap();
         let env = Env::from_map([
             ("STRIPE_SECRET_KEY", "sk_test_sim".to_string()),

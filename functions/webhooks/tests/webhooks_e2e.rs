@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use shared::config::Env;
 use shared::store::OrderStore;
 use shared::store::dynamo::DynamoOrders;
-use shared::store::schema;
 use stripe_sim::{SimConfig, SimHandle};
 
 const SIM_KEY: &str = "sk_test_sim";
@@ -28,8 +27,8 @@ struct Stack {
 impl Stack {
     async fn start() -> Self {
         let dynamo = testkit::dynamo().await;
-        let orders_table = testkit::fresh_table(&dynamo, &schema::ORDERS).await;
-        let idempotency_table = testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await;
+        let orders_table = testkit::fresh_table(&dynamo, testkit::ORDERS).await;
+        let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
         let sim = stripe_sim::start(
             SimConfig {
                 webhook_secret: TEST_WEBHOOK_SECRET.into(),
@@ -546,8 +545,8 @@ async fn deployed_secrets_are_read_at_first_invocation_and_failures_answer_500()
     // SECRETS_ID set and no extension listening: start-up succeeds (the extension may not
     // be ready during init), and a delivery gets a retryable 500 that writes nothing.
     let dynamo = testkit::dynamo().await;
-    let orders_table = testkit::fresh_table(&dynamo, &schema::ORDERS).await;
-    let idempotency_table = testkit::fresh_table(&dynamo, &schema::IDEMPOTENCY).await;
+    let orders_table = testkit::fresh_table(&dynamo, testkit::ORDERS).await;
+    let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

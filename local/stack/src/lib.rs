@@ -2,12 +2,12 @@
 //! the HTTP API, S3 notifications and schedules from `template.yaml`, and the scenario.
 
 pub mod gateway;
-pub mod provision;
 pub mod runtime;
 pub mod scenario;
 pub mod secrets;
-pub mod template;
 pub mod triggers;
+
+pub use sam_template::{provision, template};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -6,12 +6,12 @@ pub mod gateway;
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::Client;
+use sam_template::{StackContext, Template};
 use serde_json::Value;
 use shared::config::DynamoSettings;
 use shared::merchants::{
     ApprovalRules, CheckoutSettings, FeePlan, ManualTaxRate, ShippingRule, ShippingService,
 };
-use shared::store::schema::{self, TableSpec};
 
 /// The repository root (tests read `events/` fixtures from there).
 pub fn repo_root() -> PathBuf {
@@ -44,13 +44,45 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{:08x}", std::process::id(), fastrand::u32(..))
 }
 
-/// Creates a fresh table shaped like `spec` and returns its name.
-pub async fn fresh_table(client: &Client, spec: &TableSpec) -> String {
-    let name = unique_name(spec.logical_id);
-    schema::create_table(client, spec, &name)
+/// The template's logical ids of the tables tests create.
+pub const ORDERS: &str = "OrdersTable";
+pub const IDEMPOTENCY: &str = "IdempotencyTable";
+pub const MERCHANTS: &str = "MerchantsTable";
+pub const CATALOG: &str = "CatalogTable";
+pub const AGREEMENTS: &str = "AgreementsTable";
+
+/// `template.yaml`, read once per test process (see [`sam_template::load`]).
+fn template() -> &'static Template {
+    static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let doc = sam_template::load(&repo_root())
+            .unwrap_or_else(|e| panic!("tests create their tables from template.yaml: {e}"));
+        Template::new(
+            doc,
+            StackContext {
+                stack_name: "test".into(),
+                account_id: "000000000000".into(),
+                region: "us-east-1".into(),
+                parameters: Default::default(),
+            },
+        )
+    })
+}
+
+/// Creates a fresh table exactly as `template.yaml` declares `logical_id` (keys, indexes,
+/// stream, TTL), under a unique name, and returns that name.
+pub async fn fresh_table(client: &Client, logical_id: &str) -> String {
+    let mut table = template()
+        .tables()
+        .unwrap_or_else(|e| panic!("template.yaml: {e}"))
+        .into_iter()
+        .find(|t| t.logical_id == logical_id)
+        .unwrap_or_else(|| panic!("template.yaml declares no table {logical_id}"));
+    table.name = unique_name(logical_id);
+    sam_template::create_table(client, &table)
         .await
-        .expect("create table in DynamoDB Local");
-    name
+        .unwrap_or_else(|e| panic!("create table in DynamoDB Local: {e}"));
+    table.name
 }
 
 /// Reads a committed fixture, e.g. `webhooks/checkout_session_completed.json`.

@@ -5,7 +5,6 @@ pub mod attr;
 pub mod cache;
 pub mod dynamo;
 pub mod memory;
-pub mod schema;
 
 use std::future::Future;
 

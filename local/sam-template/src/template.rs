@@ -114,6 +114,28 @@ pub fn render_yaml(python: &Path, script: &Path, template: &Path) -> Result<Valu
         .map_err(|e| TemplateError::Read(format!("the rendered template is not JSON: {e}")))
 }
 
+/// The template as JSON, for tools run from the repository root `root`: the file named by
+/// `TEMPLATE_JSON` when set (`make test` renders it once for every test binary), otherwise
+/// rendered now with the project's venv (from `make install`).
+pub fn load(root: &Path) -> Result<Value, TemplateError> {
+    if let Some(path) = std::env::var_os("TEMPLATE_JSON") {
+        let text = std::fs::read(&path).map_err(|e| {
+            TemplateError::Read(format!("TEMPLATE_JSON={}: {e}", Path::new(&path).display()))
+        })?;
+        return serde_json::from_slice(&text).map_err(|e| {
+            TemplateError::Read(format!(
+                "TEMPLATE_JSON={} is not JSON: {e}",
+                Path::new(&path).display()
+            ))
+        });
+    }
+    render_yaml(
+        &root.join(".local/venv/bin/python"),
+        &root.join("local/scripts/template-json.py"),
+        &root.join("template.yaml"),
+    )
+}
+
 impl Template {
     pub fn new(doc: Value, context: StackContext) -> Self {
         Template { doc, context }
