@@ -165,7 +165,7 @@ pub async fn upload(
     if !metadata.is_file() {
         return Err(format!("{} is not a file", file.display()));
     }
-    let client = shared::objects::S3Objects::client(s3_endpoint).await;
+    let client = shared::bucket::S3Objects::client(s3_endpoint).await;
     let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
         .await
         .map_err(|e| format!("reading {}: {e}", file.display()))?;

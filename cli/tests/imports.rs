@@ -2,9 +2,9 @@
 
 use std::process::Command;
 
+use shared::bucket::ObjectRef;
 use shared::imports::{Feed, FileFormat, ImportCounts, ImportRecord, ImportStatus, QueuedFile};
 use shared::merchants::ApiGeneration;
-use shared::objects::ObjectRef;
 use shared::store::ImportLog;
 use shared::store::dynamo::DynamoCatalog;
 

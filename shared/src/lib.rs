@@ -3,6 +3,7 @@
 
 pub mod account_sessions;
 pub mod agreements;
+pub mod bucket;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -13,7 +14,7 @@ pub mod imports;
 pub mod logging;
 pub mod merchants;
 pub mod money;
-pub mod objects;
+
 pub mod orders;
 pub mod secret;
 pub mod signature;

@@ -110,7 +110,7 @@ where
     M: crate::store::MerchantDirectory,
     Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuSnapshots,
     I: IdempotencyStore,
-    O: crate::objects::ObjectStore,
+    O: crate::bucket::ObjectStore,
     A: crate::stripe::catalog::CatalogApi,
     K: Clock,
 {

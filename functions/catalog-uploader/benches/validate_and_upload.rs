@@ -9,11 +9,11 @@
 use std::io::Write;
 use std::time::Instant;
 
+use shared::bucket::S3Objects;
 use shared::clock::SystemClock;
 use shared::config::{Env, StripeSettings};
 use shared::imports::uploader::{Uploader, UploaderSettings};
 use shared::merchants::{Merchant, ValidationMode};
-use shared::objects::S3Objects;
 use shared::secret::Secret;
 use shared::store::MerchantAdmin;
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use shared::bucket::S3Objects;
 use shared::clock::ManualClock;
 use shared::config::Env;
 use shared::imports::uploader::{Uploader, UploaderSettings};
 use shared::imports::{Feed, ImportStatus};
 use shared::merchants::{ApiGeneration, Merchant, ValidationMode};
-use shared::objects::S3Objects;
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
 use shared::store::{ImportLog, MerchantAdmin, SkuSnapshots};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};

@@ -6,6 +6,7 @@
 //! invocation when they come from Secrets Manager: the Parameters and Secrets extension
 //! is not guaranteed to answer before the function's init has finished.
 
+use shared::bucket::S3Objects;
 use shared::clock::SystemClock;
 use shared::config::secret_names;
 use shared::config::{
@@ -13,7 +14,6 @@ use shared::config::{
 };
 use shared::endpoint::{self, HttpAnswer};
 use shared::imports::uploader::DeployedUploader;
-use shared::objects::S3Objects;
 use shared::signature::Verifier;
 use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,

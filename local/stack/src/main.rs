@@ -191,7 +191,7 @@ async fn start(args: &Args) -> Result<Stack, String> {
         endpoint: Some(args.dynamodb_endpoint.clone()),
     })
     .await;
-    let s3 = shared::objects::S3Objects::client(Some(&args.s3_endpoint)).await;
+    let s3 = shared::bucket::S3Objects::client(Some(&args.s3_endpoint)).await;
     for table in &tables {
         let created = provision::create_table(&dynamo, table).await?;
         println!(

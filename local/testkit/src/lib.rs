@@ -151,7 +151,7 @@ pub async fn s3() -> aws_sdk_s3::Client {
     let endpoint = std::env::var("S3_ENDPOINT")
         .unwrap_or_else(|_| panic!("S3_ENDPOINT is not set: integration tests need the S3 emulator; run them with `make test`"));
     dynamo().await; // sets the local credentials
-    shared::objects::S3Objects::client(Some(&endpoint)).await
+    shared::bucket::S3Objects::client(Some(&endpoint)).await
 }
 
 /// A fresh versioned bucket, as the template declares it.

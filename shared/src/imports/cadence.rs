@@ -64,8 +64,8 @@ pub fn next_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bucket::ObjectRef;
     use crate::imports::keys::{Feed, FileFormat};
-    use crate::objects::ObjectRef;
 
     fn file(name: &str, at: i64, replace: bool) -> QueuedFile {
         QueuedFile {

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{Feed, FileFormat};
+use crate::bucket::ObjectRef;
 use crate::merchants::ApiGeneration;
-use crate::objects::ObjectRef;
 
 /// A validated file waiting for its feed's next upload slot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,10 +20,10 @@ use super::keys::{
 };
 use super::model::{FeedSlot, ImportCounts, ImportRecord, ImportStatus, QueuedFile};
 use super::snapshot::SnapshotSink;
+use crate::bucket::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{ErrorCsvWriter, Limits, RowSink, Validator};
 use crate::clock::Clock;
 use crate::merchants::{ApiGeneration, Merchant, ValidationMode};
-use crate::objects::{ByteChunks, ObjectRef, ObjectStore};
 use crate::store::{
     Claim, FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuSnapshots, StoreError,
 };
@@ -60,6 +60,14 @@ impl UploadError {
 
 impl From<StoreError> for UploadError {
     fn from(e: StoreError) -> Self {
+        UploadError::Transient(e.to_string())
+    }
+}
+
+/// Like the stores: a bucket that refuses now is retried by the Lambda and the next tick,
+/// since most refusals (a missing grant, a bucket policy) are fixed by an operator.
+impl From<BucketError> for UploadError {
+    fn from(e: BucketError) -> Self {
         UploadError::Transient(e.to_string())
     }
 }
@@ -878,7 +886,7 @@ where
         let chunks: ByteChunks = Box::pin(
             response
                 .bytes_stream()
-                .map_err(|e| StoreError::Transient(format!("downloading the error report: {e}"))),
+                .map_err(|e| BucketError::Transient(format!("downloading the error report: {e}"))),
         );
         let first = &record.sources[0];
         let key = report_key(&record.account_id, &first.name, "stripe-errors.csv");
@@ -1059,7 +1067,7 @@ pub type DeployedUploader = Uploader<
     crate::store::dynamo::DynamoMerchants,
     crate::store::dynamo::DynamoCatalog,
     crate::store::dynamo::DynamoIdempotency,
-    crate::objects::S3Objects,
+    crate::bucket::S3Objects,
     crate::stripe::catalog::StripeCatalog,
     crate::clock::SystemClock,
 >;
@@ -1084,7 +1092,7 @@ impl DeployedUploader {
                 config.idempotency.ttl_seconds,
                 config.idempotency.in_progress_seconds,
             ),
-            objects: crate::objects::S3Objects::new(s3.clone()),
+            objects: crate::bucket::S3Objects::new(s3.clone()),
             stripe: crate::stripe::catalog::StripeCatalog::new(stripe, api.clone()),
             clock: crate::clock::SystemClock,
             settings: UploaderSettings {

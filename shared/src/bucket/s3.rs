@@ -1,59 +1,15 @@
-//! Object storage (S3): the capability the catalog uploader needs, behind a narrow trait.
-//! Reads stream; large writes go through multipart upload, so no file is ever held whole.
-
-use std::future::Future;
-use std::pin::Pin;
+//! The S3 adapter of [`ObjectStore`]: reads stream, large writes go through multipart
+//! upload, so no file is ever held whole.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use bytes::Bytes;
-use futures::Stream;
 
-use crate::store::StoreError;
-
-pub type ByteChunks = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
-
-/// One version of one object, as an S3 event names it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ObjectRef {
-    pub bucket: String,
-    pub key: String,
-    #[serde(default)]
-    pub version_id: Option<String>,
-    #[serde(default)]
-    pub etag: Option<String>,
-    #[serde(default)]
-    pub size: u64,
-}
-
-pub trait ObjectStore: Send + Sync {
-    /// The object's bytes as a stream of chunks (reads the version given, if any).
-    fn read(
-        &self,
-        object: &ObjectRef,
-    ) -> impl Future<Output = Result<(u64, ByteChunks), StoreError>> + Send;
-
-    fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// A writer that uploads in parts as it fills; `finish` completes the object.
-    fn writer(
-        &self,
-        bucket: &str,
-        key: &str,
-        content_type: &str,
-    ) -> impl Future<Output = Result<MultipartWriter, StoreError>> + Send;
-}
+use super::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 
 fn s3_error<E: std::fmt::Debug + aws_sdk_s3::error::ProvideErrorMetadata, R: std::fmt::Debug>(
     e: aws_sdk_s3::error::SdkError<E, R>,
-) -> StoreError {
+) -> BucketError {
     use aws_sdk_s3::error::SdkError;
     match &e {
         SdkError::ServiceError(service) => {
@@ -61,13 +17,13 @@ fn s3_error<E: std::fmt::Debug + aws_sdk_s3::error::ProvideErrorMetadata, R: std
             let text = format!("{code}: {}", service.err().message().unwrap_or(""));
             match code.as_str() {
                 "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" => {
-                    StoreError::Transient(text)
+                    BucketError::Transient(text)
                 }
-                _ => StoreError::Permanent(text),
+                _ => BucketError::Permanent(text),
             }
         }
-        SdkError::ConstructionFailure(_) => StoreError::Permanent(format!("{e:?}")),
-        _ => StoreError::Transient(e.to_string()),
+        SdkError::ConstructionFailure(_) => BucketError::Permanent(format!("{e:?}")),
+        _ => BucketError::Transient(e.to_string()),
     }
 }
 
@@ -96,7 +52,9 @@ impl S3Objects {
 }
 
 impl ObjectStore for S3Objects {
-    async fn read(&self, object: &ObjectRef) -> Result<(u64, ByteChunks), StoreError> {
+    type Writer = MultipartWriter;
+
+    async fn read(&self, object: &ObjectRef) -> Result<(u64, ByteChunks), BucketError> {
         let output = self
             .client
             .get_object()
@@ -111,7 +69,7 @@ impl ObjectStore for S3Objects {
         let chunks = futures::stream::unfold(body, |mut body| async move {
             body.next().await.map(|chunk| {
                 (
-                    chunk.map_err(|e| StoreError::Transient(format!("reading from S3: {e}"))),
+                    chunk.map_err(|e| BucketError::Transient(format!("reading from S3: {e}"))),
                     body,
                 )
             })
@@ -125,7 +83,7 @@ impl ObjectStore for S3Objects {
         key: &str,
         body: Vec<u8>,
         content_type: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), BucketError> {
         self.client
             .put_object()
             .bucket(bucket)
@@ -143,7 +101,7 @@ impl ObjectStore for S3Objects {
         bucket: &str,
         key: &str,
         content_type: &str,
-    ) -> Result<MultipartWriter, StoreError> {
+    ) -> Result<MultipartWriter, BucketError> {
         let created = self
             .client
             .create_multipart_upload()
@@ -155,7 +113,7 @@ impl ObjectStore for S3Objects {
             .map_err(s3_error)?;
         let upload_id = created
             .upload_id()
-            .ok_or_else(|| StoreError::Permanent("S3 returned no upload id".into()))?
+            .ok_or_else(|| BucketError::Permanent("S3 returned no upload id".into()))?
             .to_string();
         Ok(MultipartWriter {
             client: self.client.clone(),
@@ -183,8 +141,8 @@ pub struct MultipartWriter {
     written: u64,
 }
 
-impl MultipartWriter {
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+impl ObjectWriter for MultipartWriter {
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), BucketError> {
         self.buffer.extend_from_slice(bytes);
         self.written += bytes.len() as u64;
         if self.buffer.len() >= PART_SIZE {
@@ -193,11 +151,34 @@ impl MultipartWriter {
         Ok(())
     }
 
+    /// Sends the last part and completes the object.
+    async fn finish(mut self) -> Result<u64, BucketError> {
+        if !self.buffer.is_empty() || self.parts.is_empty() {
+            self.flush_part().await?;
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(self.parts.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(self.written)
+    }
+}
+
+impl MultipartWriter {
     pub fn bytes_written(&self) -> u64 {
         self.written
     }
 
-    async fn flush_part(&mut self) -> Result<(), StoreError> {
+    async fn flush_part(&mut self) -> Result<(), BucketError> {
         let number = self.parts.len() as i32 + 1;
         let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
         let output = self
@@ -218,27 +199,6 @@ impl MultipartWriter {
                 .build(),
         );
         Ok(())
-    }
-
-    /// Sends the last part and completes the object.
-    pub async fn finish(mut self) -> Result<u64, StoreError> {
-        if !self.buffer.is_empty() || self.parts.is_empty() {
-            self.flush_part().await?;
-        }
-        self.client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&self.upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(self.parts.clone()))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(s3_error)?;
-        Ok(self.written)
     }
 
     /// Abandons the upload so no parts linger (and cost) in the bucket.
