@@ -7,9 +7,9 @@
 //! The API handlers (`/v2/orchestrated_commerce/agreements`) and the control endpoints
 //! (`/_sim/agreements`) both drive the functions here.
 
-use crate::catalog::rfc3339;
 use crate::errors::ApiError;
 use crate::state::Store;
+use crate::timestamps::rfc3339;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

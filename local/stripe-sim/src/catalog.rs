@@ -11,6 +11,7 @@ use crate::csvfile;
 use crate::errors::ApiError;
 use crate::ids;
 use crate::state::{Scope, Sim, Store};
+use crate::timestamps::{now, rfc3339, unix};
 use crate::webhooks;
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -421,27 +422,6 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// RFC 3339 in UTC with milliseconds, as Stripe's v2 API writes timestamps.
-pub fn rfc3339(t: SystemTime) -> String {
-    let nanos = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|dt| dt.format(&format).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into())
-}
-
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Puts an uploaded import into processing, due `delay` from now (see [`schedule`]).
 pub fn start_processing(import: &mut Import, content: Content, delay: Duration) {
     import.content = Some(content);
@@ -535,7 +515,7 @@ pub fn finish(
             let file = StoredFile {
                 id: ids::file(),
                 scope: scope.clone(),
-                created: crate::state::now(),
+                created: now(),
                 filename: format!("{id}_errors.{extension}"),
                 purpose: "data_management_import_set_errors".into(),
                 content_type: report.content_type.to_string(),
@@ -1125,11 +1105,5 @@ mod tests {
             Some("invalid_file")
         );
         assert_eq!(check(b"\xef\xbb\xbfid\tx\n1\t2\n", Feed::Product), None);
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_with_millis() {
-        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123Z");
     }
 }

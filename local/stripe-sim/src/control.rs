@@ -21,7 +21,8 @@ use crate::ids;
 use crate::model::{
     DISPUTE_CLOSED_STATUSES, DISPUTE_OPEN_STATUSES, Dispute, Metadata, PaymentIntent, to_json,
 };
-use crate::state::{EventRecord, RequestInfo, Scope, Sim, now};
+use crate::state::{EventRecord, RequestInfo, Scope, Sim};
+use crate::timestamps::now;
 use crate::webhooks::{self, DeliveryOverrides};
 use axum::Router;
 use axum::body::Bytes;

@@ -9,7 +9,8 @@
 
 use crate::HooksConfig;
 use crate::errors::json_bytes;
-use crate::state::{Scope, Sim, now};
+use crate::state::{Scope, Sim};
+use crate::timestamps::now;
 use crate::webhooks::signature_header;
 use axum::http::header;
 use serde::{Deserialize, Serialize};

@@ -32,6 +32,7 @@ mod ids;
 mod model;
 mod multipart;
 mod state;
+mod timestamps;
 mod webhooks;
 
 use serde::{Deserialize, Serialize};

@@ -12,12 +12,13 @@ use crate::idempotency::{IdemEntry, IdemKey};
 use crate::model::{
     Charge, CheckoutSession, Dispute, PaymentIntent, Price, Product, Refund, ShippingRate, TaxRate,
 };
+use crate::timestamps::{now, rfc3339};
 use crate::{HooksConfig, SimConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The connected account an object belongs to; `None` is the platform itself.
 pub type Scope = Option<String>;
@@ -165,7 +166,7 @@ impl Store {
             "id": id,
             "object": "v2.core.event",
             "type": kind,
-            "created": crate::catalog::rfc3339(SystemTime::now()),
+            "created": rfc3339(SystemTime::now()),
             "livemode": false,
             "context": scope,
             "related_object": related_object,
@@ -236,11 +237,4 @@ impl Sim {
     pub fn reset(&self) {
         *self.lock() = Store::new(&self.config);
     }
-}
-
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
