@@ -8,419 +8,27 @@
 
 use crate::SimConfig;
 use crate::csvfile;
-use crate::errors::ApiError;
 use crate::ids;
+use crate::state::catalog::{Catalog, CatalogStore};
+use crate::state::files::{CSV, StoredFile, TSV};
+use crate::state::imports::{
+    Content, ErrorReport, Failure, Feed, Generation, Import, ImportState, Mode, Outcome, Sample,
+    Stats,
+};
 use crate::state::{Scope, Sim, Store};
 use crate::timestamps::{now, rfc3339, unix};
 use crate::webhooks;
 use axum::body::Bytes;
-use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 pub const V2_OBJECT: &str = "v2.commerce.product_catalog_import";
 pub const V2_EVENT_PREFIX: &str = "v2.commerce.product_catalog.imports";
 /// Samples of row errors in a v2 import.
 const MAX_SAMPLES: usize = 10;
 const AVAILABILITY: &[&str] = &["in_stock", "out_of_stock", "preorder", "backorder"];
-pub const CSV: &str = "text/csv";
-pub const TSV: &str = "text/tab-separated-values";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Feed {
-    Product,
-    Inventory,
-    Pricing,
-    Promotion,
-}
-
-impl Feed {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Feed::Product => "product",
-            Feed::Inventory => "inventory",
-            Feed::Pricing => "pricing",
-            Feed::Promotion => "promotion",
-        }
-    }
-
-    pub fn parse_v2(value: &str) -> Option<Self> {
-        match value {
-            "product" => Some(Feed::Product),
-            "inventory" => Some(Feed::Inventory),
-            "pricing" => Some(Feed::Pricing),
-            "promotion" => Some(Feed::Promotion),
-            _ => None,
-        }
-    }
-
-    /// v1's `standard_data_format`; the update-interval rule counts both generations'
-    /// imports of the same feed together.
-    pub fn parse_v1(value: &str) -> Option<Self> {
-        match value {
-            "product_catalog_feed" => Some(Feed::Product),
-            "inventory_feed" => Some(Feed::Inventory),
-            _ => None,
-        }
-    }
-
-    fn key_column(self) -> &'static str {
-        match self {
-            Feed::Promotion => "promotion_id",
-            _ => "id",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Generation {
-    V1,
-    V2,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Upsert,
-    Replace,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Upsert => "upsert",
-            Mode::Replace => "replace",
-        }
-    }
-}
-
-/// The essence of a content type (`text/csv; charset=utf-8` → `text/csv`), lowercased.
-pub fn essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
-fn delimiter_for(content_type: &str) -> Option<u8> {
-    match essence(content_type).as_str() {
-        CSV => Some(b','),
-        TSV => Some(b'\t'),
-        _ => None,
-    }
-}
-
-pub struct StoredFile {
-    pub id: String,
-    pub scope: Scope,
-    pub created: i64,
-    pub filename: String,
-    pub purpose: String,
-    /// As uploaded, parameters included; `GET …/contents` answers with it.
-    pub content_type: String,
-    pub bytes: Bytes,
-}
-
-impl StoredFile {
-    pub fn kind(&self) -> &'static str {
-        if essence(&self.content_type) == TSV {
-            "tsv"
-        } else {
-            "csv"
-        }
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "file",
-            "created": self.created,
-            "expires_at": null,
-            "filename": self.filename,
-            "links": {
-                "object": "list",
-                "data": [],
-                "has_more": false,
-                "url": format!("/v1/file_links?file={}", self.id),
-            },
-            "purpose": self.purpose,
-            "size": self.bytes.len(),
-            "title": null,
-            "type": self.kind(),
-            "url": null,
-        })
-    }
-}
-
-pub struct UploadUrl {
-    pub token: String,
-    pub expires: Instant,
-    pub expires_at: SystemTime,
-}
-
-pub struct Content {
-    pub bytes: Bytes,
-    /// From the declared content type; sniffed from the header line when absent.
-    pub delimiter: Option<u8>,
-}
-
-pub enum ImportState {
-    AwaitingUpload,
-    /// `ready_at: None` finishes only when forced (the delay did not fit in an `Instant`).
-    Processing {
-        ready_at: Option<Instant>,
-    },
-    Done(Outcome),
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Stats {
-    pub rows_processed: u64,
-    pub successes: u64,
-    pub errors: u64,
-    pub objects_created: u64,
-    pub skipped_duplicates: u64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub row: u64,
-    pub id: String,
-    pub field: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct ErrorReport {
-    pub bytes: Bytes,
-    pub content_type: &'static str,
-    /// v1: the File holding the report (`result.errors.file`).
-    pub file_id: Option<String>,
-    pub samples: Vec<Sample>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub code: String,
-    pub kind: String,
-    pub message: String,
-}
-
-impl Failure {
-    fn invalid_file(message: impl Into<String>) -> Self {
-        Self {
-            code: "invalid_file".into(),
-            kind: "cannot_proceed".into(),
-            message: message.into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Succeeded(Stats),
-    SucceededWithErrors(Stats, ErrorReport),
-    Failed(Failure),
-}
-
-pub struct Import {
-    pub id: String,
-    pub scope: Scope,
-    pub generation: Generation,
-    pub feed: Feed,
-    pub mode: Mode,
-    pub metadata: Map<String, Value>,
-    pub created: SystemTime,
-    pub upload: Option<UploadUrl>,
-    pub content: Option<Content>,
-    pub state: ImportState,
-}
-
-impl Import {
-    pub fn new(scope: Scope, generation: Generation, feed: Feed, mode: Mode) -> Self {
-        Self {
-            id: match generation {
-                Generation::V1 => ids::import_set(),
-                Generation::V2 => ids::catalog_import(),
-            },
-            scope,
-            generation,
-            feed,
-            mode,
-            metadata: Map::new(),
-            created: SystemTime::now(),
-            upload: None,
-            content: None,
-            state: ImportState::AwaitingUpload,
-        }
-    }
-
-    fn due(&self, now: Instant) -> bool {
-        matches!(self.state, ImportState::Processing { ready_at: Some(at) } if at <= now)
-    }
-}
-
-/// What one account's catalog holds after the imports that finished so far.
-#[derive(Default)]
-pub struct Catalog {
-    pub products: BTreeMap<String, Map<String, Value>>,
-    pub promotions: BTreeMap<String, Map<String, Value>>,
-    /// Import ids (both generations) in order of creation.
-    pub imports: Vec<String>,
-}
-
-pub struct DownloadUrl {
-    pub import_id: String,
-    pub expires: Instant,
-}
-
-/// Everything catalog-related the emulator remembers; part of [`Store`].
-pub struct CatalogStore {
-    pub files: HashMap<String, StoredFile>,
-    pub imports: HashMap<String, Import>,
-    /// Upload token → import id.
-    pub uploads: HashMap<String, String>,
-    /// Download token → error file of an import.
-    pub downloads: HashMap<String, DownloadUrl>,
-    pub catalogs: HashMap<Scope, Catalog>,
-    /// Last import created per account and feed, for the update-interval rule.
-    pub last_import: HashMap<(Scope, Feed), (Instant, String)>,
-    /// Recent Files API requests, for its rate limit.
-    pub file_requests: VecDeque<Instant>,
-    /// Lifetime of error-file download URLs minted from now on (runtime-settable).
-    pub download_ttl: Duration,
-    /// The next this many download URLs are minted already expired.
-    pub expired_downloads: u32,
-}
-
-impl CatalogStore {
-    pub fn new(config: &SimConfig) -> Self {
-        Self {
-            files: HashMap::new(),
-            imports: HashMap::new(),
-            uploads: HashMap::new(),
-            downloads: HashMap::new(),
-            catalogs: HashMap::new(),
-            last_import: HashMap::new(),
-            file_requests: VecDeque::new(),
-            download_ttl: config.error_file_url_ttl,
-            expired_downloads: 0,
-        }
-    }
-
-    /// The Files API's own rate limit (Stripe: 20 requests per second).
-    pub fn check_files_rate(&mut self, per_second: Option<u32>) -> Result<(), ApiError> {
-        let Some(limit) = per_second else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        while self
-            .file_requests
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-        {
-            self.file_requests.pop_front();
-        }
-        if self.file_requests.len() >= limit as usize {
-            return Err(rate_limited(format!(
-                "Request rate limit exceeded for the Files API: at most {limit} requests per second. Learn more about rate limits here https://stripe.com/docs/rate-limits."
-            )));
-        }
-        self.file_requests.push_back(now);
-        Ok(())
-    }
-
-    /// Stripe accepts catalog updates every 15 minutes per account and feed; a new import
-    /// sooner than `min_interval` after the last one is refused. Records the new import
-    /// when allowed.
-    pub fn claim_interval(
-        &mut self,
-        scope: &Scope,
-        feed: Feed,
-        min_interval: Duration,
-        import_id: &str,
-    ) -> Result<(), ApiError> {
-        let now = Instant::now();
-        if !min_interval.is_zero() {
-            if let Some((at, last_id)) = self.last_import.get(&(scope.clone(), feed)) {
-                let elapsed = now.duration_since(*at);
-                if elapsed < min_interval {
-                    let wait = (min_interval - elapsed).as_secs_f64().ceil() as u64;
-                    return Err(rate_limited(format!(
-                        "Catalog updates can be sent at most once every {}: the last {} import for this account ({last_id}) was created {} s ago. Try again in {wait} s.",
-                        human(min_interval),
-                        feed.as_str(),
-                        elapsed.as_secs()
-                    )));
-                }
-            }
-        }
-        self.last_import
-            .insert((scope.clone(), feed), (now, import_id.to_string()));
-        Ok(())
-    }
-
-    pub fn insert_import(&mut self, import: Import) {
-        self.catalogs
-            .entry(import.scope.clone())
-            .or_default()
-            .imports
-            .push(import.id.clone());
-        if let Some(upload) = &import.upload {
-            self.uploads.insert(upload.token.clone(), import.id.clone());
-        }
-        self.imports.insert(import.id.clone(), import);
-    }
-
-    /// A fresh error-file URL for an import (each read of a v2 import mints one).
-    fn mint_download(&mut self, import_id: &str) -> (String, SystemTime) {
-        let ttl = if self.expired_downloads > 0 {
-            self.expired_downloads -= 1;
-            Duration::ZERO
-        } else {
-            self.download_ttl
-        };
-        let token = ids::url_token();
-        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
-        self.downloads.insert(
-            token.clone(),
-            DownloadUrl {
-                import_id: import_id.to_string(),
-                expires,
-            },
-        );
-        (token, SystemTime::now() + ttl)
-    }
-
-    /// Expires every download URL minted so far.
-    pub fn expire_downloads(&mut self) -> usize {
-        let now = Instant::now();
-        for url in self.downloads.values_mut() {
-            url.expires = now;
-        }
-        self.downloads.len()
-    }
-}
-
-pub fn rate_limited(message: String) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message)
-        .code("rate_limit")
-        .not_replayable()
-}
-
-fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
-        format!("{} minutes", secs / 60)
-    } else if secs >= 1 {
-        format!("{secs} s")
-    } else {
-        format!("{} ms", d.as_millis())
-    }
-}
 
 /// Puts an uploaded import into processing, due `delay` from now (see [`schedule`]).
 pub fn start_processing(import: &mut Import, content: Content, delay: Duration) {
@@ -990,20 +598,12 @@ pub fn catalog_json(store: &CatalogStore, scope: &Scope) -> Value {
     }
 }
 
-/// The delimiter an uploaded content type implies, if any.
-pub fn content(bytes: Bytes, content_type: Option<&str>) -> Content {
-    Content {
-        bytes,
-        delimiter: content_type.and_then(delimiter_for),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(text: &str, feed: Feed, catalog: &mut Catalog, mode: Mode) -> (Stats, Processed) {
-        let content = content(Bytes::from(text.to_string()), None);
+        let content = Content::new(Bytes::from(text.to_string()), None);
         let processed = match process(&content, feed, catalog, &SimConfig::default()) {
             Ok(p) => p,
             Err(f) => panic!("{f:?}"),
@@ -1083,7 +683,7 @@ mod tests {
         let config = SimConfig::default();
         let check = |bytes: &[u8], feed| {
             process(
-                &content(Bytes::from(bytes.to_vec()), None),
+                &Content::new(Bytes::from(bytes.to_vec()), None),
                 feed,
                 &catalog,
                 &config,

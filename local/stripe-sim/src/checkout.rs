@@ -14,7 +14,8 @@ use crate::model::{
     PaymentMethodDetails, Price, Product, ShippingCost, ShippingDetails, ShippingOption,
     ShippingRate, TaxRate, TotalDetails, to_json,
 };
-use crate::state::{AccountData, RequestInfo, Scope, Store};
+use crate::state::events::RequestInfo;
+use crate::state::{AccountData, Scope, Store};
 use crate::timestamps::now;
 use crate::webhooks::DeliveryOverrides;
 use serde::Deserialize;

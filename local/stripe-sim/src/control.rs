@@ -13,15 +13,18 @@ mod feeds;
 use crate::checkout::{self, ExpireRequest, PurchaseRequest, parse_account};
 use crate::errors::{ApiError, json_response};
 use crate::expand::{self, Expand};
-use crate::faults::{self, FaultSpec};
+use crate::faults;
 use crate::hooks::{
-    self, CustomizeAnswer, Decision, FinalizeAnswer, Hook, ShippingRateData, TaxRateData,
+    self, CustomizeAnswer, Decision, FinalizeAnswer, ShippingRateData, TaxRateData,
 };
 use crate::ids;
 use crate::model::{
     DISPUTE_CLOSED_STATUSES, DISPUTE_OPEN_STATUSES, Dispute, Metadata, PaymentIntent, to_json,
 };
-use crate::state::{EventRecord, RequestInfo, Scope, Sim};
+use crate::state::events::{EventRecord, RequestInfo};
+use crate::state::faults::FaultSpec;
+use crate::state::hooks::Hook;
+use crate::state::{Scope, Sim};
 use crate::timestamps::now;
 use crate::webhooks::{self, DeliveryOverrides};
 use axum::Router;

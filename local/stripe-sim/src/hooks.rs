@@ -9,6 +9,7 @@
 
 use crate::HooksConfig;
 use crate::errors::json_bytes;
+use crate::state::hooks::{Hook, HookCall};
 use crate::state::{Scope, Sim};
 use crate::timestamps::now;
 use crate::webhooks::signature_header;
@@ -25,46 +26,6 @@ const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
 pub const MAX_TIMEOUT_MS: u64 = 600_000;
 /// How much of a non-JSON answer is quoted in errors.
 const QUOTE_CHARS: usize = 200;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Hook {
-    CustomizeCheckout,
-    FinalizeCheckout,
-}
-
-impl Hook {
-    pub fn event_type(self) -> &'static str {
-        match self {
-            Hook::CustomizeCheckout => "v1.delegated_checkout.customize_checkout",
-            Hook::FinalizeCheckout => "v1.delegated_checkout.finalize_checkout",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Hook::CustomizeCheckout => "customize_checkout",
-            Hook::FinalizeCheckout => "finalize_checkout",
-        }
-    }
-}
-
-/// One request sent to a hook and what came back (`GET /_sim/hook_calls`).
-#[derive(Debug, Clone, Serialize)]
-pub struct HookCall {
-    pub hook: Hook,
-    pub url: String,
-    pub checkout_session: String,
-    /// The JSON sent (the exact bytes are its pretty-printed form).
-    pub request: Value,
-    /// HTTP status; `None` when no answer came (timeout, connection refused).
-    pub status: Option<u16>,
-    /// The answer's JSON; `None` when there was none or it was not JSON.
-    pub response: Option<Value>,
-    pub elapsed_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// The request envelope: `{type, id, livemode, context, data}`.
 pub fn envelope(hook: Hook, scope: &Scope, data: Value) -> Value {

@@ -5,7 +5,8 @@
 
 use crate::DeliveryOptions;
 use crate::errors::json_bytes;
-use crate::state::{DeliveryRecord, Sim};
+use crate::state::Sim;
+use crate::state::events::DeliveryRecord;
 use crate::timestamps::now;
 use axum::http::header;
 use hmac::{Hmac, KeyInit, Mac};

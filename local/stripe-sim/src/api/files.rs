@@ -3,11 +3,11 @@
 
 use super::{ApiResult, Ctx, Reply};
 use crate::body::{self, ReadError};
-use crate::catalog::{self, StoredFile};
 use crate::errors::ApiError;
 use crate::form::{Params, build};
 use crate::multipart;
 use crate::state::Sim;
+use crate::state::files::{self, StoredFile};
 use crate::timestamps::now;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
@@ -137,8 +137,8 @@ pub fn create(ctx: &Ctx) -> ApiResult {
         return Err(too_large(config.max_file_bytes));
     }
     let content_type = upload.content_type.clone().unwrap_or_default();
-    let essence = catalog::essence(&content_type);
-    if essence != catalog::CSV && essence != catalog::TSV {
+    let essence = files::essence(&content_type);
+    if essence != files::CSV && essence != files::TSV {
         return Err(ApiError::invalid_param(
             "file",
             format!(

@@ -22,8 +22,10 @@ mod refunds;
 
 use crate::errors::{ApiError, json_bytes};
 use crate::form::Params;
-use crate::idempotency::{self, Begin, Fingerprint, IdemKey, StoredResponse};
-use crate::state::{RequestInfo, Scope, Sim};
+use crate::idempotency::{self, Begin};
+use crate::state::events::RequestInfo;
+use crate::state::idempotency::{Fingerprint, IdemKey, StoredResponse};
+use crate::state::{Scope, Sim};
 use crate::{control, faults, ids};
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
