@@ -21,7 +21,6 @@ mod body;
 mod catalog;
 mod checkout;
 mod control;
-mod csvfile;
 mod errors;
 mod expand;
 mod faults;
