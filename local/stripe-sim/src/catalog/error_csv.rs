@@ -12,34 +12,48 @@ use axum::body::Bytes;
 const MAX_SAMPLES: usize = 10;
 
 pub(super) fn error_report(processed: &Processed) -> ErrorReport {
-    let mut out = String::new();
+    let messages: Vec<String> = processed
+        .errors
+        .iter()
+        .map(|error| {
+            error
+                .problems
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .collect();
     let header =
         std::iter::once("stripe_error_message").chain(processed.header.iter().map(String::as_str));
-    delimited::write_record(&mut out, header, processed.delimiter);
-    let mut samples = Vec::new();
-    for error in &processed.errors {
-        let message = error
-            .problems
-            .iter()
-            .map(|(_, m)| m.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let fields =
-            std::iter::once(message.as_str()).chain(error.fields.iter().map(String::as_str));
-        delimited::write_record(&mut out, fields, processed.delimiter);
-        for (field, message) in &error.problems {
-            if samples.len() < MAX_SAMPLES {
-                samples.push(Sample {
-                    row: error.row,
-                    id: error.id.clone(),
-                    field: field.clone(),
-                    message: message.clone(),
-                });
-            }
-        }
-    }
+    let rows = processed
+        .errors
+        .iter()
+        .zip(&messages)
+        .map(|(error, message)| {
+            std::iter::once(message.as_str())
+                .chain(error.fields.iter().map(String::as_str))
+                .collect()
+        });
+    let bytes = delimited::write(
+        std::iter::once(header.collect()).chain(rows),
+        processed.delimiter,
+    );
+    let samples = processed
+        .errors
+        .iter()
+        .flat_map(|error| {
+            error.problems.iter().map(|(field, message)| Sample {
+                row: error.row,
+                id: error.id.clone(),
+                field: field.clone(),
+                message: message.clone(),
+            })
+        })
+        .take(MAX_SAMPLES)
+        .collect();
     ErrorReport {
-        bytes: Bytes::from(out),
+        bytes: Bytes::from(bytes),
         content_type: if processed.delimiter == b'\t' {
             TSV
         } else {
