@@ -29,7 +29,6 @@ mod hooks;
 mod idempotency;
 mod ids;
 mod model;
-mod multipart;
 mod state;
 mod timestamps;
 mod webhooks;
