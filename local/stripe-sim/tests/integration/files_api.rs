@@ -325,8 +325,9 @@ async fn hand_made_forms_are_read_like_any_client_s() {
     assert_eq!(ct, "text/csv");
     assert_eq!(bytes, b"id,title\r\n1,--a;\r\n");
 
-    // stripe-python's shape: application/octet-stream for the file part. The emulator
-    // takes the part's Content-Type as it is, so this is refused as before.
+    // stripe-python's shape: every file part is application/octet-stream. The emulator
+    // goes by the part's Content-Type and refuses it; Stripe goes by the file itself, so
+    // there a `.csv` sent this way is accepted. This pins today's behaviour, not Stripe's.
     let octet = form(
         "XX",
         &[
