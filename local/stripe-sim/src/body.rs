@@ -11,11 +11,13 @@ use std::pin::Pin;
 /// How much of an oversized body is read and discarded before giving up on it.
 const DRAIN_LIMIT: u64 = 64 << 20;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// More than the limit arrived; `seen` is how many bytes were read before stopping.
+    #[error("the body is larger than the limit ({seen} bytes read)")]
     TooLarge { seen: u64 },
     /// The client went away or sent a malformed body.
+    #[error("{0}")]
     Broken(String),
 }
 

@@ -6,9 +6,9 @@
 //! requests that never finished) leave no entry, so a retry runs for real.
 
 use crate::errors::ApiError;
-use crate::state::{Scope, Sim};
+use crate::state::Sim;
+use crate::state::idempotency::{Fingerprint, IdemEntry, IdemKey, StoredResponse};
 use axum::http::StatusCode;
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,39 +23,6 @@ fn retention(path: &str) -> Duration {
     } else {
         RETENTION
     }
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq)]
-pub struct IdemKey {
-    pub api_key: String,
-    pub scope: Scope,
-    pub key: String,
-}
-
-/// What makes two requests "the same": endpoint and decoded parameters (so parameter order
-/// in the body does not matter, but values do).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fingerprint {
-    pub method: String,
-    pub path: String,
-    pub params: Value,
-}
-
-#[derive(Debug, Clone)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: Vec<u8>,
-    pub request_id: String,
-    pub headers: Vec<(String, String)>,
-}
-
-pub enum IdemEntry {
-    InFlight,
-    Done {
-        fingerprint: Fingerprint,
-        response: StoredResponse,
-        at: Instant,
-    },
 }
 
 pub enum Begin {

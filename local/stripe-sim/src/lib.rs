@@ -8,12 +8,15 @@
 //!   real Stripe, a buyer or a card network would cause (agentic purchases, expiries,
 //!   failed payments, disputes), plus fault injection and webhook inspection (see the `control` module).
 //!
-//! Catalog feeds (the Files API, v1 import sets, v2 product catalog imports, their
-//! processing and thin events) live in the `catalog` module.
+//! Catalog feeds (v1 import sets, v2 product catalog imports, their processing and thin
+//! events) live in the `catalog` module; the Files API they read from is `api::files`.
 //!
 //! Checkout hooks (Stripe calling the platform's `customize_checkout` and
 //! `finalize_checkout` during an agentic purchase, [`HooksConfig`]) live in the `hooks`
 //! module; the purchase applies their answers in `checkout`.
+//!
+//! What the emulator remembers is in `state`, which depends on none of the modules that
+//! act on it (they all depend on `state`).
 
 mod agreements;
 mod api;
@@ -21,7 +24,6 @@ mod body;
 mod catalog;
 mod checkout;
 mod control;
-mod csvfile;
 mod errors;
 mod expand;
 mod faults;
@@ -30,8 +32,8 @@ mod hooks;
 mod idempotency;
 mod ids;
 mod model;
-mod multipart;
 mod state;
+mod timestamps;
 mod webhooks;
 
 use serde::{Deserialize, Serialize};

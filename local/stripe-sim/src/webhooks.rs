@@ -5,7 +5,9 @@
 
 use crate::DeliveryOptions;
 use crate::errors::json_bytes;
-use crate::state::{DeliveryRecord, Sim, now};
+use crate::state::Sim;
+use crate::state::events::DeliveryRecord;
+use crate::timestamps::now;
 use axum::http::header;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;

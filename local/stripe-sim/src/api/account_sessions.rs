@@ -6,7 +6,7 @@ use super::{ApiResult, Ctx};
 use crate::checkout::parse_account;
 use crate::errors::ApiError;
 use crate::ids;
-use crate::state::now;
+use crate::timestamps::now;
 use serde_json::{Value, json};
 
 const COMPONENT: &str = "agentic_commerce_settings";

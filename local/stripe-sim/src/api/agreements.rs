@@ -2,8 +2,9 @@
 //! `agreements_version_marker`), acting in the seller's `Stripe-Context`.
 
 use super::{ApiResult, Ctx};
-use crate::agreements::{self, NewAgreement, OBJECT, PATH, Party};
+use crate::agreements::{self, NewAgreement, PATH};
 use crate::errors::ApiError;
+use crate::state::agreements::{OBJECT, Party};
 use crate::webhooks;
 use serde_json::{Map, Value, json};
 

@@ -2,14 +2,17 @@
 //! host), `GET /v1/files/{id}`, `GET /v1/files/{id}/contents`.
 
 use super::{ApiResult, Ctx, Reply};
+use crate::SimConfig;
 use crate::body::{self, ReadError};
-use crate::catalog::{self, StoredFile};
 use crate::errors::ApiError;
 use crate::form::{Params, build};
-use crate::multipart;
-use crate::state::{Sim, now};
+use crate::state::Sim;
+use crate::state::files::{self, StoredFile};
+use crate::timestamps::now;
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, header};
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header, request};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -47,43 +50,146 @@ fn too_large(max: u64) -> ApiError {
     .code("file_too_large")
 }
 
+/// Largest body `POST /v1/files` reads: the file limit plus the form around the file.
+/// The API router lets axum's `Multipart` take this much (its own default is 2 MB).
+pub fn body_limit(config: &SimConfig) -> u64 {
+    config.max_file_bytes.saturating_add(MULTIPART_OVERHEAD)
+}
+
+/// Stripe's upload form has two fields; a hundred is plenty and bounds the work.
+const MAX_PARTS: usize = 100;
+
+/// One part of the form, as it arrived.
+struct Part {
+    name: String,
+    filename: Option<String>,
+    content_type: Option<String>,
+    data: Bytes,
+}
+
+fn not_multipart() -> ApiError {
+    ApiError::invalid(
+        "Invalid request: file uploads must be sent as multipart/form-data (with a boundary in the Content-Type header).",
+    )
+    .not_replayable()
+}
+
+fn malformed(reason: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid(format!("Invalid multipart/form-data body: {reason}.")).not_replayable()
+}
+
+/// The error of reading the body, if that is what stopped the parser.
+fn read_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a ReadError> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<ReadError>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
+fn parse_error(error: &MultipartError, max: u64) -> ApiError {
+    match read_error(error) {
+        Some(ReadError::TooLarge { .. }) => too_large(max),
+        Some(ReadError::Broken(reason)) => {
+            ApiError::invalid(format!("The request body could not be read: {reason}"))
+                .not_replayable()
+        }
+        None if error.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(max),
+        None => malformed(error.body_text()),
+    }
+}
+
+/// A part's data; zero-copy when it arrives in one chunk, as it does from a read body.
+async fn part_data(field: &mut Field<'_>) -> Result<Bytes, MultipartError> {
+    let mut chunks = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        chunks.push(chunk);
+    }
+    Ok(match chunks.len() {
+        1 => chunks.swap_remove(0),
+        _ => Bytes::from(chunks.concat()),
+    })
+}
+
+/// Every part, in order. The checks the parser leaves out are the ones RFC 7578 asks of
+/// a form: UTF-8 headers, a `form-data` disposition and a name.
+async fn parts(mut form: Multipart, max: u64) -> Result<Vec<Part>, ApiError> {
+    let mut parts = Vec::new();
+    while let Some(mut field) = form.next_field().await.map_err(|e| parse_error(&e, max))? {
+        if field
+            .headers()
+            .values()
+            .any(|v| std::str::from_utf8(v.as_bytes()).is_err())
+        {
+            return Err(malformed("part headers are not UTF-8"));
+        }
+        let text_header = |name| {
+            field
+                .headers()
+                .get(name)
+                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+                .map(str::trim)
+        };
+        let kind = text_header(header::CONTENT_DISPOSITION)
+            .map(|d| d.split(';').next().unwrap_or("").trim());
+        if kind.is_some_and(|k| !k.eq_ignore_ascii_case("form-data")) {
+            return Err(malformed("a part's Content-Disposition must be form-data"));
+        }
+        let content_type = text_header(header::CONTENT_TYPE).map(str::to_string);
+        let name = field
+            .name()
+            .map(str::to_string)
+            .ok_or_else(|| malformed("a part has no name in its Content-Disposition"))?;
+        let filename = field.file_name().map(str::to_string);
+        let data = part_data(&mut field)
+            .await
+            .map_err(|e| parse_error(&e, max))?;
+        if parts.len() == MAX_PARTS {
+            return Err(malformed(format!("more than {MAX_PARTS} parts")));
+        }
+        parts.push(Part {
+            name,
+            filename,
+            content_type,
+            data,
+        });
+    }
+    Ok(parts)
+}
+
 /// Reads and splits a multipart upload: the text fields become parameters, the `file`
 /// part is returned apart.
+///
+/// The whole body is read (up to [`body_limit`]) before the first part is parsed, and
+/// only after the Content-Type has been checked: a body that is too large gets
+/// `file_too_large` however malformed it is, and is drained so the client sees the
+/// answer.
 pub async fn read_upload(
     sim: &Arc<Sim>,
-    headers: &HeaderMap,
+    request: &request::Parts,
     body: Body,
 ) -> Result<(Params, Option<Upload>), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(boundary) = multipart::boundary(content_type) else {
-        return Err(ApiError::invalid(
-            "Invalid request: file uploads must be sent as multipart/form-data (with a boundary in the Content-Type header).",
-        )
-        .not_replayable());
-    };
-    let content_length = headers
+    let content_length = request
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let max = sim.config.max_file_bytes;
-    let bytes = body::read_limited(body, max.saturating_add(MULTIPART_OVERHEAD), content_length)
+    let limit = body_limit(&sim.config);
+    let whole_body =
+        futures::stream::once(async move { body::read_limited(body, limit, content_length).await });
+    let mut form_request = Request::new(Body::from_stream(whole_body));
+    *form_request.headers_mut() = request.headers.clone();
+    // The extensions carry the router's `DefaultBodyLimit`, which `Multipart` obeys.
+    *form_request.extensions_mut() = request.extensions.clone();
+    let form = Multipart::from_request(form_request, &())
         .await
-        .map_err(|e| match e {
-            ReadError::TooLarge { .. } => too_large(max),
-            ReadError::Broken(reason) => {
-                ApiError::invalid(format!("The request body could not be read: {reason}"))
-                    .not_replayable()
-            }
-        })?;
-    let parts = multipart::parse(&bytes, &boundary).map_err(|reason| {
-        ApiError::invalid(format!("Invalid multipart/form-data body: {reason}.")).not_replayable()
-    })?;
+        .map_err(|_| not_multipart())?;
     let mut pairs = Vec::new();
     let mut upload = None;
-    for part in parts {
+    for part in parts(form, sim.config.max_file_bytes).await? {
         if part.name == "file" {
             if upload.is_some() {
                 return Err(ApiError::invalid_param(
@@ -136,8 +242,8 @@ pub fn create(ctx: &Ctx) -> ApiResult {
         return Err(too_large(config.max_file_bytes));
     }
     let content_type = upload.content_type.clone().unwrap_or_default();
-    let essence = catalog::essence(&content_type);
-    if essence != catalog::CSV && essence != catalog::TSV {
+    let essence = files::essence(&content_type);
+    if essence != files::CSV && essence != files::TSV {
         return Err(ApiError::invalid_param(
             "file",
             format!(

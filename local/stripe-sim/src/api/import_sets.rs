@@ -3,8 +3,9 @@
 //! `Stripe-Version` (`2025-09-30.clover;udap_beta=v1`).
 
 use super::{ApiResult, Ctx};
-use crate::catalog::{self, Feed, Generation, Import, Mode};
+use crate::catalog;
 use crate::errors::ApiError;
+use crate::state::imports::{Content, Feed, Generation, Import, Mode};
 use crate::webhooks;
 use std::time::Duration;
 
@@ -61,7 +62,7 @@ pub fn create(ctx: &Ctx) -> ApiResult {
         ))
         .param("file"));
     }
-    let content = catalog::content(file.bytes.clone(), Some(&file.content_type));
+    let content = Content::new(file.bytes.clone(), Some(&file.content_type));
     let mut import = Import::new(ctx.scope.clone(), Generation::V1, feed, Mode::Upsert);
     store.catalog.claim_interval(
         &ctx.scope,

@@ -22,12 +22,15 @@ mod refunds;
 
 use crate::errors::{ApiError, json_bytes};
 use crate::form::Params;
-use crate::idempotency::{self, Begin, Fingerprint, IdemKey, StoredResponse};
-use crate::state::{RequestInfo, Scope, Sim};
+use crate::idempotency::{self, Begin};
+use crate::state::events::RequestInfo;
+use crate::state::idempotency::{Fingerprint, IdemKey, StoredResponse};
+use crate::state::{Scope, Sim};
 use crate::{control, faults, ids};
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -66,8 +69,12 @@ impl Ctx {
 }
 
 pub fn router(sim: Arc<Sim>) -> Router {
+    // `POST /v1/files` parses its form with axum's `Multipart`, which stops at axum's
+    // default body limit (2 MB) unless told otherwise. Only the API gets the larger
+    // limit: the control routes keep axum's.
+    let upload_limit = usize::try_from(files::body_limit(&sim.config)).unwrap_or(usize::MAX);
     control::routes()
-        .fallback(handle)
+        .fallback(handle.layer(DefaultBodyLimit::max(upload_limit)))
         .layer(axum::middleware::map_response(ensure_request_id))
         .with_state(sim)
 }
@@ -125,7 +132,7 @@ async fn handle(State(sim): State<Arc<Sim>>, request: Request) -> Response {
 
 async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let method = parts.method;
+    let method = parts.method.clone();
     let path = parts.uri.path().to_string();
     let v2 = path.starts_with("/v2/");
     if !path.starts_with("/v1/") && !v2 {
@@ -140,7 +147,7 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
     let mut upload = None;
     let mut upload_digest = None;
     let params = if method == Method::POST && path == "/v1/files" {
-        let (params, file) = files::read_upload(sim, &parts.headers, body).await?;
+        let (params, file) = files::read_upload(sim, &parts, body).await?;
         upload_digest = file.as_ref().map(files::Upload::digest);
         upload = file;
         params

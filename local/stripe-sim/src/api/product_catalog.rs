@@ -2,8 +2,9 @@
 //! events they emit (`GET /v2/core/events/{id}`).
 
 use super::{ApiResult, Ctx};
-use crate::catalog::{self, Feed, Generation, Import, Mode, UploadUrl};
+use crate::catalog;
 use crate::errors::ApiError;
+use crate::state::imports::{Feed, Generation, Import, Mode, UploadUrl};
 use crate::{ids, webhooks};
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime};

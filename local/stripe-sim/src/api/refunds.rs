@@ -4,7 +4,7 @@ use super::{ApiResult, Ctx, merge_metadata};
 use crate::errors::ApiError;
 use crate::expand::{self, Expand, Kind};
 use crate::model::{Refund, to_json};
-use crate::state::now;
+use crate::timestamps::now;
 use crate::{ids, webhooks};
 use serde_json::Map;
 

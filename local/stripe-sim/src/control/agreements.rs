@@ -4,10 +4,11 @@
 
 use super::{ControlResult, dispatch, ok, parse};
 use crate::DeliveryOptions;
-use crate::agreements::{self, NewAgreement, Party};
+use crate::agreements::{self, NewAgreement};
 use crate::checkout::parse_account;
 use crate::errors::ApiError;
 use crate::state::Sim;
+use crate::state::agreements::Party;
 use crate::webhooks::{self, DeliveryOverrides, MAX_DUPLICATES};
 use axum::body::Bytes;
 use axum::extract::{Path, State};

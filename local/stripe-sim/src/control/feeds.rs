@@ -4,9 +4,10 @@
 
 use super::{ControlResult, dispatch, ok, parse};
 use crate::body::{self, ReadError};
-use crate::catalog::{self, Failure, ImportState};
+use crate::catalog;
 use crate::checkout::parse_account;
 use crate::errors::ApiError;
+use crate::state::imports::{Content, Failure, ImportState, Outcome};
 use crate::state::{Scope, Sim};
 use crate::webhooks::{self, DeliveryOverrides};
 use axum::body::Body;
@@ -130,7 +131,7 @@ pub async fn upload(
         }
         catalog::start_processing(
             import,
-            catalog::content(bytes, content_type),
+            Content::new(bytes, content_type),
             Duration::from_millis(sim.config.processing_delay_ms),
         );
         let scope = import.scope.clone();
@@ -169,9 +170,7 @@ pub async fn error_file(State(sim): State<Arc<Sim>>, Path(token): Path<String>) 
         .imports
         .get(&url.import_id)
         .and_then(|import| match &import.state {
-            ImportState::Done(catalog::Outcome::SucceededWithErrors(_, report)) => {
-                Some(report.clone())
-            }
+            ImportState::Done(Outcome::SucceededWithErrors(_, report)) => Some(report.clone()),
             _ => None,
         });
     drop(store);

@@ -3,21 +3,34 @@
 //! Handlers hold the lock only for synchronous work (no `.await` while locked), so a
 //! std mutex is enough and keeps each request's reads and writes atomic, the way a
 //! single Stripe API call is.
+//!
+//! The child modules hold the data of each area (the event log, catalog feeds,
+//! agreements, faults, hook calls, idempotency keys) and depend on nothing that acts on
+//! it, so the modules that act (`catalog`, `agreements`, `faults`, ...) depend on `state`
+//! and never the other way round.
 
-use crate::agreements::AgreementStore;
-use crate::catalog::CatalogStore;
-use crate::faults::Fault;
-use crate::hooks::HookCall;
-use crate::idempotency::{IdemEntry, IdemKey};
+pub mod agreements;
+pub mod catalog;
+pub mod events;
+pub mod faults;
+pub mod files;
+pub mod hooks;
+pub mod idempotency;
+pub mod imports;
+
 use crate::model::{
     Charge, CheckoutSession, Dispute, PaymentIntent, Price, Product, Refund, ShippingRate, TaxRate,
 };
 use crate::{HooksConfig, SimConfig};
-use serde::Serialize;
-use serde_json::{Value, json};
+use agreements::AgreementStore;
+use catalog::CatalogStore;
+use events::{EventRecord, WebhookTarget};
+use faults::Fault;
+use hooks::HookCall;
+use idempotency::{IdemEntry, IdemKey};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The connected account an object belongs to; `None` is the platform itself.
 pub type Scope = Option<String>;
@@ -35,35 +48,6 @@ pub struct AccountData {
     pub charges: HashMap<String, Charge>,
     pub refunds: HashMap<String, Refund>,
     pub disputes: HashMap<String, Dispute>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DeliveryRecord {
-    /// HTTP status of the attempt; `None` when no response came back.
-    pub status: Option<u16>,
-    pub attempt: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-pub struct EventRecord {
-    pub event: Value,
-    pub deliveries: Vec<DeliveryRecord>,
-    /// A v2 thin event: delivered to the thin-event destination with its own secret.
-    pub thin: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct WebhookTarget {
-    pub url: Option<String>,
-    pub secret: String,
-}
-
-/// The API request that caused an event, as Stripe reports it in `event.request`.
-#[derive(Debug, Clone, Default)]
-pub struct RequestInfo {
-    pub id: Option<String>,
-    pub idempotency_key: Option<String>,
 }
 
 pub struct Store {
@@ -118,83 +102,6 @@ impl Store {
         self.seq += 1;
         self.seq
     }
-
-    /// Records a snapshot event and returns its id; delivery is a separate step so a caller
-    /// can emit a batch and hand it to the webhook sender in one go.
-    pub fn emit(
-        &mut self,
-        api_version: &str,
-        scope: &Scope,
-        kind: &str,
-        object: Value,
-        previous_attributes: Option<Value>,
-        request: &RequestInfo,
-    ) -> String {
-        let id = crate::ids::event();
-        let mut data = json!({ "object": object });
-        if let Some(previous) = previous_attributes {
-            data["previous_attributes"] = previous;
-        }
-        let mut event = json!({
-            "id": id,
-            "object": "event",
-            "api_version": api_version,
-            "created": now(),
-            "data": data,
-            "livemode": false,
-            "pending_webhooks": 1,
-            "request": { "id": request.id, "idempotency_key": request.idempotency_key },
-            "type": kind,
-        });
-        if let Some(account) = scope {
-            event["account"] = json!(account);
-        }
-        self.event_index.insert(id.clone(), self.events.len());
-        self.events.push(EventRecord {
-            event,
-            deliveries: Vec::new(),
-            thin: false,
-        });
-        id
-    }
-
-    /// Records a v2 thin event (`object: "v2.core.event"`) about `related_object`.
-    pub fn emit_thin(&mut self, scope: &Scope, kind: &str, related_object: Value) -> String {
-        let id = crate::ids::v2_event();
-        let event = json!({
-            "id": id,
-            "object": "v2.core.event",
-            "type": kind,
-            "created": crate::catalog::rfc3339(SystemTime::now()),
-            "livemode": false,
-            "context": scope,
-            "related_object": related_object,
-            "reason": null,
-        });
-        self.event_index.insert(id.clone(), self.events.len());
-        self.events.push(EventRecord {
-            event,
-            deliveries: Vec::new(),
-            thin: true,
-        });
-        id
-    }
-
-    pub fn event(&self, id: &str) -> Option<&EventRecord> {
-        self.event_index.get(id).and_then(|i| self.events.get(*i))
-    }
-
-    pub fn events(&self) -> &[EventRecord] {
-        &self.events
-    }
-
-    pub fn record_delivery(&mut self, id: &str, record: DeliveryRecord) {
-        if let Some(i) = self.event_index.get(id) {
-            if let Some(event) = self.events.get_mut(*i) {
-                event.deliveries.push(record);
-            }
-        }
-    }
 }
 
 pub struct Sim {
@@ -236,11 +143,4 @@ impl Sim {
     pub fn reset(&self) {
         *self.lock() = Store::new(&self.config);
     }
-}
-
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
