@@ -34,7 +34,7 @@ fn record(key: &str, status: ImportStatus, created_at: i64) -> ImportRecord {
         import_key: key.into(),
         feed: Feed::Product,
         generation: ApiGeneration::V2,
-        mode: "upsert".into(),
+        mode: shared::imports::ImportMode::Upsert,
         sources: vec![QueuedFile {
             object: object.clone(),
             name: format!("{key}.csv"),

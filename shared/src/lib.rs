@@ -22,4 +22,5 @@ pub mod skus;
 pub mod store;
 pub mod stripe;
 pub mod thin_events;
+pub mod uploader;
 pub mod webhooks;

@@ -1,4 +1,4 @@
-//! The per-SKU snapshot the checkout hooks read: availability, quantity, price and
+//! The per-SKU record the checkout hooks read: availability, quantity, price and
 //! shipping, as of the latest accepted feed row.
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ pub struct ShippingOption {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SkuSnapshot {
+pub struct SkuRecord {
     pub account_id: String,
     pub sku: String,
     #[serde(default)]
@@ -39,17 +39,17 @@ pub struct SkuSnapshot {
     /// `per_order` (default) or `per_item`.
     #[serde(default)]
     pub shipping_cost_basis: Option<String>,
-    /// The import that last set this snapshot.
+    /// The import that last set this record.
     pub source_import: String,
     pub updated_at: i64,
 }
 
 /// A change to one SKU from one accepted feed row. Inventory and pricing feeds carry part
-/// of a snapshot, so they update those fields and keep the rest.
+/// of a record, so they update those fields and keep the rest.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SkuChange {
-    /// A product-feed row: the whole snapshot.
-    Replace(SkuSnapshot),
+    /// A product-feed row: the whole record.
+    Replace(SkuRecord),
     /// An inventory-feed row.
     Stock {
         sku: String,

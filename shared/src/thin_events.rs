@@ -105,10 +105,10 @@ impl<T: ImportEvents> ImportEvents for Option<T> {
     }
 }
 
-impl<M, Cat, I, O, A, K> ImportEvents for crate::imports::uploader::Uploader<M, Cat, I, O, A, K>
+impl<M, Cat, I, O, A, K> ImportEvents for crate::uploader::Uploader<M, Cat, I, O, A, K>
 where
     M: crate::store::MerchantDirectory,
-    Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuSnapshots,
+    Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuRecords,
     I: IdempotencyStore,
     O: crate::bucket::ObjectStore,
     A: crate::stripe::catalog::CatalogApi,
@@ -128,7 +128,7 @@ where
                     dyn Future<
                             Output = Result<
                                 Option<crate::imports::ImportStatus>,
-                                crate::imports::uploader::UploadError,
+                                crate::uploader::UploadError,
                             >,
                         > + Send
                         + 'a,

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use shared::orders::events::{EventOutcome, apply_event};
 use shared::store::OrderStore;
 use shared::store::memory::MemoryOrders;
 use shared::stripe::checkout::CheckoutSessionApi;
 use shared::stripe::objects::{CheckoutSession, SnapshotEvent};
 use shared::stripe::{ApiErrorBody, StripeError};
+use shared::webhooks::orders::{EventOutcome, apply_event};
 
 const ACCOUNT: &str = "acct_1Merchant";
 const SESSION: &str = "cs_test_a1Fixture0rder";

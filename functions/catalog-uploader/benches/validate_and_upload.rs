@@ -12,13 +12,13 @@ use std::time::Instant;
 use shared::bucket::S3Objects;
 use shared::clock::SystemClock;
 use shared::config::{Env, StripeSettings};
-use shared::imports::uploader::{Uploader, UploaderSettings};
 use shared::merchants::{Merchant, ValidationMode};
 use shared::secret::Secret;
 use shared::store::MerchantAdmin;
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
 use shared::stripe::{StripeClient, http_client};
+use shared::uploader::{Uploader, UploaderSettings};
 
 fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

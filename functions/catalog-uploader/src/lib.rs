@@ -10,10 +10,10 @@ use aws_lambda_events::s3::S3Event;
 use serde_json::Value;
 use shared::bucket::S3Objects;
 use shared::config::{BuiltWithSecrets, ConfigError, Env, UploaderConfig, stripe_secret_key};
-use shared::imports::uploader::{DeployedUploader, FileOutcome, TickSummary, UploadError};
 use shared::store::dynamo;
 use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
+use shared::uploader::{DeployedUploader, FileOutcome, TickSummary, UploadError};
 
 pub type App = DeployedUploader;
 

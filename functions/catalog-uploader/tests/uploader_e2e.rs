@@ -8,12 +8,12 @@ use serde_json::Value;
 use shared::bucket::S3Objects;
 use shared::clock::ManualClock;
 use shared::config::Env;
-use shared::imports::uploader::{Uploader, UploaderSettings};
 use shared::imports::{Feed, ImportStatus};
 use shared::merchants::{ApiGeneration, Merchant, ValidationMode};
 use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::store::{ImportLog, MerchantAdmin, SkuSnapshots};
+use shared::store::{ImportLog, MerchantAdmin, SkuRecords};
 use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
+use shared::uploader::{Uploader, UploaderSettings};
 use stripe_sim::{SimConfig, SimHandle};
 
 const KEY: &str = "sk_test_sim";
@@ -488,10 +488,7 @@ async fn files_within_an_interval_are_merged_into_one_upload() {
                 .await
                 .unwrap();
             assert!(
-                matches!(
-                    outcome,
-                    shared::imports::uploader::FileOutcome::Queued { .. }
-                ),
+                matches!(outcome, shared::uploader::FileOutcome::Queued { .. }),
                 "{outcome:?}"
             );
             clock.advance_millis(60_000);

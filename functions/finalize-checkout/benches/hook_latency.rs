@@ -17,9 +17,9 @@ use shared::hooks::function::HookFunction;
 use shared::hooks::request::{CustomizeData, FinalizeData};
 use shared::hooks::{Hook, customize, finalize};
 use shared::merchants::{CheckoutSettings, Merchant};
-use shared::skus::{SkuChange, SkuSnapshot};
+use shared::skus::{SkuChange, SkuRecord};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants};
-use shared::store::{MerchantAdmin, SkuSnapshots};
+use shared::store::{MerchantAdmin, SkuRecords};
 
 const ACCOUNT: &str = "acct_1BenchHooks";
 const SECRET: &str = "whsec_bench_hooks";
@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let catalog = DynamoCatalog::new(dynamo.clone(), &tables[1]);
     let skus: Vec<SkuChange> = (0..20)
         .map(|i| {
-            SkuChange::Replace(SkuSnapshot {
+            SkuChange::Replace(SkuRecord {
                 account_id: ACCOUNT.into(),
                 sku: format!("SKU-{i}"),
                 title: None,

@@ -1,6 +1,6 @@
 //! Both checkout hooks end to end: stripe-sim plays Stripe during an agent's checkout and
 //! calls the hook functions (signed) over HTTP through a loopback API Gateway, with the
-//! merchant's settings and SKU snapshots in DynamoDB Local; the webhooks function stores
+//! merchant's settings and SKU records in DynamoDB Local; the webhooks function stores
 //! the resulting order.
 
 use std::sync::Arc;
@@ -12,9 +12,9 @@ use shared::hooks::Hook;
 use shared::hooks::function::HookFunction;
 use shared::merchants::{CheckoutSettings, Merchant};
 use shared::money::{Money, parse_price};
-use shared::skus::{SkuChange, SkuSnapshot};
+use shared::skus::{SkuChange, SkuRecord};
 use shared::store::dynamo::{DynamoCatalog, DynamoMerchants, DynamoOrders};
-use shared::store::{MerchantAdmin, OrderStore, SkuSnapshots};
+use shared::store::{MerchantAdmin, OrderStore, SkuRecords};
 use stripe_sim::{SimConfig, SimHandle};
 
 const ACCOUNT: &str = "acct_1HookMerchant";
@@ -35,7 +35,7 @@ fn settings() -> CheckoutSettings {
 }
 
 fn snapshot(sku: &str, quantity: Option<i64>, availability: &str) -> SkuChange {
-    SkuChange::Replace(SkuSnapshot {
+    SkuChange::Replace(SkuRecord {
         account_id: ACCOUNT.into(),
         sku: sku.into(),
         title: Some(format!("Item {sku}")),

@@ -13,7 +13,6 @@ use shared::config::{
     BuiltWithSecrets, ConfigError, Env, UploaderConfig, WebhooksConfig, WebhooksSecrets,
 };
 use shared::endpoint::{self, HttpAnswer};
-use shared::imports::uploader::DeployedUploader;
 use shared::signature::Verifier;
 use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,
@@ -22,6 +21,7 @@ use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::thin_events::{StripeAgreements, ThinEvents};
+use shared::uploader::DeployedUploader;
 use shared::webhooks::SnapshotWebhooks;
 
 /// The uploader, run here for v2 import events (same stores and code as catalog-uploader).

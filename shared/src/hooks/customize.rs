@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::request::CustomizeData;
 use crate::merchants::{CheckoutSettings, CostBasis, ManualTaxRate, ShippingRule};
-use crate::skus::{ShippingOption, SkuSnapshot};
+use crate::skus::{ShippingOption, SkuRecord};
 use crate::stripe::objects::Address;
 
 fn same(a: &str, b: &str) -> bool {
@@ -146,7 +146,7 @@ struct Quote {
 fn from_catalog(
     data: &CustomizeData,
     address: &Address,
-    skus: &HashMap<String, SkuSnapshot>,
+    skus: &HashMap<String, SkuRecord>,
 ) -> Option<Vec<Value>> {
     let country = address.country.as_deref()?;
     let mut offered: Option<Vec<Quote>> = None;
@@ -236,7 +236,7 @@ fn tax_rate_for<'a>(rates: &'a [ManualTaxRate], address: &Address) -> Option<&'a
 pub fn customize(
     settings: &CheckoutSettings,
     data: &CustomizeData,
-    skus: &HashMap<String, SkuSnapshot>,
+    skus: &HashMap<String, SkuRecord>,
 ) -> Value {
     let mut answer = Map::new();
     let Some(address) = data.address() else {

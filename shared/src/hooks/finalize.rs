@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::request::FinalizeData;
 use crate::merchants::CheckoutSettings;
-use crate::skus::SkuSnapshot;
+use crate::skus::SkuRecord;
 use crate::store::{
-    AgreementStore, Reservation, SkuSnapshots, StockLine, StockReservations, StoreError,
+    AgreementStore, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
 };
 
 pub fn approved(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
@@ -61,7 +61,7 @@ pub fn rule_decline(settings: &CheckoutSettings, data: &FinalizeData) -> Option<
 
 /// The whole decision. Store errors go back to the caller, which applies the merchant's
 /// fail-open or fail-closed choice.
-pub async fn finalize<S: SkuSnapshots + StockReservations, G: AgreementStore>(
+pub async fn finalize<S: SkuRecords + StockReservations, G: AgreementStore>(
     store: &S,
     agreements: &G,
     account_id: &str,
@@ -97,8 +97,8 @@ pub async fn finalize<S: SkuSnapshots + StockReservations, G: AgreementStore>(
         .iter()
         .filter_map(|l| l.sku_id.clone())
         .collect();
-    let skus: HashMap<String, SkuSnapshot> = store.skus(account_id, &ids).await?;
-    let mut wanted: HashMap<&str, (i64, &SkuSnapshot, &str)> = HashMap::new();
+    let skus: HashMap<String, SkuRecord> = store.skus(account_id, &ids).await?;
+    let mut wanted: HashMap<&str, (i64, &SkuRecord, &str)> = HashMap::new();
     for line in &data.line_items_details {
         let label = line.label();
         let Some(sku) = line.sku_id.as_deref().and_then(|id| skus.get(id)) else {
@@ -112,19 +112,19 @@ pub async fn finalize<S: SkuSnapshots + StockReservations, G: AgreementStore>(
     }
     // Preorders, backorders and untracked inventory sell without counting stock.
     let mut lines = Vec::new();
-    for (sku, (quantity, snapshot, label)) in &wanted {
-        let counted = snapshot.availability == "in_stock" && snapshot.quantity.is_some();
+    for (sku, (quantity, record, label)) in &wanted {
+        let counted = record.availability == "in_stock" && record.quantity.is_some();
         if !counted {
             continue;
         }
-        let available = snapshot.available.or(snapshot.quantity).unwrap_or(0);
+        let available = record.available.or(record.quantity).unwrap_or(0);
         if *quantity > available {
             return Ok(declined(&short_reason(label, available)));
         }
         lines.push(StockLine {
             sku: sku.to_string(),
             quantity: *quantity,
-            source_import: snapshot.source_import.clone(),
+            source_import: record.source_import.clone(),
         });
     }
     lines.sort_by(|a, b| a.sku.cmp(&b.sku));

@@ -19,7 +19,7 @@ use crate::endpoint::HttpAnswer;
 use crate::merchants::{Fallback, Merchant, is_account_id};
 use crate::signature::Verifier;
 use crate::store::{
-    AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuSnapshots, StockReservations,
+    AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuRecords, StockReservations,
     StoreError,
 };
 use request::{CUSTOMIZE, CustomizeData, Envelope, FINALIZE, FinalizeData};
@@ -57,7 +57,7 @@ pub struct HookService<M, S, I, C, G> {
 impl<M, S, I, C, G> HookService<M, S, I, C, G>
 where
     M: MerchantDirectory,
-    S: SkuSnapshots + StockReservations,
+    S: SkuRecords + StockReservations,
     I: IdempotencyStore,
     C: Clock,
     G: AgreementStore,
@@ -271,7 +271,7 @@ mod tests {
     use crate::merchants::Merchant;
     use crate::secret::Secret;
     use crate::signature::sign_header;
-    use crate::skus::{SkuChange, SkuSnapshot};
+    use crate::skus::{SkuChange, SkuRecord};
     use crate::store::memory::MemoryIdempotency;
     use crate::store::{Reservation, StockLine};
 
@@ -288,15 +288,15 @@ mod tests {
     /// A store that never answers: what a stalled DynamoDB looks like from the hook.
     struct Stalled;
 
-    impl SkuSnapshots for Stalled {
-        async fn sku(&self, _: &str, _: &str) -> Result<Option<SkuSnapshot>, StoreError> {
+    impl SkuRecords for Stalled {
+        async fn sku(&self, _: &str, _: &str) -> Result<Option<SkuRecord>, StoreError> {
             std::future::pending().await
         }
         async fn skus(
             &self,
             _: &str,
             _: &[String],
-        ) -> Result<HashMap<String, SkuSnapshot>, StoreError> {
+        ) -> Result<HashMap<String, SkuRecord>, StoreError> {
             std::future::pending().await
         }
         async fn apply_sku_changes(

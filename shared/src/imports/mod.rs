@@ -1,13 +1,14 @@
-//! Catalog imports: from a file dropped in S3 to a finished Stripe import, with reports
-//! the merchant can read. `keys` is the S3 layout, `model` the stored records, `cadence`
-//! the upload rules, `uploader` the process.
+//! Catalog imports, the model: from a file dropped in S3 to a finished Stripe import.
+//! `keys` is the S3 layout, `model` the stored records, `identity` the keys that make
+//! repeats safe, `cadence` the upload rules, `merge` how queued files become one upload,
+//! `sku_rows` how accepted rows become SKU records. The process is `crate::uploader`.
 
 pub mod cadence;
+pub mod identity;
 pub mod keys;
-mod merge;
+pub mod merge;
 pub mod model;
-mod snapshot;
-pub mod uploader;
+pub mod sku_rows;
 
 pub use keys::{Feed, FileFormat, IncomingKey};
-pub use model::{FeedSlot, ImportCounts, ImportRecord, ImportStatus, QueuedFile};
+pub use model::{FeedSlot, ImportCounts, ImportMode, ImportRecord, ImportStatus, QueuedFile};

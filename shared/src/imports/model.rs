@@ -76,6 +76,26 @@ impl ImportStatus {
     }
 }
 
+/// How Stripe applies an import (v2 `mode`); v1 imports always upsert.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Rows add or update products; products not in the file stay.
+    #[default]
+    Upsert,
+    /// v2 product feed only: products missing from the file are deleted.
+    Replace,
+}
+
+impl ImportMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportMode::Upsert => "upsert",
+            ImportMode::Replace => "replace",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportCounts {
     /// Rows in the uploaded file(s).
@@ -94,8 +114,8 @@ pub struct ImportRecord {
     pub import_key: String,
     pub feed: Feed,
     pub generation: ApiGeneration,
-    /// `upsert` or `replace` (v2 product feed only).
-    pub mode: String,
+    /// An unknown stored value is an error when the record is read, never a guess.
+    pub mode: ImportMode,
     pub sources: Vec<QueuedFile>,
     /// What went to Stripe: the single source, or the merge of several.
     pub upload: ObjectRef,

@@ -1,7 +1,6 @@
 //! Orders: the record built from a completed agentic checkout, and the convergent state
-//! that payment, refund and dispute events move.
+//! that payment, refund and dispute events move (applied by `crate::webhooks::orders`).
 
-pub mod events;
 mod model;
 pub mod state;
 

@@ -12,7 +12,7 @@ use crate::agreements::Agreement;
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::merchants::Merchant;
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
-use crate::skus::{SkuChange, SkuSnapshot};
+use crate::skus::{SkuChange, SkuRecord};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -181,21 +181,21 @@ pub trait ImportLog: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ImportRecord>, StoreError>> + Send;
 }
 
-pub trait SkuSnapshots: Send + Sync {
+pub trait SkuRecords: Send + Sync {
     fn sku(
         &self,
         account_id: &str,
         sku: &str,
-    ) -> impl Future<Output = Result<Option<SkuSnapshot>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<SkuRecord>, StoreError>> + Send;
 
     /// Several SKUs in one round trip; unknown ones are absent from the map.
     fn skus(
         &self,
         account_id: &str,
         skus: &[String],
-    ) -> impl Future<Output = Result<std::collections::HashMap<String, SkuSnapshot>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, SkuRecord>, StoreError>> + Send;
 
-    /// Applies accepted feed rows: whole snapshots in batches, partial ones (stock, price)
+    /// Applies accepted feed rows: whole records in batches, partial ones (stock, price)
     /// as updates that keep the other fields.
     fn apply_sku_changes(
         &self,
@@ -212,7 +212,7 @@ pub struct StockLine {
     pub sku: String,
     pub quantity: i64,
     /// The feed import that set the stock being reserved: a release only gives stock back
-    /// to that same snapshot (a newer feed has superseded the reservation).
+    /// to that same record (a newer feed has superseded the reservation).
     pub source_import: String,
 }
 

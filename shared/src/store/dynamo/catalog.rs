@@ -1,5 +1,5 @@
 //! The Catalog table: `FEED#<feed>` upload slots (optimistic versioning), `IMPORT#<key>`
-//! import records and `SKU#<id>` snapshots, all under the account's partition.
+//! import records and `SKU#<id>` records, all under the account's partition.
 
 use std::collections::HashMap;
 
@@ -11,10 +11,10 @@ use aws_sdk_dynamodb::types::{
 
 use super::{classify, decode, n, s};
 use crate::imports::{Feed, FeedSlot, ImportRecord};
-use crate::skus::{SkuChange, SkuSnapshot};
+use crate::skus::{SkuChange, SkuRecord};
 use crate::store::attr::to_item;
 use crate::store::{
-    FeedSlots, ImportLog, Reservation, SkuSnapshots, StockLine, StockReservations, StoreError,
+    FeedSlots, ImportLog, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
 };
 use futures::StreamExt;
 
@@ -236,8 +236,8 @@ impl ImportLog for DynamoCatalog {
     }
 }
 
-impl SkuSnapshots for DynamoCatalog {
-    async fn sku(&self, account_id: &str, sku: &str) -> Result<Option<SkuSnapshot>, StoreError> {
+impl SkuRecords for DynamoCatalog {
+    async fn sku(&self, account_id: &str, sku: &str) -> Result<Option<SkuRecord>, StoreError> {
         self.get(account_id, sku_key(sku))
             .await?
             .as_ref()
@@ -249,7 +249,7 @@ impl SkuSnapshots for DynamoCatalog {
         &self,
         account_id: &str,
         skus: &[String],
-    ) -> Result<HashMap<String, SkuSnapshot>, StoreError> {
+    ) -> Result<HashMap<String, SkuRecord>, StoreError> {
         let mut found = HashMap::new();
         let mut unique: Vec<&String> = skus.iter().collect();
         unique.sort();
@@ -281,8 +281,8 @@ impl SkuSnapshots for DynamoCatalog {
                     .into_iter()
                     .flatten()
                 {
-                    let snapshot: SkuSnapshot = decode(item)?;
-                    found.insert(snapshot.sku.clone(), snapshot);
+                    let record: SkuRecord = decode(item)?;
+                    found.insert(record.sku.clone(), record);
                 }
                 match output.unprocessed_keys() {
                     Some(left) if !left.is_empty() => {
@@ -308,8 +308,8 @@ impl SkuSnapshots for DynamoCatalog {
         let mut updates = Vec::new();
         for change in changes {
             match change {
-                SkuChange::Replace(snapshot) => {
-                    let item = item_of(snapshot, sku_key(&snapshot.sku))?;
+                SkuChange::Replace(record) => {
+                    let item = item_of(record, sku_key(&record.sku))?;
                     let put = PutRequest::builder()
                         .set_item(Some(item))
                         .build()
@@ -509,7 +509,7 @@ impl StockReservations for DynamoCatalog {
         };
         let record: ReservationRecord = decode(&old)?;
         for line in &record.lines {
-            // Only into the snapshot the stock was taken from: a newer feed superseded it.
+            // Only into the record the stock was taken from: a newer feed superseded it.
             let result = self
                 .client
                 .update_item()

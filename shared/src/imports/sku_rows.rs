@@ -1,16 +1,16 @@
-//! From accepted feed rows to SKU snapshots (what the checkout hooks read).
+//! From accepted feed rows to SKU records (what the checkout hooks read).
 
 use std::collections::HashSet;
 
 use super::keys::Feed;
 use crate::catalog::{Header, Record, RowError, RowSink};
 use crate::money::parse_price;
-use crate::skus::{SkuChange, SkuSnapshot, parse_shipping};
+use crate::skus::{SkuChange, SkuRecord, parse_shipping};
 
-/// Turns rows into snapshot writes, skipping rows Stripe failed. Inventory and pricing rows
-/// carry only part of a snapshot; they are merged over the product row's fields by the
+/// Turns rows into SKU record writes, skipping rows Stripe failed. Inventory and pricing rows
+/// carry only part of a record; they are merged over the product row's fields by the
 /// caller's store (a full put here keeps the latest full picture per SKU).
-pub struct SnapshotSink<'a> {
+pub struct SkuRowSink<'a> {
     account_id: String,
     feed: Feed,
     import_key: String,
@@ -19,7 +19,7 @@ pub struct SnapshotSink<'a> {
     changes: Vec<SkuChange>,
 }
 
-impl<'a> SnapshotSink<'a> {
+impl<'a> SkuRowSink<'a> {
     pub fn new(
         account_id: &str,
         feed: Feed,
@@ -58,7 +58,7 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
-impl RowSink for SnapshotSink<'_> {
+impl RowSink for SkuRowSink<'_> {
     type Error = std::convert::Infallible;
 
     fn header(&mut self, _: &Header) -> Result<(), Self::Error> {
@@ -104,7 +104,7 @@ impl RowSink for SnapshotSink<'_> {
                 sku,
                 price: field("price").and_then(parse_price),
             },
-            _ => SkuChange::Replace(SkuSnapshot {
+            _ => SkuChange::Replace(SkuRecord {
                 account_id: self.account_id.clone(),
                 sku,
                 title: field("title").map(str::to_string),

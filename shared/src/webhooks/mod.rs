@@ -6,15 +6,17 @@
 //! event is in flight, 5xx for transient failures, 200 otherwise (handled or deliberately
 //! ignored event types alike, so Stripe does not retry what we will never process).
 
+pub mod orders;
+
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
 use crate::endpoint::HttpAnswer;
-use crate::orders::events::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
 use crate::signature::Verifier;
 use crate::store::{Claim, IdempotencyStore, OrderStore, StockReservations};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
+use orders::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
 
 pub struct SnapshotWebhooks<O, I, A, C, R> {
     pub verifier: Verifier,

@@ -1,11 +1,11 @@
 //! Applying Stripe's snapshot events to orders. Every path is idempotent and convergent:
-//! creation is a put-if-absent and state moves only forward (see `state`), so duplicated
+//! creation is a put-if-absent and state moves only forward (see `crate::orders::state`), so duplicated
 //! and reordered deliveries end in the same record.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{DisputeFact, Order, PaymentFact, RefundFact};
+use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
 use crate::store::{Applied, OrderStore, StockReservations, StoreError};
 use crate::stripe::StripeError;
 use crate::stripe::checkout::CheckoutSessionApi;

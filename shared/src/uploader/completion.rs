@@ -1,0 +1,288 @@
+//! An import Stripe has finished: its status, Stripe's error report copied next to every
+//! source (re-fetching expired v2 URLs), the SKU records the checkout hooks read updated
+//! from the rows Stripe accepted, and the feed's slot freed for the next upload.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+
+use super::{UploadError, Uploader};
+use crate::bucket::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
+use crate::catalog::{Limits, Validator};
+use crate::clock::Clock;
+use crate::imports::keys::{Feed, report_key};
+use crate::imports::model::{FeedSlot, ImportRecord, ImportStatus};
+use crate::imports::sku_rows::SkuRowSink;
+use crate::merchants::{ApiGeneration, Merchant};
+use crate::store::{FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::stripe::catalog::{CatalogApi, ErrorReport, ImportState};
+
+impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
+where
+    M: MerchantDirectory,
+    C: FeedSlots + ImportLog + SkuRecords,
+    I: IdempotencyStore,
+    O: ObjectStore,
+    A: CatalogApi,
+    K: Clock,
+{
+    /// Polls the in-flight import; true when it ended (the slot is free again).
+    pub(super) async fn poll(
+        &self,
+        slot: &FeedSlot,
+        import_key: &str,
+        merchant: &Merchant,
+    ) -> Result<bool, UploadError> {
+        let Some(record) = self.catalog.import(&slot.account_id, import_key).await? else {
+            // The record write was lost after the slot was claimed: free the slot.
+            tracing::error!(account = %slot.account_id, import_key, "in-flight import has no record; freeing the slot");
+            self.release_slot(slot, import_key).await?;
+            return Ok(true);
+        };
+        if record.status == ImportStatus::Uploading {
+            self.upload(record).await?;
+            return Ok(false);
+        }
+        if record.status.is_terminal() {
+            self.release_slot(slot, import_key).await?;
+            return Ok(true);
+        }
+        let Some(stripe_id) = record.stripe_import_id.clone() else {
+            return Ok(false);
+        };
+        let state = match merchant.api_generation {
+            ApiGeneration::V1 => self.stripe.poll_v1(&record.account_id, &stripe_id).await?,
+            ApiGeneration::V2 => self.stripe.poll_v2(&record.account_id, &stripe_id).await?,
+        };
+        if !state.terminal {
+            if record.stripe_status.as_deref() != Some(state.status.as_str()) {
+                let mut record = record;
+                record.stripe_status = Some(state.status.clone());
+                record.updated_at = self.clock.now_millis();
+                self.catalog.put_import(&record).await?;
+            }
+            return Ok(false);
+        }
+        let status = match (
+            state.succeeded,
+            state.error_count.unwrap_or(0) > 0 || state.status == "succeeded_with_errors",
+        ) {
+            (true, false) => ImportStatus::Succeeded,
+            (true, true) => ImportStatus::SucceededWithErrors,
+            (false, _) => ImportStatus::Failed,
+        };
+        self.finish(record, status, Some(state)).await?;
+        self.release_slot(slot, import_key).await?;
+        Ok(true)
+    }
+
+    /// Records a terminal import: Stripe's error report copied to S3, `status.json` for
+    /// every source, SKU records for the rows Stripe accepted.
+    pub(super) async fn finish(
+        &self,
+        mut record: ImportRecord,
+        status: ImportStatus,
+        state: Option<ImportState>,
+    ) -> Result<(), UploadError> {
+        let mut failed_ids = HashSet::new();
+        if let Some(state) = &state {
+            record.stripe_status = Some(state.status.clone());
+            record.counts.stripe_successes = state.success_count;
+            record.counts.stripe_errors = state.error_count;
+            if record.failure.is_none() {
+                record.failure = state.failure.clone();
+            }
+            if let Some(report) = &state.error_report {
+                let copied = self.copy_error_report(&record, report).await?;
+                failed_ids = copied.1;
+                record.report_keys.extend(copied.0);
+            }
+        }
+        if matches!(
+            status,
+            ImportStatus::Succeeded | ImportStatus::SucceededWithErrors
+        ) {
+            self.update_sku_records(&record, &failed_ids).await?;
+        }
+        record.status = status;
+        record.updated_at = self.clock.now_millis();
+        self.catalog.put_import(&record).await?;
+        for source in &record.sources {
+            self.write_status(
+                &record.account_id,
+                &source.name,
+                self.status_document(&record, source),
+            )
+            .await?;
+        }
+        tracing::info!(account = %record.account_id, import_key = %record.import_key, status = ?status, "catalog import finished");
+        Ok(())
+    }
+
+    /// Copies Stripe's error CSV into every source's report folder and returns the ids of
+    /// the failed rows. v2 download URLs expire after minutes: an expired one is refreshed
+    /// by fetching the import again.
+    async fn copy_error_report(
+        &self,
+        record: &ImportRecord,
+        report: &ErrorReport,
+    ) -> Result<(Vec<String>, HashSet<String>), UploadError> {
+        let mut report = report.clone();
+        let mut response = None;
+        for _ in 0..3 {
+            let expired = matches!(&report, ErrorReport::Url { expires_at: Some(at), .. } if *at <= self.clock.now_seconds());
+            if !expired {
+                match self
+                    .stripe
+                    .download_report(&record.account_id, &report)
+                    .await
+                {
+                    Ok(r) => {
+                        response = Some(r);
+                        break;
+                    }
+                    Err(e)
+                        if matches!(e.status(), Some(403 | 404 | 410))
+                            && matches!(report, ErrorReport::Url { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let Some(id) = &record.stripe_import_id else {
+                break;
+            };
+            match self
+                .stripe
+                .poll_v2(&record.account_id, id)
+                .await?
+                .error_report
+            {
+                Some(fresh) => report = fresh,
+                None => break,
+            }
+        }
+        let Some(response) = response else {
+            return Err(UploadError::Transient(
+                "Stripe's error report could not be downloaded".into(),
+            ));
+        };
+        let chunks: ByteChunks = Box::pin(
+            response
+                .bytes_stream()
+                .map_err(|e| BucketError::Transient(format!("downloading the error report: {e}"))),
+        );
+        let first = &record.sources[0];
+        let key = report_key(&record.account_id, &first.name, "stripe-errors.csv");
+        let ids = self.stream_report(chunks, &key).await?;
+        let mut keys = vec![key.clone()];
+        for source in record.sources.iter().skip(1) {
+            let copy = report_key(&record.account_id, &source.name, "stripe-errors.csv");
+            let (_, body) = self
+                .objects
+                .read(&ObjectRef {
+                    bucket: self.settings.bucket.clone(),
+                    key: key.clone(),
+                    version_id: None,
+                    etag: None,
+                    size: 0,
+                })
+                .await?;
+            let body: Vec<Bytes> = body.try_collect().await?;
+            self.objects
+                .put(&self.settings.bucket, &copy, body.concat(), "text/csv")
+                .await?;
+            keys.push(copy);
+        }
+        Ok((keys, ids))
+    }
+
+    /// Streams the error CSV to S3 while collecting the ids of its rows.
+    async fn stream_report(
+        &self,
+        mut chunks: ByteChunks,
+        key: &str,
+    ) -> Result<HashSet<String>, UploadError> {
+        use crate::imports::merge::IdCollector;
+        let mut writer = self
+            .objects
+            .writer(&self.settings.bucket, key, "text/csv")
+            .await?;
+        let mut ids = IdCollector::default();
+        let mut parser = Validator::new(Feed::Product, Limits::v2());
+        let mut parse_ok = true;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            if parse_ok && parser.push(&chunk, &mut ids).is_err() {
+                parse_ok = false;
+            }
+            writer.write(&chunk).await?;
+        }
+        if parse_ok {
+            let _ = parser.finish(&mut ids);
+        }
+        writer.finish().await?;
+        Ok(ids.ids)
+    }
+
+    async fn update_sku_records(
+        &self,
+        record: &ImportRecord,
+        failed: &HashSet<String>,
+    ) -> Result<(), UploadError> {
+        let (_, mut chunks) = self.objects.read(&record.upload).await?;
+        let mut sink = SkuRowSink::new(
+            &record.account_id,
+            record.feed,
+            &record.import_key,
+            self.clock.now_millis(),
+            failed,
+        );
+        let mut validator = Validator::new(record.feed, Limits::v2());
+        while let Some(chunk) = chunks.next().await {
+            validator
+                .push(&chunk?, &mut sink)
+                .map_err(|e| UploadError::Permanent(e.to_string()))?;
+            self.flush_sku_records(&mut sink, 500).await?;
+        }
+        validator
+            .finish(&mut sink)
+            .map_err(|e| UploadError::Permanent(e.to_string()))?;
+        self.flush_sku_records(&mut sink, 0).await
+    }
+
+    async fn flush_sku_records(
+        &self,
+        sink: &mut SkuRowSink<'_>,
+        at_least: usize,
+    ) -> Result<(), UploadError> {
+        if sink.pending() < at_least.max(1) {
+            return Ok(());
+        }
+        let changes = sink.take();
+        self.catalog
+            .apply_sku_changes(
+                sink.account_id(),
+                sink.source_import(),
+                self.clock.now_millis(),
+                &changes,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn release_slot(&self, slot: &FeedSlot, import_key: &str) -> Result<(), UploadError> {
+        for _ in 0..20 {
+            let Some(mut current) = self.catalog.slot(&slot.account_id, slot.feed).await? else {
+                return Ok(());
+            };
+            if current.in_flight.as_deref() != Some(import_key) {
+                return Ok(());
+            }
+            current.in_flight = None;
+            if self.catalog.save_slot(&current).await? {
+                return Ok(());
+            }
+        }
+        Err(UploadError::Transient("the slot kept changing".into()))
+    }
+}

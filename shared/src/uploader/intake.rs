@@ -1,0 +1,328 @@
+//! A new file in the bucket: decode its key, check the merchant, claim the object version,
+//! validate it while streaming (rows with errors go to `validation.csv`), then queue it for
+//! its feed's next upload, or reject it with a `status.json` that says why.
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::{FileOutcome, UploadError, Uploader};
+use crate::bucket::{ObjectRef, ObjectStore};
+use crate::catalog::{ErrorCsvWriter, Limits, RowSink, Validator};
+use crate::clock::Clock;
+use crate::imports::identity::object_identity;
+use crate::imports::keys::{Feed, IncomingKey, decode_event_key, parse_incoming_key};
+use crate::imports::model::{FeedSlot, QueuedFile};
+use crate::merchants::{ApiGeneration, Merchant, ValidationMode};
+use crate::store::{Claim, FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::stripe::catalog::CatalogApi;
+
+fn limits(generation: ApiGeneration) -> Limits {
+    match generation {
+        ApiGeneration::V1 => Limits::v1(),
+        ApiGeneration::V2 => Limits::v2(),
+    }
+}
+
+/// Collects failed rows as an error CSV, up to a cap; counts all of them.
+struct CappedErrorCsv {
+    writer: ErrorCsvWriter<Vec<u8>>,
+    kept: usize,
+    cap: usize,
+    dropped: u64,
+}
+
+impl RowSink for CappedErrorCsv {
+    type Error = String;
+
+    fn header(&mut self, header: &crate::catalog::Header) -> Result<(), Self::Error> {
+        self.writer.header(header).map_err(|e| e.to_string())
+    }
+
+    fn row(
+        &mut self,
+        record: &crate::catalog::Record<'_>,
+        header: &crate::catalog::Header,
+        errors: &[crate::catalog::RowError],
+    ) -> Result<(), Self::Error> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        if self.kept >= self.cap {
+            self.dropped += 1;
+            return Ok(());
+        }
+        self.kept += 1;
+        self.writer
+            .row(record, header, errors)
+            .map_err(|e| e.to_string())
+    }
+}
+
+struct Validated {
+    fatal: Option<String>,
+    rows: u64,
+    rows_with_errors: u64,
+    error_csv: Vec<u8>,
+    dropped: u64,
+}
+
+impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
+where
+    M: MerchantDirectory,
+    C: FeedSlots + ImportLog + SkuRecords,
+    I: IdempotencyStore,
+    O: ObjectStore,
+    A: CatalogApi,
+    K: Clock,
+{
+    /// Handles one S3 `ObjectCreated` record. `raw_key` is as the event carries it
+    /// (URL-encoded).
+    pub async fn on_object_created(
+        &self,
+        bucket: &str,
+        raw_key: &str,
+        version_id: Option<String>,
+        etag: Option<String>,
+        size: u64,
+    ) -> Result<FileOutcome, UploadError> {
+        let key = match decode_event_key(raw_key) {
+            Ok(key) => key,
+            Err(e) => {
+                return Ok(FileOutcome::Ignored {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let object = ObjectRef {
+            bucket: bucket.to_string(),
+            key: key.clone(),
+            version_id,
+            etag,
+            size,
+        };
+        let incoming = match parse_incoming_key(&key) {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "object outside the incoming layout; not uploaded");
+                return Ok(FileOutcome::Ignored {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let merchant = match self.merchants.merchant(&incoming.account_id).await? {
+            Some(m) if m.enabled => m,
+            Some(_) => {
+                return self
+                    .reject(
+                        &incoming,
+                        &object,
+                        "the merchant is disabled: nothing is uploaded for it",
+                        None,
+                    )
+                    .await;
+            }
+            None => {
+                return self
+                    .reject(
+                        &incoming,
+                        &object,
+                        "unknown account: no merchant is registered under this prefix",
+                        None,
+                    )
+                    .await;
+            }
+        };
+        if merchant.api_generation == ApiGeneration::V1 && incoming.feed.v1_format().is_none() {
+            let reason = format!(
+                "the {} feed needs the v2 API; this merchant uses v1",
+                incoming.feed.as_str()
+            );
+            return self.reject(&incoming, &object, &reason, None).await;
+        }
+
+        let claim_key = object_identity(&object);
+        match self
+            .idempotency
+            .claim(&claim_key, None, self.clock.now_millis())
+            .await?
+        {
+            Claim::Acquired => {}
+            Claim::Completed(_) => return Ok(FileOutcome::Duplicate),
+            Claim::InProgress | Claim::PayloadMismatch => {
+                return Err(UploadError::Transient(format!(
+                    "{key} is being processed by another invocation"
+                )));
+            }
+        }
+        let result = self.accept(&merchant, &incoming, &object).await;
+        match &result {
+            Ok(outcome) => {
+                let text = serde_json::to_string(outcome).unwrap_or_default();
+                self.idempotency
+                    .complete(&claim_key, &text, self.clock.now_millis())
+                    .await?;
+            }
+            Err(_) => {
+                let _ = self.idempotency.release(&claim_key).await;
+            }
+        }
+        result
+    }
+
+    async fn accept(
+        &self,
+        merchant: &Merchant,
+        incoming: &IncomingKey,
+        object: &ObjectRef,
+    ) -> Result<FileOutcome, UploadError> {
+        let validated = self
+            .validate(object, incoming.feed, limits(merchant.api_generation))
+            .await?;
+        if !validated.error_csv.is_empty() && validated.rows_with_errors > 0 {
+            let key = incoming.report_key("validation.csv");
+            self.objects
+                .put(
+                    &self.settings.bucket,
+                    &key,
+                    validated.error_csv.clone(),
+                    incoming.format.content_type(),
+                )
+                .await?;
+        }
+        if let Some(fatal) = &validated.fatal {
+            return self.reject(incoming, object, fatal, Some(&validated)).await;
+        }
+        if validated.rows_with_errors > 0 && merchant.validation == ValidationMode::Strict {
+            let reason = format!(
+                "{} row(s) have errors and this merchant's validation is strict: see validation.csv",
+                validated.rows_with_errors
+            );
+            return self
+                .reject(incoming, object, &reason, Some(&validated))
+                .await;
+        }
+        let queued = QueuedFile {
+            object: object.clone(),
+            name: incoming.name.clone(),
+            format: incoming.format,
+            replace: incoming.replace,
+            arrived_at: self.clock.now_millis(),
+            rows: validated.rows,
+            rows_with_errors: validated.rows_with_errors,
+        };
+        self.enqueue(&incoming.account_id, incoming.feed, queued)
+            .await?;
+        self.write_status(&incoming.account_id, &incoming.name, json!({
+            "status": "queued",
+            "feed": incoming.feed.as_str(),
+            "source": object.key,
+            "rows": validated.rows,
+            "rows_with_errors": validated.rows_with_errors,
+            "validation_report": (validated.rows_with_errors > 0).then(|| incoming.report_key("validation.csv")),
+        }))
+        .await?;
+        // Upload at once when the slot is free; otherwise the schedule will.
+        self.drive(&incoming.account_id, incoming.feed, merchant)
+            .await?;
+        Ok(FileOutcome::Queued {
+            account_id: incoming.account_id.clone(),
+            feed: incoming.feed,
+            rows: validated.rows,
+            rows_with_errors: validated.rows_with_errors,
+        })
+    }
+
+    async fn validate(
+        &self,
+        object: &ObjectRef,
+        feed: Feed,
+        limits: Limits,
+    ) -> Result<Validated, UploadError> {
+        let (_, mut chunks) = self.objects.read(object).await?;
+        let mut validator = Validator::new(feed, limits);
+        let mut sink = CappedErrorCsv {
+            writer: ErrorCsvWriter::new(Vec::new()),
+            kept: 0,
+            cap: self.settings.max_report_rows,
+            dropped: 0,
+        };
+        let mut fatal = None;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            if let Err(e) = validator.push(&chunk, &mut sink) {
+                fatal = Some(e.to_string());
+                break;
+            }
+        }
+        let summary = match fatal {
+            Some(_) => None,
+            None => match validator.finish(&mut sink) {
+                Ok(summary) => Some(summary),
+                Err(e) => {
+                    fatal = Some(e.to_string());
+                    None
+                }
+            },
+        };
+        let dropped = sink.dropped;
+        let error_csv = sink.writer.into_inner();
+        Ok(Validated {
+            fatal,
+            rows: summary.map_or(0, |s| s.rows),
+            rows_with_errors: summary.map_or(0, |s| s.rows_with_errors),
+            error_csv,
+            dropped,
+        })
+    }
+
+    async fn reject(
+        &self,
+        incoming: &IncomingKey,
+        object: &ObjectRef,
+        reason: &str,
+        validated: Option<&Validated>,
+    ) -> Result<FileOutcome, UploadError> {
+        tracing::warn!(account = %incoming.account_id, key = %object.key, reason, "file rejected; nothing uploaded");
+        self.write_status(&incoming.account_id, &incoming.name, json!({
+            "status": "rejected",
+            "reason": reason,
+            "feed": incoming.feed.as_str(),
+            "source": object.key,
+            "rows": validated.map(|v| v.rows),
+            "rows_with_errors": validated.map(|v| v.rows_with_errors),
+            "rows_left_out_of_validation_csv": validated.map(|v| v.dropped),
+            "validation_report": validated.filter(|v| v.rows_with_errors > 0).map(|_| incoming.report_key("validation.csv")),
+        }))
+        .await?;
+        Ok(FileOutcome::Rejected {
+            reason: reason.to_string(),
+        })
+    }
+
+    /// Appends to the feed's queue (optimistic write, retried on conflict).
+    async fn enqueue(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        file: QueuedFile,
+    ) -> Result<(), UploadError> {
+        for _ in 0..20 {
+            let mut slot = self
+                .catalog
+                .slot(account_id, feed)
+                .await?
+                .unwrap_or_else(|| FeedSlot::new(account_id, feed));
+            if slot.queue.iter().any(|f| f.object == file.object) {
+                return Ok(());
+            }
+            slot.queue.push(file.clone());
+            if self.catalog.save_slot(&slot).await? {
+                return Ok(());
+            }
+        }
+        Err(UploadError::Transient(format!(
+            "the {} slot of {account_id} kept changing",
+            feed.as_str()
+        )))
+    }
+}

@@ -1,0 +1,181 @@
+//! The catalog uploader: S3 drops in, Stripe imports out, reports back in S3.
+//!
+//! - [`intake`]: `on_object_created` validates a new file (streaming) and queues it.
+//! - [`upload`]: `drive` moves one account's feed forward: upload what is due (merging
+//!   queued files) or poll what is in flight.
+//! - [`completion`]: when Stripe is done, copy its error report, update the SKU records the
+//!   checkout hooks read, free the slot.
+//! - [`status`]: the `status.json` written next to every source file.
+//! - [`deployed`]: the uploader wired to DynamoDB, S3 and Stripe.
+//!
+//! The schedule calls `drive` for every active feed. Every step is safe to repeat: slot
+//! changes are optimistic-versioned writes, Stripe calls carry idempotency keys derived
+//! from the source objects.
+
+mod completion;
+mod deployed;
+mod intake;
+mod status;
+mod upload;
+
+pub use deployed::DeployedUploader;
+
+use futures::StreamExt;
+
+use crate::bucket::{BucketError, ObjectStore};
+use crate::clock::Clock;
+use crate::imports::{Feed, ImportStatus};
+use crate::store::{
+    FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords, StoreError,
+};
+use crate::stripe::StripeError;
+use crate::stripe::catalog::CatalogApi;
+
+#[derive(Debug, Clone)]
+pub struct UploaderSettings {
+    pub bucket: String,
+    /// At most one upload per account and feed per interval (default 15 minutes).
+    pub interval_millis: i64,
+    /// Feeds driven at once by the schedule; each makes a few Stripe calls, so this keeps
+    /// the uploader well under the Files API's 20 requests per second.
+    pub concurrency: usize,
+    /// Rows kept in `validation.csv`; the count of all of them goes to `status.json`.
+    pub max_report_rows: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// Worth retrying (the Lambda's asynchronous retries, or the next tick).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying cannot help; reported, not retried.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl UploadError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, UploadError::Transient(_))
+    }
+}
+
+impl From<StoreError> for UploadError {
+    fn from(e: StoreError) -> Self {
+        UploadError::Transient(e.to_string())
+    }
+}
+
+/// Like the stores: a bucket that refuses now is retried by the Lambda and the next tick,
+/// since most refusals (a missing grant, a bucket policy) are fixed by an operator.
+impl From<BucketError> for UploadError {
+    fn from(e: BucketError) -> Self {
+        UploadError::Transient(e.to_string())
+    }
+}
+
+impl From<StripeError> for UploadError {
+    fn from(e: StripeError) -> Self {
+        if e.is_transient() {
+            UploadError::Transient(e.to_string())
+        } else {
+            UploadError::Permanent(e.to_string())
+        }
+    }
+}
+
+/// What happened to one S3 object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FileOutcome {
+    Queued {
+        account_id: String,
+        feed: Feed,
+        rows: u64,
+        rows_with_errors: u64,
+    },
+    Rejected {
+        reason: String,
+    },
+    Duplicate,
+    Ignored {
+        reason: String,
+    },
+}
+
+pub struct Uploader<M, C, I, O, A, K> {
+    pub merchants: M,
+    pub catalog: C,
+    pub idempotency: I,
+    pub objects: O,
+    pub stripe: A,
+    pub clock: K,
+    pub settings: UploaderSettings,
+}
+
+impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
+where
+    M: MerchantDirectory,
+    C: FeedSlots + ImportLog + SkuRecords,
+    I: IdempotencyStore,
+    O: ObjectStore,
+    A: CatalogApi,
+    K: Clock,
+{
+    /// A thin event said a v2 import changed: move its feed forward now instead of at the
+    /// next tick. Returns the import's status after that, or None when the import is not
+    /// one of ours.
+    pub async fn on_import_event(
+        &self,
+        account_id: &str,
+        stripe_import_id: &str,
+    ) -> Result<Option<ImportStatus>, UploadError> {
+        let Some(merchant) = self.merchants.merchant(account_id).await? else {
+            return Ok(None);
+        };
+        let recent = self.catalog.imports(account_id, 100).await?;
+        let Some(record) = recent
+            .into_iter()
+            .find(|r| r.stripe_import_id.as_deref() == Some(stripe_import_id))
+        else {
+            return Ok(None);
+        };
+        self.drive(account_id, record.feed, &merchant).await?;
+        Ok(self
+            .catalog
+            .import(account_id, &record.import_key)
+            .await?
+            .map(|r| r.status))
+    }
+
+    /// The schedule's tick: drives every feed with work, a few at a time.
+    pub async fn on_schedule(&self) -> Result<TickSummary, UploadError> {
+        let slots = self.catalog.active_slots().await?;
+        let results: Vec<Result<(), UploadError>> = futures::stream::iter(slots.iter().cloned())
+            .map(|(account, feed)| async move {
+                let Some(merchant) = self.merchants.merchant(&account).await? else {
+                    return Ok(());
+                };
+                self.drive(&account, feed, &merchant).await
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let failed: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+            .collect();
+        for error in &failed {
+            tracing::warn!(error = %error, "a feed could not move forward this tick");
+        }
+        Ok(TickSummary {
+            feeds: slots.len(),
+            failed: failed.len(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TickSummary {
+    pub feeds: usize,
+    pub failed: usize,
+}

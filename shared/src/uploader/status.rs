@@ -1,0 +1,66 @@
+//! `status.json`, written next to every source file at each step (queued, rejected,
+//! superseded, processing, finished): what an operator or the merchant reads first.
+
+use serde_json::{Value, json};
+
+use super::{UploadError, Uploader};
+use crate::bucket::ObjectStore;
+use crate::clock::Clock;
+use crate::imports::keys::report_key;
+use crate::imports::model::{ImportRecord, QueuedFile};
+use crate::store::{FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::stripe::catalog::CatalogApi;
+
+impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
+where
+    M: MerchantDirectory,
+    C: FeedSlots + ImportLog + SkuRecords,
+    I: IdempotencyStore,
+    O: ObjectStore,
+    A: CatalogApi,
+    K: Clock,
+{
+    pub(super) async fn write_status(
+        &self,
+        account_id: &str,
+        source_name: &str,
+        mut status: Value,
+    ) -> Result<(), UploadError> {
+        if let Some(map) = status.as_object_mut() {
+            map.insert("account_id".into(), json!(account_id));
+            map.insert("source_name".into(), json!(source_name));
+            map.insert("updated_at".into(), json!(self.clock.now_millis()));
+        }
+        let body = serde_json::to_vec_pretty(&status)
+            .map_err(|e| UploadError::Permanent(e.to_string()))?;
+        self.objects
+            .put(
+                &self.settings.bucket,
+                &report_key(account_id, source_name, "status.json"),
+                body,
+                "application/json",
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) fn status_document(&self, record: &ImportRecord, source: &QueuedFile) -> Value {
+        json!({
+            "status": record.status,
+            "feed": record.feed.as_str(),
+            "source": source.object.key,
+            "api_generation": record.generation,
+            "mode": record.mode,
+            "import_key": record.import_key,
+            "stripe_import_id": record.stripe_import_id,
+            "stripe_status": record.stripe_status,
+            "merged_with": record.sources.iter().filter(|s| s.name != source.name).map(|s| &s.name).collect::<Vec<_>>(),
+            "rows": source.rows,
+            "rows_with_errors": source.rows_with_errors,
+            "stripe_successes": record.counts.stripe_successes,
+            "stripe_errors": record.counts.stripe_errors,
+            "failure": record.failure,
+            "reports": record.report_keys,
+        })
+    }
+}
