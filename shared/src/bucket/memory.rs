@@ -8,14 +8,16 @@ use bytes::Bytes;
 
 use super::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 
+/// (bucket, key) -> versions, oldest first.
+type Versions = BTreeMap<(String, String), Vec<Vec<u8>>>;
+
 #[derive(Debug, Clone, Default)]
 pub struct MemoryBucket {
-    /// (bucket, key) -> versions, oldest first.
-    objects: Arc<Mutex<BTreeMap<(String, String), Vec<Vec<u8>>>>>,
+    objects: Arc<Mutex<Versions>>,
 }
 
 impl MemoryBucket {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Vec<Vec<u8>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Versions> {
         self.objects
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
