@@ -106,7 +106,7 @@ pub async fn run(command: AgreementsCommand, args: AgreementArgs) -> Result<(), 
                 .await
                 .map_err(|e| format!("retrieving {id} from Stripe: {e}"))?;
             let live = Agreement::from_stripe(&account, &object)
-                .ok_or("Stripe's answer is not an agreement")?;
+                .map_err(|e| format!("Stripe's answer is not an agreement we can show: {e}"))?;
             let in_sync = stored.as_ref().is_some_and(|s| {
                 s.status == live.status && s.status_transitions == live.status_transitions
             });

@@ -21,11 +21,64 @@ pub struct StatusTransitions {
     pub terminated_at: Option<String>,
 }
 
+/// An agreement's status, in the order it can only move forward; `terminated` is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementStatus {
+    Initiated,
+    PartiallyConfirmed,
+    Confirmed,
+    Terminated,
+}
+
+impl AgreementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgreementStatus::Initiated => "initiated",
+            AgreementStatus::PartiallyConfirmed => "partially_confirmed",
+            AgreementStatus::Confirmed => "confirmed",
+            AgreementStatus::Terminated => "terminated",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [
+            AgreementStatus::Initiated,
+            AgreementStatus::PartiallyConfirmed,
+            AgreementStatus::Confirmed,
+            AgreementStatus::Terminated,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    fn rank(self) -> i64 {
+        self as i64
+    }
+}
+
+impl std::fmt::Display for AgreementStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an object from Stripe is not an agreement we can store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgreementError {
+    #[error("the agreement has no {0}")]
+    Missing(&'static str),
+    /// A status this code does not know: storing it under a guessed rank could let a stale
+    /// state overwrite a newer one, so it is refused.
+    #[error("the agreement's status {0:?} is not one this bundle knows")]
+    UnknownStatus(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agreement {
     pub account_id: String,
     pub agreement_id: String,
-    pub status: String,
+    pub status: AgreementStatus,
     #[serde(default)]
     pub initiated_by: Option<String>,
     #[serde(default)]
@@ -44,19 +97,9 @@ pub struct Agreement {
     pub progress: i64,
 }
 
-fn status_rank(status: &str) -> i64 {
-    match status {
-        "initiated" => 0,
-        "partially_confirmed" => 1,
-        "confirmed" => 2,
-        "terminated" => 3,
-        _ => 0,
-    }
-}
-
 impl Agreement {
     /// From Stripe's `v2.orchestrated_commerce.agreement` object.
-    pub fn from_stripe(account_id: &str, object: &Value) -> Option<Self> {
+    pub fn from_stripe(account_id: &str, object: &Value) -> Result<Self, AgreementError> {
         let text = |pointer: &str| {
             object
                 .pointer(pointer)
@@ -67,7 +110,9 @@ impl Agreement {
             .get("status_transitions")
             .and_then(|t| serde_json::from_value(t.clone()).ok())
             .unwrap_or_default();
-        let status = text("/status")?;
+        let raw_status = text("/status").ok_or(AgreementError::Missing("status"))?;
+        let status =
+            AgreementStatus::parse(&raw_status).ok_or(AgreementError::UnknownStatus(raw_status))?;
         let recorded = [
             &transitions.orchestrator_confirmed_at,
             &transitions.seller_confirmed_at,
@@ -76,10 +121,10 @@ impl Agreement {
         .iter()
         .filter(|t| t.is_some())
         .count() as i64;
-        Some(Self {
+        Ok(Self {
             account_id: account_id.to_string(),
-            agreement_id: text("/id")?,
-            progress: status_rank(&status) * 10 + recorded,
+            agreement_id: text("/id").ok_or(AgreementError::Missing("id"))?,
+            progress: status.rank() * 10 + recorded,
             status,
             initiated_by: text("/initiated_by"),
             orchestrator_name: text("/orchestrator_details/name"),
@@ -92,7 +137,7 @@ impl Agreement {
     }
 
     pub fn is_confirmed(&self) -> bool {
-        self.status == "confirmed"
+        self.status == AgreementStatus::Confirmed
     }
 }
 
@@ -131,6 +176,27 @@ mod tests {
         let parsed = Agreement::from_stripe("acct_1A", &object("confirmed", json!({}))).unwrap();
         assert_eq!(parsed.orchestrator_name.as_deref(), Some("ChatGPT"));
         assert!(parsed.is_confirmed());
-        assert!(Agreement::from_stripe("acct_1A", &json!({"id": "orca_1"})).is_none());
+        assert_eq!(
+            Agreement::from_stripe("acct_1A", &json!({"id": "orca_1"})),
+            Err(AgreementError::Missing("status"))
+        );
+    }
+
+    #[test]
+    fn an_unknown_status_is_refused_not_ranked_lowest() {
+        assert_eq!(
+            Agreement::from_stripe("acct_1A", &object("paused", json!({}))),
+            Err(AgreementError::UnknownStatus("paused".into()))
+        );
+    }
+
+    #[test]
+    fn the_status_is_stored_as_stripe_spells_it() {
+        let a =
+            Agreement::from_stripe("acct_1A", &object("partially_confirmed", json!({}))).unwrap();
+        let stored = serde_json::to_value(&a).unwrap();
+        assert_eq!(stored["status"], "partially_confirmed");
+        let back: Agreement = serde_json::from_value(stored).unwrap();
+        assert_eq!(back.status, AgreementStatus::PartiallyConfirmed);
     }
 }

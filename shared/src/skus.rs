@@ -17,14 +17,47 @@ pub struct ShippingOption {
     pub price: Money,
 }
 
+/// The feed's `availability`. Only `in_stock` with a quantity is counted against stock;
+/// `preorder` and `backorder` sell without counting; `out_of_stock` never sells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    InStock,
+    OutOfStock,
+    Preorder,
+    Backorder,
+}
+
+impl Availability {
+    pub const ALL: [Availability; 4] = [
+        Availability::InStock,
+        Availability::OutOfStock,
+        Availability::Preorder,
+        Availability::Backorder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::InStock => "in_stock",
+            Availability::OutOfStock => "out_of_stock",
+            Availability::Preorder => "preorder",
+            Availability::Backorder => "backorder",
+        }
+    }
+
+    /// The feed's spelling; anything else is None (the spec spells them exactly).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkuRecord {
     pub account_id: String,
     pub sku: String,
     #[serde(default)]
     pub title: Option<String>,
-    /// `in_stock`, `out_of_stock`, `preorder`, `backorder`.
-    pub availability: String,
+    pub availability: Availability,
     /// None when inventory is not tracked.
     #[serde(default)]
     pub quantity: Option<i64>,
@@ -53,7 +86,7 @@ pub enum SkuChange {
     /// An inventory-feed row.
     Stock {
         sku: String,
-        availability: String,
+        availability: Availability,
         quantity: Option<i64>,
     },
     /// A pricing-feed row.
@@ -94,6 +127,18 @@ pub fn parse_shipping(text: &str) -> Vec<ShippingOption> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn availability_is_one_of_four_exact_spellings() {
+        for a in Availability::ALL {
+            assert_eq!(Availability::parse(a.as_str()), Some(a));
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+        for bad in ["In_Stock", "in stock", "", "discontinued"] {
+            assert_eq!(Availability::parse(bad), None, "{bad}");
+        }
+        assert!(serde_json::from_value::<Availability>(serde_json::json!("sold")).is_err());
+    }
 
     #[test]
     fn shipping_lists_parse() {

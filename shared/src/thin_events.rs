@@ -312,12 +312,8 @@ where
                     (400, e.to_string())
                 }
             })?;
-        let agreement = Agreement::from_stripe(account, &object).ok_or_else(|| {
-            (
-                400,
-                format!("Stripe's agreement {agreement_id} has no id or status"),
-            )
-        })?;
+        let agreement = Agreement::from_stripe(account, &object)
+            .map_err(|e| (400, format!("Stripe's agreement {agreement_id}: {e}")))?;
         let applied = self
             .agreements
             .put_if_newer(&agreement)

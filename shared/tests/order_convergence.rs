@@ -160,7 +160,7 @@ fn deliver(events: &[SnapshotEvent]) -> shared::orders::Order {
         for e in events {
             apply_event(&orders, &stripe, ACCOUNT, e).await.unwrap();
         }
-        let all = orders.snapshot();
+        let all = orders.all();
         assert_eq!(
             all.len(),
             1,
@@ -293,7 +293,7 @@ fn unknown_session_is_an_invalid_event_not_a_silent_success() {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("cs_test_missing"), "{err}");
-        assert!(orders.snapshot().is_empty());
+        assert!(orders.all().is_empty());
     });
 }
 

@@ -85,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 account_id: ACCOUNT.into(),
                 sku: format!("SKU-{i}"),
                 title: None,
-                availability: "in_stock".into(),
+                availability: shared::skus::Availability::InStock,
                 quantity: Some(1_000_000_000),
                 available: Some(1_000_000_000),
                 price: None,

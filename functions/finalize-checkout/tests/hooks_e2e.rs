@@ -39,7 +39,7 @@ fn snapshot(sku: &str, quantity: Option<i64>, availability: &str) -> SkuChange {
         account_id: ACCOUNT.into(),
         sku: sku.into(),
         title: Some(format!("Item {sku}")),
-        availability: availability.into(),
+        availability: shared::skus::Availability::parse(availability).expect("a feed availability"),
         quantity,
         available: quantity,
         price: Some(Money {
@@ -563,7 +563,7 @@ async fn reservations_are_released_on_expiry_unless_a_newer_feed_superseded_them
             1,
             &[SkuChange::Stock {
                 sku: "MUG".into(),
-                availability: "in_stock".into(),
+                availability: shared::skus::Availability::InStock,
                 quantity: Some(5),
             }],
         )

@@ -158,11 +158,11 @@ async fn every_delivery_order_with_duplicates_ends_as_stripe_shows_it() {
             .expect("stored");
         let stripe = stack.stripes_view(&id).await;
         assert_eq!(
-            stored.status,
+            stored.status.as_str(),
             stripe["status"].as_str().unwrap(),
             "order {order:?}"
         );
-        assert_eq!(stored.status, "terminated");
+        assert_eq!(stored.status.as_str(), "terminated");
         assert_eq!(
             stored.terminated_by.as_deref(),
             stripe["terminated_by"].as_str()
@@ -218,7 +218,8 @@ async fn a_stale_state_never_overwrites_a_newer_one() {
             .await
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "terminated"
     );
 }

@@ -314,7 +314,7 @@ impl Player<'_> {
                         .await
                         .map_err(|e| e.to_string())?
                     {
-                        Some(a) if a.status == "confirmed" => Ok(Some(a)),
+                        Some(a) if a.is_confirmed() => Ok(Some(a)),
                         Some(a) => Err(format!("status {}", a.status)),
                         None => Err("not stored yet".into()),
                     }

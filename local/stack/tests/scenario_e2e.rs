@@ -134,7 +134,7 @@ async fn the_scenario_passes_and_its_summary_matches_dynamodb_and_s3() {
         .await
         .unwrap()
         .expect("the agreement is stored");
-    assert_eq!(agreement.status, "confirmed");
+    assert_eq!(agreement.status.as_str(), "confirmed");
     assert_eq!(summary["agreement"]["status"], "confirmed");
 
     let session = summary["order"]["checkout_session"].as_str().unwrap();

@@ -2,7 +2,7 @@
 //! the narrow [`ObjectStore`] capability, with the S3 adapter ([`s3`]) and, for unit tests,
 //! an in-memory one side by side.
 
-#[cfg(test)]
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod s3;
 

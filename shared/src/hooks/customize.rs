@@ -269,3 +269,200 @@ pub fn customize(
     }
     Value::Object(answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merchants::ShippingService;
+    use crate::money::parse_price;
+    use crate::skus::{Availability, parse_shipping};
+
+    fn service(name: &str, amount: i64) -> ShippingService {
+        ShippingService {
+            name: name.into(),
+            amount,
+            currency: "usd".into(),
+            min_days: Some(2),
+            max_days: Some(4),
+        }
+    }
+
+    fn rule(country: &str, regions: &[&str], services: Vec<ShippingService>) -> ShippingRule {
+        ShippingRule {
+            country: country.into(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            services,
+            free_shipping_threshold: None,
+            basis: CostBasis::PerOrder,
+        }
+    }
+
+    fn request(lines: &[(&str, i64)], country: &str, state: &str, postal: &str) -> CustomizeData {
+        let items: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (sku, q))| json!({"id": format!("li_{i}"), "sku_id": sku, "quantity": q, "unit_amount": 1000, "amount_subtotal": q * 1000}))
+            .collect();
+        serde_json::from_value(json!({"currency": "usd", "line_item_details": items,
+            "shipping_details": {"address": {"country": country, "state": state, "postal_code": postal}}}))
+        .unwrap()
+    }
+
+    fn sku(id: &str, shipping: &str, basis: Option<&str>) -> (String, SkuRecord) {
+        (
+            id.to_string(),
+            SkuRecord {
+                account_id: "acct_1Unit".into(),
+                sku: id.into(),
+                title: None,
+                availability: Availability::InStock,
+                quantity: Some(10),
+                available: Some(10),
+                price: parse_price("10.00 USD"),
+                shipping: parse_shipping(shipping),
+                shipping_cost_basis: basis.map(str::to_string),
+                source_import: "i".into(),
+                updated_at: 0,
+            },
+        )
+    }
+
+    /// (display name, amount) of each offered option, in order.
+    fn offered(answer: &Value) -> Vec<(String, i64)> {
+        answer["shipping_options"]
+            .as_array()
+            .map(|options| {
+                options
+                    .iter()
+                    .map(|o| {
+                        let data = &o["shipping_rate_data"];
+                        (
+                            data["display_name"].as_str().unwrap().to_string(),
+                            data["fixed_amount"]["amount"].as_i64().unwrap(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins() {
+        let settings = CheckoutSettings {
+            shipping_rules: vec![
+                rule("*", &[], vec![service("World", 4000)]),
+                rule("US", &[], vec![service("Ground", 700)]),
+                rule("US", &["CA"], vec![service("Courier", 500)]),
+            ],
+            ..Default::default()
+        };
+        let none = HashMap::new();
+        let ca = customize(&settings, &request(&[("A", 1)], "US", "CA", "94105"), &none);
+        assert_eq!(offered(&ca), [("Courier".to_string(), 500)]);
+        let ny = customize(&settings, &request(&[("A", 1)], "US", "NY", "10001"), &none);
+        assert_eq!(offered(&ny), [("Ground".to_string(), 700)]);
+        let fr = customize(&settings, &request(&[("A", 1)], "FR", "", "75001"), &none);
+        assert_eq!(offered(&fr), [("World".to_string(), 4000)]);
+        assert_eq!(
+            ca["shipping_options"][0]["shipping_rate_data"]["delivery_estimate"]["maximum"],
+            json!({"unit": "business_day", "value": 4})
+        );
+    }
+
+    #[test]
+    fn per_item_rules_multiply_and_thresholds_ship_free() {
+        let mut per_item = rule("US", &[], vec![service("Ground", 300)]);
+        per_item.basis = CostBasis::PerItem;
+        let mut free_over = rule("US", &["CA"], vec![service("Ground", 700)]);
+        free_over.free_shipping_threshold = Some(5_000);
+        let settings = CheckoutSettings {
+            shipping_rules: vec![per_item, free_over],
+            ..Default::default()
+        };
+        let none = HashMap::new();
+        let three = customize(
+            &settings,
+            &request(&[("A", 2), ("B", 1)], "US", "NY", "1"),
+            &none,
+        );
+        assert_eq!(offered(&three), [("Ground".to_string(), 900)]);
+        let small = customize(&settings, &request(&[("A", 4)], "US", "CA", "1"), &none);
+        assert_eq!(offered(&small), [("Ground".to_string(), 700)]);
+        let large = customize(&settings, &request(&[("A", 5)], "US", "CA", "1"), &none);
+        assert_eq!(offered(&large), [("Ground".to_string(), 0)]);
+    }
+
+    #[test]
+    fn without_a_rule_the_catalogs_shipping_offers_what_every_item_ships_by() {
+        let skus: HashMap<_, _> = [
+            sku("A", "US:ALL:Standard:3-5:5.00 USD,US:94*:Standard:1-2:4.00 USD,US:ALL:Express::15.00 USD", None),
+            sku("B", "US:ALL:Standard:2-6:6.00 USD", None),
+            sku("C", "US:73114-74547:Standard::2.00 USD", Some("per_item")),
+        ]
+        .into_iter()
+        .collect();
+        let settings = CheckoutSettings::default();
+        // Express is offered by A only; Standard by both, at the larger per-order price,
+        // and the postal wildcard beats ALL for A.
+        let sf = customize(
+            &settings,
+            &request(&[("A", 1), ("B", 1)], "US", "CA", "94105"),
+            &skus,
+        );
+        assert_eq!(offered(&sf), [("Standard".to_string(), 600)]);
+        let just_a = customize(&settings, &request(&[("A", 1)], "US", "NY", "10001"), &skus);
+        assert_eq!(
+            offered(&just_a),
+            [("Standard".to_string(), 500), ("Express".to_string(), 1500)]
+        );
+        // Per-item prices add up over quantities; outside the range there is no option.
+        let tulsa = customize(&settings, &request(&[("C", 3)], "US", "OK", "74103"), &skus);
+        assert_eq!(offered(&tulsa), [("Standard".to_string(), 600)]);
+        let elsewhere = customize(&settings, &request(&[("C", 1)], "US", "OK", "73000"), &skus);
+        assert!(elsewhere.get("shipping_options").is_none(), "{elsewhere}");
+    }
+
+    #[test]
+    fn the_state_rate_beats_the_country_rate_and_automatic_tax_adds_none() {
+        let rate = |state: Option<&str>, percentage: &str, name: &str| ManualTaxRate {
+            country: "US".into(),
+            state: state.map(str::to_string),
+            percentage: percentage.into(),
+            inclusive: false,
+            display_name: name.into(),
+        };
+        let settings = CheckoutSettings {
+            tax_rates: vec![
+                rate(None, "5", "US tax"),
+                rate(Some("CA"), "8.25", "CA sales tax"),
+            ],
+            ..Default::default()
+        };
+        let none = HashMap::new();
+        let ca = customize(
+            &settings,
+            &request(&[("A", 1), ("B", 1)], "US", "CA", "1"),
+            &none,
+        );
+        let lines = ca["line_items"].as_array().unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[1]["tax_rates"][0]["rate_data"],
+            json!({"display_name": "CA sales tax", "inclusive": false, "percentage": 8.25})
+        );
+        let ny = customize(&settings, &request(&[("A", 1)], "US", "NY", "1"), &none);
+        assert_eq!(
+            ny["line_items"][0]["tax_rates"][0]["rate_data"]["display_name"],
+            "US tax"
+        );
+        let mut automatic = request(&[("A", 1)], "US", "CA", "1");
+        automatic.automatic_tax.enabled = true;
+        assert!(
+            customize(&settings, &automatic, &none)
+                .get("line_items")
+                .is_none()
+        );
+        let elsewhere = customize(&settings, &request(&[("A", 1)], "DE", "", "1"), &none);
+        assert_eq!(elsewhere, json!({}));
+    }
+}

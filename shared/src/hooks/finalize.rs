@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::request::FinalizeData;
 use crate::merchants::CheckoutSettings;
-use crate::skus::SkuRecord;
+use crate::skus::{Availability, SkuRecord};
 use crate::store::{
     AgreementStore, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
 };
@@ -104,7 +104,7 @@ pub async fn finalize<S: SkuRecords + StockReservations, G: AgreementStore>(
         let Some(sku) = line.sku_id.as_deref().and_then(|id| skus.get(id)) else {
             return Ok(declined(&format!("{label} is not sold by this store.")));
         };
-        if sku.availability == "out_of_stock" {
+        if sku.availability == Availability::OutOfStock {
             return Ok(declined(&format!("{label} is out of stock.")));
         }
         let entry = wanted.entry(sku.sku.as_str()).or_insert((0, sku, label));
@@ -113,7 +113,7 @@ pub async fn finalize<S: SkuRecords + StockReservations, G: AgreementStore>(
     // Preorders, backorders and untracked inventory sell without counting stock.
     let mut lines = Vec::new();
     for (sku, (quantity, record, label)) in &wanted {
-        let counted = record.availability == "in_stock" && record.quantity.is_some();
+        let counted = record.availability == Availability::InStock && record.quantity.is_some();
         if !counted {
             continue;
         }
@@ -151,5 +151,253 @@ fn short_reason(label: &str, left: i64) -> String {
         format!("{label} is sold out.")
     } else {
         format!("Only {left} of {label} left in stock.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::agreements::Agreement;
+    use crate::merchants::{ApprovalRules, FeePlan};
+    use crate::money::parse_price;
+    use crate::skus::SkuChange;
+    use crate::store::memory::{MemoryAgreements, MemoryCatalog};
+
+    const ACCOUNT: &str = "acct_1Unit";
+
+    fn record(sku: &str, availability: Availability, quantity: Option<i64>) -> SkuChange {
+        SkuChange::Replace(SkuRecord {
+            account_id: ACCOUNT.into(),
+            sku: sku.into(),
+            title: Some(format!("Item {sku}")),
+            availability,
+            quantity,
+            available: quantity,
+            price: parse_price("15.00 USD"),
+            shipping: vec![],
+            shipping_cost_basis: None,
+            source_import: "import-1".into(),
+            updated_at: 0,
+        })
+    }
+
+    async fn catalog() -> MemoryCatalog {
+        let catalog = MemoryCatalog::default();
+        catalog
+            .apply_sku_changes(
+                ACCOUNT,
+                "import-1",
+                0,
+                &[
+                    record("MUG", Availability::InStock, Some(3)),
+                    record("GONE", Availability::OutOfStock, Some(0)),
+                    record("PRE", Availability::Preorder, None),
+                    record("FREE", Availability::InStock, None),
+                ],
+            )
+            .await
+            .unwrap();
+        catalog
+    }
+
+    fn settings() -> CheckoutSettings {
+        CheckoutSettings {
+            fee_plan: Some(FeePlan {
+                basis_points: 250,
+                fixed: 30,
+                minimum: 0,
+                maximum: None,
+            }),
+            approval: ApprovalRules {
+                allowed_countries: vec!["US".into()],
+                max_order_amount: Some(100_000),
+                refuse_prepaid_cards: true,
+            },
+            ..Default::default()
+        }
+    }
+
+    /// A finalize request's data: `lines` as (sku, quantity), shipped to `country`.
+    fn data(
+        lines: &[(&str, i64)],
+        country: Option<&str>,
+        extra: serde_json::Value,
+    ) -> FinalizeData {
+        let items: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (sku, q))| json!({"id": format!("li_{i}"), "sku_id": sku, "name": format!("Item {sku}"), "quantity": q, "unit_amount": 1500}))
+            .collect();
+        let total: i64 = lines.iter().map(|(_, q)| q * 1500).sum();
+        let mut value =
+            json!({"currency": "usd", "line_items_details": items, "amount_total": total});
+        if let Some(country) = country {
+            value["shipping_details"] = json!({"address": {"country": country, "state": "CA"}});
+        }
+        if let (Some(target), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
+            target.extend(extra.clone());
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    async fn decide(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
+        let catalog = catalog().await;
+        let agreements = MemoryAgreements::default();
+        finalize(&catalog, &agreements, ACCOUNT, "req_1", settings, data)
+            .await
+            .unwrap()
+    }
+
+    fn reason(answer: &Value) -> &str {
+        answer["manual_approval_details"]["declined"]["reason"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not a decline: {answer}"))
+    }
+
+    #[tokio::test]
+    async fn the_merchants_rules_decline_with_a_reason_a_buyer_can_read() {
+        let s = settings();
+        let mut paused = s.clone();
+        paused.paused = true;
+        let cases = [
+            (
+                paused,
+                data(&[("MUG", 1)], Some("US"), json!({})),
+                "This store is not taking orders right now.",
+            ),
+            (
+                s.clone(),
+                data(&[("MUG", 1)], Some("FR"), json!({})),
+                "This store does not ship to FR.",
+            ),
+            (
+                s.clone(),
+                data(&[("MUG", 1)], None, json!({})),
+                "A shipping address is required for this store.",
+            ),
+            (
+                s.clone(),
+                data(&[("MUG", 1)], Some("US"), json!({"amount_total": 100_001})),
+                "The order total is above what this store accepts for agent purchases.",
+            ),
+            (
+                s.clone(),
+                data(
+                    &[("MUG", 1)],
+                    Some("US"),
+                    json!({"payment_method_details": {"type": "card", "card": {"funding": "prepaid"}}}),
+                ),
+                "This store does not accept prepaid cards.",
+            ),
+        ];
+        for (settings, data, expected) in cases {
+            assert_eq!(reason(&decide(&settings, &data).await), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_catalog_declines_unknown_sold_out_and_short_items() {
+        let s = settings();
+        let cases = [
+            (vec![("NOPE", 1)], "Item NOPE is not sold by this store."),
+            (vec![("GONE", 1)], "Item GONE is out of stock."),
+            (vec![("MUG", 4)], "Only 3 of Item MUG left in stock."),
+            // Two lines of one SKU count together.
+            (
+                vec![("MUG", 2), ("MUG", 2)],
+                "Only 3 of Item MUG left in stock.",
+            ),
+        ];
+        for (lines, expected) in cases {
+            let answer = decide(&s, &data(&lines, Some("US"), json!({}))).await;
+            assert_eq!(reason(&answer), expected, "{lines:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_approval_reserves_counted_stock_once_and_charges_the_fee() {
+        let s = settings();
+        let catalog = catalog().await;
+        let agreements = MemoryAgreements::default();
+        let order = data(
+            &[("MUG", 1), ("PRE", 5), ("FREE", 9)],
+            Some("US"),
+            json!({}),
+        );
+        let answer = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order)
+            .await
+            .unwrap();
+        assert_eq!(
+            answer["manual_approval_details"]["type"], "approved",
+            "{answer}"
+        );
+        // 2.5% of 225.00 (5.625, rounded half up) + 0.30.
+        assert_eq!(
+            answer["application_fee_details"]["application_fee_amount"],
+            593
+        );
+        let available = |sku: &'static str| {
+            let catalog = &catalog;
+            async move { catalog.sku(ACCOUNT, sku).await.unwrap().unwrap().available }
+        };
+        assert_eq!(
+            available("MUG").await,
+            Some(2),
+            "preorders and untracked stock are not counted"
+        );
+        // The same request again (its stored answer lost) reserves nothing more.
+        let again = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order)
+            .await
+            .unwrap();
+        assert_eq!(again["manual_approval_details"]["type"], "approved");
+        assert_eq!(available("MUG").await, Some(2));
+        // Other buyers take what is left, then find it gone.
+        let mut two = order.clone();
+        two.line_items_details[0].quantity = Some(2);
+        let other = finalize(&catalog, &agreements, ACCOUNT, "req_2", &s, &two)
+            .await
+            .unwrap();
+        assert_eq!(other["manual_approval_details"]["type"], "approved");
+        let late = finalize(&catalog, &agreements, ACCOUNT, "req_3", &s, &order)
+            .await
+            .unwrap();
+        assert_eq!(reason(&late), "Item MUG is sold out.");
+    }
+
+    #[tokio::test]
+    async fn required_agreements_decline_agents_without_a_confirmed_one() {
+        let mut s = settings();
+        s.require_agreement = true;
+        let catalog = catalog().await;
+        let agreements = MemoryAgreements::default();
+        let confirmed = json!({"id": "orca_1", "status": "confirmed",
+            "orchestrator_details": {"name": "ChatGPT", "network_business_profile": "nbp_openai"},
+            "status_transitions": {"orchestrator_confirmed_at": "x", "seller_confirmed_at": "y"}});
+        agreements
+            .put_if_newer(&Agreement::from_stripe(ACCOUNT, &confirmed).unwrap())
+            .await
+            .unwrap();
+        let by = |agent: serde_json::Value| {
+            data(&[("MUG", 1)], Some("US"), json!({"agent_details": agent}))
+        };
+        let decide = |d: FinalizeData, id: &'static str| {
+            let (catalog, agreements, s) = (&catalog, &agreements, &s);
+            async move {
+                finalize(catalog, agreements, ACCOUNT, id, s, &d)
+                    .await
+                    .unwrap()
+            }
+        };
+        let known = decide(by(json!({"network_business_profile": "nbp_openai"})), "r1").await;
+        assert_eq!(known["manual_approval_details"]["type"], "approved");
+        let by_name = decide(by(json!({"name": "chatgpt"})), "r2").await;
+        assert_eq!(by_name["manual_approval_details"]["type"], "approved");
+        let stranger = decide(by(json!({"network_business_profile": "nbp_other"})), "r3").await;
+        assert_eq!(
+            reason(&stranger),
+            "This store does not sell through this agent."
+        );
     }
 }

@@ -272,18 +272,12 @@ mod tests {
     use crate::secret::Secret;
     use crate::signature::sign_header;
     use crate::skus::{SkuChange, SkuRecord};
-    use crate::store::memory::MemoryIdempotency;
+    use crate::store::memory::{
+        MemoryAgreements, MemoryCatalog, MemoryIdempotency, MemoryMerchants,
+    };
     use crate::store::{Reservation, StockLine};
 
     const SECRET: &str = "whsec_unit_hooks";
-
-    struct OneMerchant(Merchant);
-
-    impl MerchantDirectory for OneMerchant {
-        async fn merchant(&self, account_id: &str) -> Result<Option<Merchant>, StoreError> {
-            Ok((account_id == self.0.account_id).then(|| self.0.clone()))
-        }
-    }
 
     /// A store that never answers: what a stalled DynamoDB looks like from the hook.
     struct Stalled;
@@ -324,44 +318,21 @@ mod tests {
         }
     }
 
-    struct NoAgreements;
-
-    impl AgreementStore for NoAgreements {
-        async fn put_if_newer(
-            &self,
-            _: &crate::agreements::Agreement,
-        ) -> Result<crate::store::Applied, StoreError> {
-            Ok(crate::store::Applied::Updated)
-        }
-        async fn agreement(
-            &self,
-            _: &str,
-            _: &str,
-        ) -> Result<Option<crate::agreements::Agreement>, StoreError> {
-            Ok(None)
-        }
-        async fn agreements(
-            &self,
-            _: &str,
-        ) -> Result<Vec<crate::agreements::Agreement>, StoreError> {
-            Ok(Vec::new())
-        }
-    }
-
     fn service(
         fallback: Fallback,
-    ) -> HookService<OneMerchant, Stalled, MemoryIdempotency, SystemClock, NoAgreements> {
+    ) -> HookService<MemoryMerchants, Stalled, MemoryIdempotency, SystemClock, MemoryAgreements>
+    {
         let mut merchant = Merchant::new("acct_1Unit");
         merchant.checkout.when_unavailable = fallback;
         HookService {
             hook: Hook::Finalize,
             verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
             livemode: false,
-            merchants: OneMerchant(merchant),
+            merchants: MemoryMerchants::with([merchant]),
             store: Stalled,
             idempotency: MemoryIdempotency::new(3600, 60),
             clock: SystemClock,
-            agreements: NoAgreements,
+            agreements: MemoryAgreements::default(),
             deadline: Duration::from_millis(50),
         }
     }
@@ -387,5 +358,121 @@ mod tests {
             .receive(&body, Some(&header))
             .await;
         assert_eq!(open.body["manual_approval_details"]["type"], "approved");
+    }
+
+    /// The hook over in-memory stores with one in-stock SKU.
+    async fn live_service()
+    -> HookService<MemoryMerchants, MemoryCatalog, MemoryIdempotency, SystemClock, MemoryAgreements>
+    {
+        let catalog = MemoryCatalog::default();
+        let mug = SkuRecord {
+            account_id: "acct_1Unit".into(),
+            sku: "MUG".into(),
+            title: Some("Mug".into()),
+            availability: crate::skus::Availability::InStock,
+            quantity: Some(5),
+            available: Some(5),
+            price: None,
+            shipping: vec![],
+            shipping_cost_basis: None,
+            source_import: "import-1".into(),
+            updated_at: 0,
+        };
+        catalog
+            .apply_sku_changes("acct_1Unit", "import-1", 0, &[SkuChange::Replace(mug)])
+            .await
+            .unwrap();
+        HookService {
+            hook: Hook::Finalize,
+            verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
+            livemode: false,
+            merchants: MemoryMerchants::with([Merchant::new("acct_1Unit")]),
+            store: catalog,
+            idempotency: MemoryIdempotency::new(3600, 60),
+            clock: SystemClock,
+            agreements: MemoryAgreements::default(),
+            deadline: Duration::from_secs(2),
+        }
+    }
+
+    fn signed(body: &Value) -> (Vec<u8>, String) {
+        let bytes = body.to_string().into_bytes();
+        let header = sign_header(&bytes, &[SECRET], SystemClock.now_seconds());
+        (bytes, header)
+    }
+
+    #[tokio::test]
+    async fn a_repeated_request_gets_the_same_answer_and_a_changed_one_409() {
+        let service = live_service().await;
+        let (body, header) = request();
+        let first = service.receive(&body, Some(&header)).await;
+        assert_eq!(first.body["manual_approval_details"]["type"], "approved");
+        let again = service.receive(&body, Some(&header)).await;
+        assert_eq!(again, first);
+        assert_eq!(
+            service
+                .store
+                .sku("acct_1Unit", "MUG")
+                .await
+                .unwrap()
+                .unwrap()
+                .available,
+            Some(4),
+            "reserved once"
+        );
+        let mut changed: Value = serde_json::from_slice(&body).unwrap();
+        changed["data"]["amount_total"] = json!(1);
+        let (body, header) = signed(&changed);
+        let mismatch = service.receive(&body, Some(&header)).await;
+        assert_eq!(mismatch.status, 409);
+        assert_eq!(mismatch.body["error"]["type"], "idempotency_error");
+    }
+
+    #[tokio::test]
+    async fn requests_that_are_not_this_merchants_finalize_are_refused_before_any_write() {
+        let service = live_service().await;
+        let base: Value = serde_json::from_slice(&request().0).unwrap();
+        let with = |pointer: &str, value: Value| {
+            let mut v = base.clone();
+            *v.pointer_mut(pointer).unwrap() = value;
+            v
+        };
+        let cases = [
+            (with("/type", json!(CUSTOMIZE)), 400, "invalid_request"),
+            (with("/livemode", json!(true)), 400, "livemode_mismatch"),
+            (
+                with("/context", json!("acct_1Stranger")),
+                404,
+                "unknown_merchant",
+            ),
+            (with("/context", json!("acct_../x")), 400, "invalid_request"),
+            (
+                with("/data", json!({"line_items_details": "x"})),
+                400,
+                "invalid_request",
+            ),
+        ];
+        for (body, status, kind) in cases {
+            let (bytes, header) = signed(&body);
+            let answer = service.receive(&bytes, Some(&header)).await;
+            assert_eq!(
+                (answer.status, answer.body["error"]["type"].as_str()),
+                (status, Some(kind)),
+                "{body}"
+            );
+        }
+        let (bytes, _) = request();
+        let unsigned = service.receive(&bytes, None).await;
+        assert_eq!(unsigned.status, 400);
+        assert_eq!(
+            service
+                .store
+                .sku("acct_1Unit", "MUG")
+                .await
+                .unwrap()
+                .unwrap()
+                .available,
+            Some(5)
+        );
     }
 }

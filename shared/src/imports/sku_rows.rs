@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use super::keys::Feed;
 use crate::catalog::{Header, Record, RowError, RowSink};
 use crate::money::parse_price;
-use crate::skus::{SkuChange, SkuRecord, parse_shipping};
+use crate::skus::{Availability, SkuChange, SkuRecord, parse_shipping};
 
 /// Turns rows into SKU record writes, skipping rows Stripe failed. Inventory and pricing rows
 /// carry only part of a record; they are merged over the product row's fields by the
@@ -93,7 +93,12 @@ impl RowSink for SkuRowSink<'_> {
         } else {
             field("inventory_quantity").and_then(|q| q.parse().ok())
         };
-        let availability = field("availability").unwrap_or("in_stock").to_string();
+        // A value outside the spec was reported by validation and Stripe refuses the row:
+        // guessing would let an item sell without its stock being counted.
+        let Some(availability) = Availability::parse(field("availability").unwrap_or("in_stock"))
+        else {
+            return Ok(());
+        };
         self.changes.push(match self.feed {
             Feed::Inventory => SkuChange::Stock {
                 sku,

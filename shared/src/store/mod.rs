@@ -1,9 +1,11 @@
 //! Persistence, one small trait per capability, with DynamoDB adapters (`dynamo`) and
-//! in-memory fakes (`memory`) side by side. Handlers ask for the narrowest trait they need.
+//! in-memory ones (`memory`, for tests only) side by side. Handlers ask for the narrowest
+//! trait they need.
 
 pub mod attr;
 pub mod cache;
 pub mod dynamo;
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 
 use std::future::Future;

@@ -4,6 +4,8 @@ pub mod catalog;
 pub mod checkout;
 mod client;
 mod error;
+#[cfg(any(test, feature = "memory"))]
+pub mod fake_catalog;
 pub mod objects;
 mod retry;
 

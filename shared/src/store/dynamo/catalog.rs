@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::{classify, decode, n, s};
 use crate::imports::{Feed, FeedSlot, ImportRecord};
-use crate::skus::{SkuChange, SkuRecord};
+use crate::skus::{Availability, SkuChange, SkuRecord};
 use crate::store::attr::to_item;
 use crate::store::{
     FeedSlots, ImportLog, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
@@ -365,7 +365,7 @@ impl DynamoCatalog {
                 let request = request
                     .key("sk", s(&sku_key(sku)))
                     .expression_attribute_values(":sku", s(sku))
-                    .expression_attribute_values(":availability", s(availability));
+                    .expression_attribute_values(":availability", s(availability.as_str()));
                 match quantity {
                     Some(q) => request
                         .update_expression("SET sku = :sku, availability = :availability, quantity = :quantity, available = :quantity, source_import = :source, updated_at = :now")
@@ -383,7 +383,7 @@ impl DynamoCatalog {
                     Some(price) => request
                         .update_expression("SET sku = :sku, price = :price, source_import = :source, updated_at = :now, availability = if_not_exists(availability, :in_stock)")
                         .expression_attribute_values(":price", super::encode_attr(price)?)
-                        .expression_attribute_values(":in_stock", s("in_stock")),
+                        .expression_attribute_values(":in_stock", s(Availability::InStock.as_str())),
                     None => request.update_expression("SET sku = :sku, source_import = :source, updated_at = :now REMOVE price"),
                 }
             }
