@@ -6,8 +6,8 @@ use shared::agreements::Agreement;
 use shared::merchants::is_account_id;
 use shared::store::AgreementStore;
 use shared::store::dynamo::{self, DynamoAgreements};
+use shared::stripe::agreements::{AgreementsApi, StripeAgreements};
 use shared::stripe::{StripeClient, http_client};
-use shared::thin_events::{AgreementsApi, StripeAgreements};
 
 use crate::common::{AGREEMENTS_TABLE, print_json, stripe_settings};
 

@@ -13,7 +13,7 @@ use crate::endpoint::HttpAnswer;
 use crate::merchants::is_account_id;
 use crate::signature::Verifier;
 use crate::store::{AgreementStore, Applied, Claim, IdempotencyStore};
-use crate::stripe::{RequestOptions, StripeClient, StripeError};
+use crate::stripe::agreements::AgreementsApi;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RelatedObject {
@@ -38,50 +38,6 @@ pub struct ThinEvent {
     pub related_object: Option<RelatedObject>,
 }
 
-const AGREEMENTS_PATH: &str = "/v2/orchestrated_commerce/agreements/";
-
-pub trait AgreementsApi: Send + Sync {
-    /// The agreement as Stripe shows it now, read in `context`.
-    fn retrieve_agreement(
-        &self,
-        context: &str,
-        agreement_id: &str,
-    ) -> impl Future<Output = Result<Value, StripeError>> + Send;
-}
-
-#[derive(Debug, Clone)]
-pub struct StripeAgreements {
-    client: StripeClient,
-    version: String,
-}
-
-impl StripeAgreements {
-    pub fn new(client: StripeClient, version: impl Into<String>) -> Self {
-        Self {
-            client,
-            version: version.into(),
-        }
-    }
-}
-
-impl AgreementsApi for StripeAgreements {
-    async fn retrieve_agreement(
-        &self,
-        context: &str,
-        agreement_id: &str,
-    ) -> Result<Value, StripeError> {
-        let options = RequestOptions {
-            context: Some(context.to_string()),
-            version: Some(self.version.clone()),
-            ..RequestOptions::default()
-        };
-        let id = crate::encoding::path_segment(agreement_id);
-        self.client
-            .get(&format!("{AGREEMENTS_PATH}{id}"), &[], &options)
-            .await
-    }
-}
-
 /// What a v2 catalog import event does: finish the import now (the uploader).
 pub trait ImportEvents: Send + Sync {
     /// The import's status afterwards, or None when it is not one of ours.
@@ -101,44 +57,6 @@ impl<T: ImportEvents> ImportEvents for Option<T> {
         match self {
             Some(inner) => inner.import_changed(account, import_id).await,
             None => Ok(None),
-        }
-    }
-}
-
-impl<M, Cat, I, O, A, K> ImportEvents for crate::uploader::Uploader<M, Cat, I, O, A, K>
-where
-    M: crate::store::MerchantDirectory,
-    Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuRecords,
-    I: IdempotencyStore,
-    O: crate::bucket::ObjectStore,
-    A: crate::stripe::catalog::CatalogApi,
-    K: Clock,
-{
-    fn import_changed(
-        &self,
-        account: &str,
-        import_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, String>> + Send {
-        let (account, import_id) = (account.to_string(), import_id.to_string());
-        async move {
-            // Boxed: the uploader's future is Send, but proving it through every generic
-            // layer of the thin-event receiver is more than the compiler does on its own.
-            type Work<'a> = std::pin::Pin<
-                Box<
-                    dyn Future<
-                            Output = Result<
-                                Option<crate::imports::ImportStatus>,
-                                crate::uploader::UploadError,
-                            >,
-                        > + Send
-                        + 'a,
-                >,
-            >;
-            let work: Work<'_> = Box::pin(self.on_import_event(&account, &import_id));
-            let status = work.await.map_err(|e| e.to_string())?;
-            Ok(status
-                .and_then(|s| serde_json::to_value(s).ok())
-                .and_then(|v| v.as_str().map(str::to_string)))
         }
     }
 }
@@ -322,5 +240,169 @@ where
         Ok(
             json!({"agreement": agreement.agreement_id, "status": agreement.status, "stored": applied == Applied::Updated}),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::agreements::AgreementStatus;
+    use crate::clock::SystemClock;
+    use crate::secret::Secret;
+    use crate::signature::sign_header;
+    use crate::store::memory::{MemoryAgreements, MemoryIdempotency};
+    use crate::stripe::StripeError;
+
+    const SECRET: &str = "whsec_unit_thin";
+    const ACCOUNT: &str = "acct_1Unit";
+
+    /// Answers each retrieval with the next scripted state: what Stripe showed at the time
+    /// of that fetch (which, with reordered events, may be older than the event).
+    #[derive(Default)]
+    struct ScriptedAgreements {
+        answers: Mutex<VecDeque<Value>>,
+        calls: Mutex<usize>,
+    }
+
+    impl ScriptedAgreements {
+        fn then(self, status: &str, transitions: Value) -> Self {
+            self.answers.lock().unwrap().push_back(json!({"id": "orca_1", "object": "v2.orchestrated_commerce.agreement",
+                "status": status, "status_transitions": transitions,
+                "orchestrator_details": {"name": "ChatGPT", "network_business_profile": "nbp_openai"}}));
+            self
+        }
+    }
+
+    impl AgreementsApi for ScriptedAgreements {
+        async fn retrieve_agreement(&self, context: &str, id: &str) -> Result<Value, StripeError> {
+            assert_eq!(
+                (context, id),
+                (ACCOUNT, "orca_1"),
+                "read in the event's context"
+            );
+            *self.calls.lock().unwrap() += 1;
+            Ok(self
+                .answers
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("a scripted answer"))
+        }
+    }
+
+    fn receiver(
+        stripe: ScriptedAgreements,
+    ) -> ThinEvents<
+        MemoryAgreements,
+        MemoryIdempotency,
+        ScriptedAgreements,
+        SystemClock,
+        Option<NoImports>,
+    > {
+        ThinEvents {
+            verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
+            livemode: false,
+            agreements: MemoryAgreements::default(),
+            idempotency: MemoryIdempotency::new(3600, 60),
+            stripe,
+            clock: SystemClock,
+            imports: None,
+        }
+    }
+
+    struct NoImports;
+
+    impl ImportEvents for NoImports {
+        async fn import_changed(&self, _: &str, _: &str) -> Result<Option<String>, String> {
+            Ok(None)
+        }
+    }
+
+    fn event(id: &str, kind: &str) -> (Vec<u8>, String) {
+        let body = json!({"id": id, "object": "v2.core.event", "type": format!("v2.orchestrated_commerce.agreement.{kind}"),
+            "created": "2026-11-28T10:00:00.000Z", "livemode": false, "context": ACCOUNT,
+            "related_object": {"id": "orca_1", "type": "v2.orchestrated_commerce.agreement", "url": "/v2/orchestrated_commerce/agreements/orca_1"}})
+        .to_string()
+        .into_bytes();
+        let header = sign_header(&body, &[SECRET], SystemClock.now_seconds());
+        (body, header)
+    }
+
+    async fn stored(
+        events: &ThinEvents<
+            MemoryAgreements,
+            MemoryIdempotency,
+            ScriptedAgreements,
+            SystemClock,
+            Option<NoImports>,
+        >,
+    ) -> AgreementStatus {
+        events
+            .agreements
+            .agreement(ACCOUNT, "orca_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+
+    #[tokio::test]
+    async fn reordered_events_and_stale_reads_converge_on_the_furthest_state() {
+        // Events arrive newest first, and each fetch returns an older state than the last.
+        let stripe = ScriptedAgreements::default()
+            .then("confirmed", json!({"orchestrator_confirmed_at": "a", "seller_confirmed_at": "b"}))
+            .then("partially_confirmed", json!({"orchestrator_confirmed_at": "a"}))
+            .then("initiated", json!({}))
+            .then("terminated", json!({"orchestrator_confirmed_at": "a", "seller_confirmed_at": "b", "terminated_at": "c"}))
+            .then("confirmed", json!({"orchestrator_confirmed_at": "a", "seller_confirmed_at": "b"}));
+        let events = receiver(stripe);
+        for (id, kind) in [
+            ("evt_3", "confirmed"),
+            ("evt_2", "partially_confirmed"),
+            ("evt_1", "created"),
+        ] {
+            let (body, header) = event(id, kind);
+            assert_eq!(events.receive(&body, Some(&header)).await.status, 200);
+        }
+        assert_eq!(stored(&events).await, AgreementStatus::Confirmed);
+        let (body, header) = event("evt_4", "terminated");
+        events.receive(&body, Some(&header)).await;
+        assert_eq!(stored(&events).await, AgreementStatus::Terminated);
+        // A stale read after termination never brings the agreement back.
+        let (body, header) = event("evt_5", "confirmed");
+        let answer = events.receive(&body, Some(&header)).await;
+        assert_eq!(answer.body["outcome"]["stored"], false, "{:?}", answer);
+        assert_eq!(stored(&events).await, AgreementStatus::Terminated);
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_acknowledged_without_fetching_again() {
+        let stripe = ScriptedAgreements::default().then("initiated", json!({}));
+        let events = receiver(stripe);
+        let (body, header) = event("evt_1", "created");
+        assert_eq!(events.receive(&body, Some(&header)).await.status, 200);
+        let again = events.receive(&body, Some(&header)).await;
+        assert_eq!(again.body["duplicate"], true);
+        assert_eq!(*events.stripe.calls.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn events_from_elsewhere_are_refused_or_set_aside() {
+        let events = receiver(ScriptedAgreements::default());
+        let (body, _) = event("evt_1", "created");
+        let forged = sign_header(&body, &["whsec_attacker"], SystemClock.now_seconds());
+        assert_eq!(events.receive(&body, Some(&forged)).await.status, 400);
+        let other = json!({"id": "evt_x", "object": "v2.core.event", "type": "v2.core.account.updated", "livemode": false});
+        let bytes = other.to_string().into_bytes();
+        let header = sign_header(&bytes, &[SECRET], SystemClock.now_seconds());
+        let answer = events.receive(&bytes, Some(&header)).await;
+        assert_eq!(
+            (answer.status, &answer.body["handled"]),
+            (200, &json!(false))
+        );
+        assert_eq!(*events.stripe.calls.lock().unwrap(), 0, "nothing fetched");
     }
 }

@@ -17,10 +17,11 @@ use shared::signature::Verifier;
 use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,
 };
+use shared::stripe::agreements::StripeAgreements;
 use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
-use shared::thin_events::{StripeAgreements, ThinEvents};
+use shared::thin_events::ThinEvents;
 use shared::uploader::DeployedUploader;
 use shared::webhooks::SnapshotWebhooks;
 

@@ -1,5 +1,6 @@
 //! Stripe: the HTTP client, its error type and retry rule, and the typed objects we read.
 
+pub mod agreements;
 pub mod catalog;
 pub mod checkout;
 mod client;

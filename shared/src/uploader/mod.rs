@@ -179,3 +179,39 @@ pub struct TickSummary {
     pub feeds: usize,
     pub failed: usize,
 }
+
+/// A thin event said a v2 import changed: the uploader moves that feed forward now.
+impl<M, Cat, I, O, A, K> crate::thin_events::ImportEvents for Uploader<M, Cat, I, O, A, K>
+where
+    M: crate::store::MerchantDirectory,
+    Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuRecords,
+    I: crate::store::IdempotencyStore,
+    O: crate::bucket::ObjectStore,
+    A: crate::stripe::catalog::CatalogApi,
+    K: crate::clock::Clock,
+{
+    fn import_changed(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, String>> + Send {
+        let (account, import_id) = (account.to_string(), import_id.to_string());
+        async move {
+            // Boxed: the uploader's future is Send, but proving it through every generic
+            // layer of the thin-event receiver is more than the compiler does on its own.
+            type Work<'a> = std::pin::Pin<
+                Box<
+                    dyn std::future::Future<
+                            Output = Result<Option<crate::imports::ImportStatus>, UploadError>,
+                        > + Send
+                        + 'a,
+                >,
+            >;
+            let work: Work<'_> = Box::pin(self.on_import_event(&account, &import_id));
+            let status = work.await.map_err(|e| e.to_string())?;
+            Ok(status
+                .and_then(|s| serde_json::to_value(s).ok())
+                .and_then(|v| v.as_str().map(str::to_string)))
+        }
+    }
+}
