@@ -19,13 +19,15 @@
 mod columns;
 mod formats;
 mod parse;
+mod record;
 mod report;
 mod rules;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use parse::{Header, MAX_FIELDS, MAX_RECORD_BYTES, Record, Validator, validate_reader};
+pub use parse::{MAX_FIELDS, MAX_RECORD_BYTES, Validator, validate_reader};
+pub use record::{Header, Record};
 pub use report::{
     DEFAULT_ERROR_CAP, ERROR_COLUMN, ErrorCsvWriter, ReportedError, ValidationReport,
 };

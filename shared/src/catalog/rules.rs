@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::columns::Col::{self, *};
 use super::formats::{self, chars_over, show, split_byte, split_once_byte};
-use super::parse::{Header, Record};
+use super::record::{Header, Record};
 use super::{FeedKind, RowError};
 
 /// Keys of the id and group maps are already hashes: hashing them again would only cost.
