@@ -5,67 +5,12 @@
 //! booleans are case-sensitive because the spec spells them exactly (`in_stock`, `true`).
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::columns::Col::{self, *};
 use super::formats::{self, chars_over, show, split_byte, split_once_byte};
+use super::id_hash::{IdHashBuild, id_hash};
 use super::record::{Header, Record};
 use super::{FeedKind, RowError};
-
-/// Keys of the id and group maps are already hashes: hashing them again would only cost.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
-
-type PassThroughBuild = BuildHasherDefault<PassThrough>;
-
-/// 128 bits per id, in two independent 64-bit lanes of multiply-fold mixing (the
-/// construction of foldhash and wyhash), each with its own constants. A false duplicate
-/// needs both lanes to collide at once, out of reach for any real catalog; 16 bytes per
-/// id keep the duplicate set compact. (Two SipHashes cost 4% of the whole validation.)
-fn hash128(s: &str) -> u128 {
-    const K: [u64; 4] = [
-        0x243f_6a88_85a3_08d3,
-        0x1319_8a2e_0370_7344,
-        0xa409_3822_299f_31d0,
-        0x082e_fa98_ec4e_6c89,
-    ];
-    fn fold(a: u64, b: u64) -> u64 {
-        let p = u128::from(a) * u128::from(b);
-        (p as u64) ^ ((p >> 64) as u64)
-    }
-    let bytes = s.as_bytes();
-    let len = bytes.len() as u64;
-    let (mut a, mut b) = (K[0] ^ len, K[1] ^ len.rotate_left(32));
-    let mut mix = |word: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..word.len()].copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
-        a = fold(a ^ w, K[2]);
-        b = fold(b ^ w.rotate_left(29), K[3]);
-    };
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        mix(word);
-    }
-    mix(words.remainder());
-    (u128::from(fold(a, K[1] ^ K[3])) << 64) | u128::from(fold(b, K[0] ^ K[2]))
-}
 
 /// The attributes whose presence must agree across one item group's variants.
 const VARIANT_ATTRIBUTES: [Col; 8] = [
@@ -87,8 +32,8 @@ struct Group {
 pub(crate) struct Checker {
     feed: FeedKind,
     links: formats::LinkFinder,
-    ids: HashSet<u128, PassThroughBuild>,
-    groups: HashMap<u128, Group, PassThroughBuild>,
+    ids: HashSet<u128, IdHashBuild>,
+    groups: HashMap<u128, Group, IdHashBuild>,
 }
 
 /// One row being checked: its values by column, and where its errors go.
@@ -373,7 +318,7 @@ impl Checker {
                 ),
             );
         }
-        if !self.ids.insert(hash128(id)) {
+        if !self.ids.insert(id_hash(id)) {
             row.err(
                 col,
                 format!("{} appears on an earlier row of this file", show(id)),
@@ -645,7 +590,7 @@ impl Checker {
         let line = row.record.line();
         let first = self
             .groups
-            .entry(hash128(group))
+            .entry(id_hash(group))
             .or_insert(Group { line, mask });
         if first.mask == mask {
             return;
@@ -1127,24 +1072,4 @@ fn starts_with_type(s: &str) -> bool {
         && word
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hash128;
-
-    #[test]
-    fn id_hashes_differ_for_near_identical_ids() {
-        let mut seen = std::collections::HashSet::new();
-        for i in 0..200_000u32 {
-            for id in [format!("SKU-{i:08}"), format!("SKU-{i}"), format!("{i}")] {
-                seen.insert((id.clone(), hash128(&id)));
-            }
-        }
-        let hashes: std::collections::HashSet<u128> = seen.iter().map(|(_, h)| *h).collect();
-        assert_eq!(hashes.len(), seen.len());
-        assert_ne!(hash128(""), hash128("\0"));
-        assert_ne!(hash128("a"), hash128("a\0"));
-        assert_ne!(hash128("abcdefgh"), hash128("abcdefgh\0"));
-    }
 }
