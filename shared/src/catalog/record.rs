@@ -59,6 +59,7 @@ impl Header {
         self.id_index
     }
 
+    #[inline]
     pub(crate) fn col(&self, col: Col) -> Option<usize> {
         match self.index[col as usize] {
             ABSENT => None,

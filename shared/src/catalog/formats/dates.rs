@@ -46,6 +46,7 @@ pub(crate) fn date(s: &str) -> Option<i64> {
 /// An ISO 8601 instant: a date (midnight UTC) or a date-time with a time zone,
 /// `YYYY-MM-DDThh:mm[:ss[.fff]](Z|±hh:mm)`. Returns seconds since the epoch. A date-time
 /// without a zone is refused: it names a different instant in every zone.
+#[inline]
 pub(crate) fn instant(s: &str) -> Option<i64> {
     if s.len() == 10 {
         return date(s).map(|d| d * 86_400);

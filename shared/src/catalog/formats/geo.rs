@@ -19,6 +19,7 @@ const COUNTRY_TABLE: [u32; 26] = {
     table
 };
 
+#[inline]
 pub(crate) fn is_country(s: &str) -> bool {
     match s.as_bytes() {
         [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => {
@@ -29,6 +30,7 @@ pub(crate) fn is_country(s: &str) -> bool {
 }
 
 /// A subdivision code as in ISO 3166-2 after the country prefix (`CA`, `NY`, `BY`, `75`).
+#[inline]
 pub(crate) fn is_region(s: &str) -> bool {
     (1..=3).contains(&s.len())
         && s.bytes()
@@ -37,6 +39,7 @@ pub(crate) fn is_region(s: &str) -> bool {
 
 /// A US shipping area given by postal code: `94012`, a range `73114-74547`, or a prefix
 /// wildcard `94*`.
+#[inline]
 pub(crate) fn is_us_postal_area(s: &str) -> bool {
     let zip = |z: &str| z.len() == 5 && is_digits(z);
     if let Some(prefix) = s.strip_suffix('*') {

@@ -3,6 +3,9 @@
 //!
 //! Numbers, prices, measures, URLs and text here; dates and instants in `dates`, country,
 //! region and postal codes in `geo`.
+//!
+//! The small checks the rules call on every row are `#[inline]`, so they inline into the
+//! rules' modules whichever codegen unit those land in (see `rules`).
 
 mod dates;
 mod geo;
@@ -21,6 +24,7 @@ pub(crate) fn show(value: &str) -> String {
 
 /// Number of characters when it is over `max` (lengths in the spec count characters, and a
 /// string of at most `max` bytes cannot have more than `max` characters).
+#[inline]
 pub(crate) fn chars_over(value: &str, max: usize) -> Option<usize> {
     if value.len() <= max {
         return None;
@@ -29,11 +33,13 @@ pub(crate) fn chars_over(value: &str, max: usize) -> Option<usize> {
     (n > max).then_some(n)
 }
 
+#[inline]
 pub(crate) fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A non-negative integer without sign, decimal point or separators.
+#[inline]
 pub(crate) fn uint(s: &str) -> Option<u64> {
     if !is_digits(s) || s.len() > 19 {
         return None;
@@ -51,11 +57,13 @@ pub(crate) struct Decimal {
 }
 
 impl Decimal {
+    #[inline]
     pub(crate) fn within(self, lo: u64, hi: u64) -> bool {
         self.int >= lo && (self.int < hi || (self.int == hi && !self.fraction))
     }
 }
 
+#[inline]
 pub(crate) fn decimal(s: &str) -> Option<Decimal> {
     let (int, frac) = match split_once_byte(s, b'.') {
         Some((i, f)) => (i, Some(f)),
@@ -73,6 +81,7 @@ pub(crate) fn decimal(s: &str) -> Option<Decimal> {
 
 /// `str::split_once` for an ASCII separator. Feed values are short, where a plain loop
 /// beats the generic char searcher (which sets up memchr on every call).
+#[inline]
 pub(crate) fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
     debug_assert!(sep.is_ascii());
     let i = s.as_bytes().iter().position(|&b| b == sep)?;
@@ -81,6 +90,7 @@ pub(crate) fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
 }
 
 /// `str::split` for an ASCII separator, on the same grounds as [`split_once_byte`].
+#[inline]
 pub(crate) fn split_byte(s: &str, sep: u8) -> SplitByte<'_> {
     debug_assert!(sep.is_ascii());
     SplitByte { rest: Some(s), sep }
@@ -94,6 +104,7 @@ pub(crate) struct SplitByte<'a> {
 impl<'a> Iterator for SplitByte<'a> {
     type Item = &'a str;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
         match split_once_byte(rest, self.sep) {
@@ -135,6 +146,7 @@ pub(crate) fn price(s: &str) -> Result<&str, String> {
 
 /// An absolute http(s) URL with a host and no unencoded whitespace. One pass over the
 /// bytes: four URLs a row make this one of the hotter checks.
+#[inline]
 pub(crate) fn url(s: &str) -> Result<(), &'static str> {
     let b = s.as_bytes();
     let rest = if starts_with_ignore_case(b, b"https://") {
@@ -188,6 +200,7 @@ fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
 }
 
 /// The extension of a URL's path, as written, when it has one.
+#[inline]
 pub(crate) fn url_extension(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     let path_end = b
@@ -226,6 +239,7 @@ impl LinkFinder {
         }
     }
 
+    #[inline]
     pub(crate) fn has_link(&self, s: &str) -> bool {
         self.needles.iter().any(|f| f.find(s.as_bytes()).is_some())
     }

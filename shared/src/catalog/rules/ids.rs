@@ -17,6 +17,7 @@ impl SeenIds {
     /// Required, bounded, and unique in the file. Product-like ids are SKUs: ASCII letters
     /// and digits plus the separators SKUs commonly use; commas, colons and spaces would
     /// break the lists (`related_products`, `target_ids`) that refer to them.
+    #[inline]
     pub(super) fn check_key(&mut self, row: &mut Row<'_, '_>, col: Col, sku: bool) {
         let id = row.required(col);
         if id.is_empty() {

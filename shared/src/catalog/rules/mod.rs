@@ -11,6 +11,12 @@
 //! Values are trimmed (ASCII whitespace) before any check, so `" 15.00 USD "` passes; enum
 //! values and booleans are case-sensitive because the spec spells them exactly
 //! (`in_stock`, `true`).
+//!
+//! Speed: the rules run on every row, and they were tuned when they were one module. The
+//! release profile compiles the crate in 4 codegen units, so a function in another module
+//! may land in another unit, across which only small functions get inlined. Hence
+//! `#[inline]` on `Row`'s methods and on the functions each feed calls once per row:
+//! without it validation lost about 6% of its throughput (`benches/catalog_validation.rs`).
 
 mod ids;
 mod inventory;

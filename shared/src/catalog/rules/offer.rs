@@ -8,6 +8,7 @@ use crate::catalog::columns::Col::*;
 const AVAILABILITY: &[&str] = &["in_stock", "out_of_stock", "preorder", "backorder"];
 
 /// `availability` (required), and `availability_date`, required for a preorder.
+#[inline]
 pub(super) fn availability(row: &mut Row<'_, '_>) {
     let availability = row.required(Availability);
     row.one_of(Availability, availability, AVAILABILITY);
@@ -18,6 +19,7 @@ pub(super) fn availability(row: &mut Row<'_, '_>) {
 }
 
 /// `price` (required), then the sale price in the same currency.
+#[inline]
 pub(super) fn price_and_sale(row: &mut Row<'_, '_>) {
     let currency = if row.required(Price).is_empty() {
         None

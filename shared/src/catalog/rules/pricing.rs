@@ -6,6 +6,7 @@ use super::row::Row;
 use crate::catalog::columns::Col::*;
 
 /// Checks one pricing row.
+#[inline]
 pub(super) fn check(row: &mut Row<'_, '_>, ids: &mut SeenIds) {
     ids.check_key(row, Id, true);
     price_and_sale(row);

@@ -14,6 +14,7 @@ use crate::catalog::formats::{self, LinkFinder, show, split_byte, split_once_byt
 
 /// Checks one product row. A deletion (`delete` is `true`) is checked for its key only:
 /// Stripe reads nothing else from it.
+#[inline]
 pub(super) fn check(
     row: &mut Row<'_, '_>,
     ids: &mut SeenIds,

@@ -6,6 +6,7 @@ use crate::catalog::columns::Col::*;
 use crate::catalog::formats::{chars_over, show, split_once_byte};
 
 /// `type:target_id, …`: at most 10, none pointing at the row itself or repeated.
+#[inline]
 pub(super) fn related_products(row: &mut Row<'_, '_>) {
     let related = row.v(RelatedProducts);
     if related.is_empty() {
@@ -65,6 +66,7 @@ pub(super) fn related_products(row: &mut Row<'_, '_>) {
 /// `type:message, …`. Messages are prose and may hold commas, so an entry only ends at a
 /// comma followed by something shaped like a type (`word_word:`); every real type has an
 /// underscore, prose seldom puts one before a colon.
+#[inline]
 pub(super) fn product_warning(row: &mut Row<'_, '_>) {
     let warnings = row.v(ProductWarning);
     if warnings.is_empty() {

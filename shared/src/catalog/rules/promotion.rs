@@ -7,6 +7,7 @@ use crate::catalog::columns::Col::*;
 use crate::catalog::formats::{self, show};
 
 /// Checks one promotion row; a deletion is checked for its key only.
+#[inline]
 pub(super) fn check(row: &mut Row<'_, '_>, ids: &mut SeenIds) {
     let deleting = row.bool_col(Delete) == Some(true);
     ids.check_key(row, PromotionId, false);

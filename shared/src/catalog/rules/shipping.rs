@@ -6,6 +6,7 @@ use crate::catalog::columns::Col::{self, *};
 use crate::catalog::formats::{self, show, split_once_byte};
 
 /// `country:area:service:speed:price, …`; speed may be empty or left out.
+#[inline]
 pub(super) fn check_shipping(row: &mut Row<'_, '_>, shipping: &str) {
     for entry in entries(shipping) {
         if entry.is_empty() {
@@ -74,6 +75,7 @@ fn is_speed(s: &str) -> bool {
 }
 
 /// `country:region:label:amount, …`
+#[inline]
 pub(super) fn applicable_fees(row: &mut Row<'_, '_>) {
     let fees = row.v(ApplicableFees);
     if fees.is_empty() {
@@ -103,6 +105,7 @@ pub(super) fn applicable_fees(row: &mut Row<'_, '_>) {
 
 /// `country:region:service:threshold, …`, each naming a service this row ships with to
 /// that country.
+#[inline]
 pub(super) fn free_shipping_threshold(row: &mut Row<'_, '_>, shipping: &str) {
     let thresholds = row.v(FreeShippingThreshold);
     if thresholds.is_empty() {

@@ -35,6 +35,7 @@ pub(super) struct VariantGroups(HashMap<u128, Group, IdHashBuild>);
 impl VariantGroups {
     /// Every variant of a group must carry the same set of variant attributes (not the
     /// same values): the first row seen defines the set, later rows are checked against it.
+    #[inline]
     pub(super) fn check(&mut self, row: &mut Row<'_, '_>, group: &str) {
         let mut mask = 0u16;
         for (bit, col) in VARIANT_ATTRIBUTES.iter().enumerate() {
