@@ -117,7 +117,7 @@ impl Header {
 }
 
 /// One parsed record, borrowed from the validator's buffers for the duration of a
-/// [`RowSink::row`] call.
+/// [`RowSink::row`](super::RowSink::row) call.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     line: u64,
