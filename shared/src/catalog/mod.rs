@@ -4,8 +4,8 @@
 //! [`Validator`] is push-based: bytes arrive in chunks of any size (an S3 body stream, a
 //! file read loop) and every parsed row goes to a [`RowSink`] with the row's errors. Memory
 //! does not grow with the file: the record being parsed is bounded
-//! ([`MAX_RECORD_BYTES`]), and the only per-row state is a 128-bit hash per id (duplicate
-//! detection) and a few bytes per `item_group_id` (variant consistency).
+//! ([`MAX_RECORD_BYTES`]), and the only per-row state is a 128-bit hash per id ([`id_hash`],
+//! duplicate detection) and a few bytes per `item_group_id` (variant consistency).
 //!
 //! Two kinds of problems:
 //! - [`Fatal`] (structural): the file would be rejected whole, so validation stops.
@@ -18,14 +18,18 @@
 
 mod columns;
 mod formats;
+mod id_hash;
 mod parse;
+mod record;
 mod report;
 mod rules;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use parse::{Header, MAX_FIELDS, MAX_RECORD_BYTES, Record, Validator, validate_reader};
+pub use id_hash::id_hash;
+pub use parse::{MAX_FIELDS, MAX_RECORD_BYTES, Validator, validate_reader};
+pub use record::{Header, Record};
 pub use report::{
     DEFAULT_ERROR_CAP, ERROR_COLUMN, ErrorCsvWriter, ReportedError, ValidationReport,
 };

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::parse::{Header, Record};
+use super::record::{Header, Record};
 use super::{Fatal, RowError, RowSink, Summary};
 
 /// How many row errors a [`ValidationReport`] keeps by default; the rest are only counted,
