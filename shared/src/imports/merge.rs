@@ -3,17 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sha2::{Digest, Sha256};
-
 use super::keys::FileFormat;
-use crate::catalog::{Header, Record, RowError, RowSink};
-
-fn id_hash(id: &str) -> u128 {
-    let digest = Sha256::digest(id.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    u128::from_be_bytes(bytes)
-}
+use crate::catalog::{Header, Record, RowError, RowSink, id_hash};
 
 /// Pass one: where each id last occurs, and each file's columns.
 #[derive(Debug, Default)]

@@ -126,3 +126,67 @@ impl RowSink for SkuRowSink<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Limits, Validator};
+
+    fn changes(feed: Feed, csv: &str, failed: &[&str]) -> Vec<SkuChange> {
+        let failed: HashSet<String> = failed.iter().map(|s| s.to_string()).collect();
+        let mut sink = SkuRowSink::new("acct_1Unit", feed, "import-7", 42, &failed);
+        let mut validator = Validator::new(feed, Limits::v2());
+        validator.push(csv.as_bytes(), &mut sink).unwrap();
+        validator.finish(&mut sink).unwrap();
+        sink.take()
+    }
+
+    #[test]
+    fn inventory_and_pricing_rows_change_only_their_fields() {
+        let stock = changes(
+            Feed::Inventory,
+            "id,availability,inventory_quantity\nA,out_of_stock,0\nB,backorder,\n",
+            &[],
+        );
+        assert_eq!(
+            stock,
+            [
+                SkuChange::Stock {
+                    sku: "A".into(),
+                    availability: Availability::OutOfStock,
+                    quantity: Some(0)
+                },
+                SkuChange::Stock {
+                    sku: "B".into(),
+                    availability: Availability::Backorder,
+                    quantity: None
+                },
+            ]
+        );
+        let prices = changes(Feed::Pricing, "id,price\nA,12.50 USD\n", &[]);
+        assert!(
+            matches!(&prices[..], [SkuChange::Price { sku, price: Some(p) }] if sku == "A" && p.amount == 1250)
+        );
+    }
+
+    #[test]
+    fn rows_stripe_refused_or_that_break_the_spec_leave_the_sku_alone() {
+        let rows = "id,availability,inventory_quantity\nA,in_stock,3\nB,in_stock,4\nC,in stock,5\nD,in_stock,6\n";
+        let kept: Vec<String> = changes(Feed::Inventory, rows, &["B"])
+            .into_iter()
+            .map(|c| match c {
+                SkuChange::Stock { sku, .. } => sku,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(kept, ["A", "D"]);
+        let promotions = "promotion_id,title,benefit_type,active_period,target_selection,application_type,percent_off\nP1,Spring,percent_off,2026-03-01T00:00:00Z/2026-03-31T00:00:00Z,all_products,automatic,20\n";
+        assert!(changes(Feed::Promotion, promotions, &[]).is_empty());
+    }
+
+    #[test]
+    fn delete_rows_remove_the_sku() {
+        let deleted = changes(Feed::Product, "id,delete\nA,true\n", &[]);
+        assert_eq!(deleted, [SkuChange::Delete { sku: "A".into() }]);
+    }
+}

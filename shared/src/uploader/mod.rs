@@ -215,3 +215,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
