@@ -1,5 +1,5 @@
 //! Agreements: which AI agents (orchestrators) may sell a merchant's products
-//! (STRIPE.md §5). We keep Stripe's latest state per account and agreement.
+//! (docs/stripe.md §5). We keep Stripe's latest state per account and agreement.
 //!
 //! Thin events say only that an agreement changed; the function re-fetches it, so the
 //! stored state is always one Stripe has shown. Reordered deliveries still could race a

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Which Stripe catalog upload API a merchant's feeds go through (STRIPE.md §1).
+/// Which Stripe catalog upload API a merchant's feeds go through (docs/stripe.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiGeneration {

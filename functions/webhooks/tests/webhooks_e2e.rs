@@ -160,7 +160,7 @@ async fn completed_fixture_becomes_an_order_with_every_field() {
     let item = &s["line_items"]["data"][0];
     let charge = &s["payment_intent"]["latest_charge"];
     let card = &charge["payment_method_details"]["card"];
-    // Every row of STRIPE.md §6, compared with what Stripe (the emulator) returns.
+    // Every row of docs/stripe.md §6, compared with what Stripe (the emulator) returns.
     assert_eq!(order.order_date, charge["created"].as_i64());
     assert_eq!(order.lines.len(), 1);
     let line = &order.lines[0];

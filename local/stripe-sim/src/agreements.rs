@@ -1,4 +1,4 @@
-//! Orchestrated-commerce agreements (STRIPE.md §5): which orchestrator (an AI agent's
+//! Orchestrated-commerce agreements (docs/stripe.md §5): which orchestrator (an AI agent's
 //! platform) may sell a seller's products. Both parties confirm; either may terminate, and
 //! `terminated` is final. Every change emits a v2 thin event
 //! (`v2.orchestrated_commerce.agreement.{created, partially_confirmed, confirmed,

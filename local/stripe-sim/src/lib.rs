@@ -98,7 +98,7 @@ pub struct SimConfig {
     pub agreements_version_marker: String,
 }
 
-/// Where and how Stripe calls the platform's checkout hooks (STRIPE.md §3). Also settable
+/// Where and how Stripe calls the platform's checkout hooks (docs/stripe.md §3). Also settable
 /// at run time with `POST /_sim/hooks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HooksConfig {

@@ -196,7 +196,7 @@ pub(crate) fn id_column(feed: FeedKind) -> Col {
     }
 }
 
-/// Columns whose absence from the header rejects the file: those STRIPE.md §2 marks
+/// Columns whose absence from the header rejects the file: those docs/stripe.md §2 marks
 /// required unconditionally. Conditionally required ones (brand, mpn, inventory_quantity
 /// in the product feed, one of the two category columns...) stay row errors, because a
 /// file can be valid without them.

@@ -1,5 +1,5 @@
 //! Catalog feeds: validation of product, inventory, pricing and promotion CSV/TSV files
-//! against Stripe's feed spec (STRIPE.md §2), streaming.
+//! against Stripe's feed spec (docs/stripe.md §2), streaming.
 //!
 //! [`Validator`] is push-based: bytes arrive in chunks of any size (an S3 body stream, a
 //! file read loop) and every parsed row goes to a [`RowSink`] with the row's errors. Memory

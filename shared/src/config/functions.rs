@@ -14,7 +14,7 @@ pub struct StripeSettings {
     pub files_base: String,
     /// The account's livemode this deployment serves; events of the other mode are refused.
     pub livemode: bool,
-    /// `Stripe-Version` for the order retrieval (a preview version: STRIPE.md §6).
+    /// `Stripe-Version` for the order retrieval (a preview version: docs/stripe.md §6).
     pub orders_api_version: String,
     pub request_timeout: Duration,
     pub max_network_retries: u32,

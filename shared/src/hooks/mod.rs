@@ -1,4 +1,4 @@
-//! The checkout hooks Stripe calls during an agent's checkout (STRIPE.md §3):
+//! The checkout hooks Stripe calls during an agent's checkout (docs/stripe.md §3):
 //! `customize_checkout` (shipping options, tax rates) and `finalize_checkout` (approve or
 //! decline, application fee; 4-second deadline). Both are verified with the Agentic
 //! Commerce Extension's secret, idempotent by request id, and scoped to the merchant the

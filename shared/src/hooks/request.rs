@@ -1,4 +1,4 @@
-//! The checkout hooks' requests (STRIPE.md §3), read leniently: fields we do not use may
+//! The checkout hooks' requests (docs/stripe.md §3), read leniently: fields we do not use may
 //! come and go without failing a checkout.
 
 use serde::Deserialize;

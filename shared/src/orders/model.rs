@@ -1,4 +1,4 @@
-//! The order record: every field of STRIPE.md §6, built from one expanded retrieval of the
+//! The order record: every field of docs/stripe.md §6, built from one expanded retrieval of the
 //! checkout session, plus payment, refund and dispute state kept convergent by `state`.
 
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ pub struct Order {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OrderBuildError {
     #[error(
-        "the checkout session {0} came back without line_items: was it retrieved with the expansions of STRIPE.md §6?"
+        "the checkout session {0} came back without line_items: was it retrieved with the expansions of docs/stripe.md §6?"
     )]
     MissingLineItems(String),
     #[error(

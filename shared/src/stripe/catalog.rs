@@ -1,6 +1,6 @@
 //! The catalog-upload capability: Files API + ImportSet (v1) and Product Catalog Import
 //! (v2), in the domain's terms. Paths, purposes and versions are configuration: the beta
-//! surface has moved before (STRIPE.md §1).
+//! surface has moved before (docs/stripe.md §1).
 
 use std::future::Future;
 

@@ -5,7 +5,7 @@ use std::future::Future;
 use super::objects::CheckoutSession;
 use super::{RequestOptions, StripeClient, StripeError};
 
-/// The expansions of STRIPE.md §6: one call returns every field of an order.
+/// The expansions of docs/stripe.md §6: one call returns every field of an order.
 pub const ORDER_EXPANSIONS: [&str; 3] = [
     "line_items.data.price.product",
     "line_items.data.taxes",

@@ -1,4 +1,4 @@
-//! The official SDKs' retry rule (STRIPE.md §7), so we behave like stripe-node under load.
+//! The official SDKs' retry rule (docs/stripe.md §7), so we behave like stripe-node under load.
 
 use std::time::Duration;
 

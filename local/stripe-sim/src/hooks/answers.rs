@@ -234,7 +234,7 @@ impl FinalizeAnswer {
     }
 }
 
-/// Stripe's ShippingRate units, plus `year`, which STRIPE.md §3 lists.
+/// Stripe's ShippingRate units, plus `year`, which docs/stripe.md §3 lists.
 pub const DELIVERY_UNITS: &[&str] = &["business_day", "day", "hour", "week", "month", "year"];
 pub const TAX_BEHAVIORS: &[&str] = &["exclusive", "inclusive", "unspecified"];
 

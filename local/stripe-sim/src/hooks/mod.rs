@@ -1,4 +1,4 @@
-//! Checkout hooks: during an agent's checkout Stripe calls the platform twice (STRIPE.md §3),
+//! Checkout hooks: during an agent's checkout Stripe calls the platform twice (docs/stripe.md §3),
 //! `v1.delegated_checkout.customize_checkout` (shipping options, tax rates) and then
 //! `v1.delegated_checkout.finalize_checkout` (approve or decline, application fee).
 //!

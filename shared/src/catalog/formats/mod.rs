@@ -1,4 +1,4 @@
-//! Value formats of the feed spec (STRIPE.md §2). Each check is allocation-free when the
+//! Value formats of the feed spec (docs/stripe.md §2). Each check is allocation-free when the
 //! value is valid: they run for every field of every row.
 //!
 //! Numbers, prices, measures, URLs and text here; dates and instants in `dates`, country,

@@ -1,4 +1,4 @@
-//! Row rules of the four feeds (STRIPE.md §2). A [`Checker`] takes the rows of one file in
+//! Row rules of the four feeds (docs/stripe.md §2). A [`Checker`] takes the rows of one file in
 //! order and hands each to its feed's rules, with the state across rows they need.
 //!
 //! - `row`: one row under check, and the value checks every rule is written with.
