@@ -21,7 +21,7 @@ help: ## Show this help
 	@echo
 	@echo "ports: DYNAMODB_PORT (default 18000), S3_PORT (default 15000)"
 
-install: ## Install local tools into .local/ (DynamoDB Local, moto, SAM CLI); idempotent
+install: ## Install local tools into .local/ (DynamoDB Local, moto, SAM CLI, cargo-lambda); idempotent
 	@bash $(SCRIPTS)/install.sh
 
 # ARGS go to the local stack: `make run ARGS=--once` plays the scenario and exits 0 only
@@ -35,10 +35,11 @@ test: ## Run all tests: local services up, cargo test, sam validate --lint, no o
 build: ## cargo build --release (host target)
 	$(CARGO) build --release --workspace --locked
 
-lint: install ## rustfmt check, clippy with -D warnings, sam validate --lint
+lint: install ## rustfmt check, clippy with -D warnings, sam validate --lint, file sizes and module cycles
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	@bash $(SCRIPTS)/sam.sh validate --lint --template template.yaml
+	@python3 $(SCRIPTS)/check-structure.py
 
 fmt: ## Format the Rust code (cargo fmt)
 	$(CARGO) fmt --all

@@ -2,8 +2,9 @@
 # Install the local stack's tools into .local/ (git-ignored). Idempotent: what is
 # already installed at the pinned version is skipped.
 #
-#   local/scripts/install.sh                 DynamoDB Local + Python venv (moto, SAM CLI)
-#   local/scripts/install.sh cargo-lambda    also cargo-lambda (for `make sam-build`)
+#   local/scripts/install.sh                 DynamoDB Local, the Python venv (moto, SAM CLI)
+#                                            and cargo-lambda (`cargo lambda watch|invoke`,
+#                                            `make sam-build`; make test runs it)
 #   local/scripts/install.sh dynamodb|python|cargo-lambda ...   only those parts
 #
 # Needs: node + npm, python3 (>= 3.9, with venv), java (>= 17) to run DynamoDB Local.
@@ -73,9 +74,8 @@ install_cargo_lambda() {
 
 main() {
     local parts=("$@")
-    [ ${#parts[@]} -gt 0 ] || parts=(dynamodb python)
+    [ ${#parts[@]} -gt 0 ] || parts=(all)
     [ "${parts[0]}" = "all" ] && parts=(dynamodb python cargo-lambda)
-    [ "${parts[0]}" = "cargo-lambda" ] && [ ${#parts[@]} -eq 1 ] && parts=(dynamodb python cargo-lambda)
     mkdir -p "$LOCAL_DIR" "$CACHE_DIR"
     local part
     for part in "${parts[@]}"; do

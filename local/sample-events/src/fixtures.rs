@@ -219,17 +219,117 @@ mod tests {
         }
     }
 
+    /// Every API Gateway request under events/, with its path relative to events/.
+    fn committed_requests() -> Vec<(String, Value)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
+        let mut found = Vec::new();
+        for dir in std::fs::read_dir(&root).unwrap() {
+            for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                let value: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                if payload(&value).is_ok() {
+                    let name = path.strip_prefix(&root).unwrap().display().to_string();
+                    found.push((name, value));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
     #[test]
-    fn committed_signatures_are_valid_at_their_own_time() {
+    fn committed_signatures_are_valid_at_their_own_time_with_their_routes_secret() {
         // The fixtures are committed signed, so a reader can check them with any SDK.
-        let text = include_str!("../../../events/webhooks/checkout_session_completed.json");
-        let request: Value = serde_json::from_str(text).unwrap();
-        let header = request["headers"]["stripe-signature"].as_str().unwrap();
-        let t: i64 = header[2..header.find(',').unwrap()].parse().unwrap();
-        let verifier = Verifier::new(vec![Secret::new(TEST_WEBHOOK_SECRET)], 300);
+        let mut signed = Vec::new();
+        for (name, request) in committed_requests() {
+            let Some(header) = header(&request, "stripe-signature") else {
+                continue;
+            };
+            let t: i64 = header[2..header.find(',').unwrap()].parse().unwrap();
+            let verifier = Verifier::new(vec![Secret::new(default_secret(&request))], 300);
+            assert_eq!(
+                verifier.verify(&body_bytes(&request).unwrap(), Some(header), t),
+                Ok(t),
+                "{name}"
+            );
+            signed.push(name);
+        }
+        for expected in [
+            "hooks/finalize_checkout_rest.json",
+            "thin/agreement_confirmed.json",
+            "thin/product_catalog_import_succeeded.json",
+            "webhooks/charge_refunded.json",
+        ] {
+            assert!(
+                signed.iter().any(|n| n == expected),
+                "{expected} in {signed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_committed_request_is_one_lambda_http_accepts() {
+        let requests = committed_requests();
+        assert!(requests.len() >= 17, "{}", requests.len());
+        for (name, request) in requests {
+            let text = serde_json::to_string(&request).unwrap();
+            let parsed =
+                lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                parsed.uri().path().trim_start_matches("/prod"),
+                route(&request),
+                "{name}"
+            );
+            assert_eq!(
+                parsed.body().as_ref(),
+                body_bytes(&request).unwrap(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn thin_event_fixtures_are_thin_events_for_the_thin_route() {
+        for (name, request) in committed_requests() {
+            if !name.starts_with("thin/") {
+                continue;
+            }
+            assert_eq!(route(&request), "/stripe/events", "{name}");
+            let event: Value = serde_json::from_slice(&body_bytes(&request).unwrap()).unwrap();
+            assert_eq!(event["object"], "v2.core.event", "{name}");
+            assert!(
+                event["context"].as_str().unwrap().starts_with("acct_"),
+                "{name}"
+            );
+            assert!(
+                event["related_object"]["url"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(event["related_object"]["id"].as_str().unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn a_rest_fixture_resigns_in_its_own_header_spelling() {
+        let (_, mut rest) = committed_requests()
+            .into_iter()
+            .find(|(n, _)| n == "hooks/finalize_checkout_rest.json")
+            .unwrap();
+        assert_eq!(payload(&rest), Ok(Payload::V1));
+        resign(&mut rest, &[TEST_HOOK_SECRET], 1_900_000_000).unwrap();
+        let header = rest["headers"]["Stripe-Signature"].as_str().unwrap();
+        assert_eq!(rest["multiValueHeaders"]["Stripe-Signature"][0], header);
+        assert!(rest["headers"].get("stripe-signature").is_none());
+        assert_eq!(
+            rest["requestContext"]["requestTimeEpoch"],
+            1_900_000_000_000i64
+        );
+        let verifier = Verifier::new(vec![Secret::new(TEST_HOOK_SECRET)], 300);
         assert!(
             verifier
-                .verify(&body_bytes(&request).unwrap(), Some(header), t)
+                .verify(&body_bytes(&rest).unwrap(), Some(header), 1_900_000_000)
                 .is_ok()
         );
     }
