@@ -220,6 +220,21 @@ mod tests {
     use aws_lambda_events::event::s3::S3Event;
 
     #[test]
+    fn encoded_keys_decode_back_with_the_deployed_decoder() {
+        for key in [
+            "incoming/acct_1/catalog/plain.csv",
+            "incoming/acct_1/catalog/a b+c%d.csv",
+            "incoming/acct_1/catalog/ünïcode & (parens) ~tilde.tsv",
+            "incoming/acct_1/catalog/  spaced  .csv",
+        ] {
+            assert_eq!(
+                shared::encoding::decode_s3_event_key(&s3_event_key(key)).as_deref(),
+                Ok(key)
+            );
+        }
+    }
+
+    #[test]
     fn s3_keys_are_encoded_like_s3_notifications() {
         assert_eq!(
             s3_event_key("incoming/acct_1/catalog/spring sale(2026)é.csv"),
