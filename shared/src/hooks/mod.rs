@@ -395,6 +395,13 @@ mod tests {
         }
     }
 
+    async fn available<M, I, C, G>(
+        service: &HookService<M, MemoryCatalog, I, C, G>,
+    ) -> Option<i64> {
+        let mug = service.store.sku("acct_1Unit", "MUG").await.unwrap();
+        mug.and_then(|m| m.available)
+    }
+
     fn signed(body: &Value) -> (Vec<u8>, String) {
         let bytes = body.to_string().into_bytes();
         let header = sign_header(&bytes, &[SECRET], SystemClock.now_seconds());
@@ -409,17 +416,7 @@ mod tests {
         assert_eq!(first.body["manual_approval_details"]["type"], "approved");
         let again = service.receive(&body, Some(&header)).await;
         assert_eq!(again, first);
-        assert_eq!(
-            service
-                .store
-                .sku("acct_1Unit", "MUG")
-                .await
-                .unwrap()
-                .unwrap()
-                .available,
-            Some(4),
-            "reserved once"
-        );
+        assert_eq!(available(&service).await, Some(4), "reserved once");
         let mut changed: Value = serde_json::from_slice(&body).unwrap();
         changed["data"]["amount_total"] = json!(1);
         let (body, header) = signed(&changed);
@@ -464,15 +461,6 @@ mod tests {
         let (bytes, _) = request();
         let unsigned = service.receive(&bytes, None).await;
         assert_eq!(unsigned.status, 400);
-        assert_eq!(
-            service
-                .store
-                .sku("acct_1Unit", "MUG")
-                .await
-                .unwrap()
-                .unwrap()
-                .available,
-            Some(5)
-        );
+        assert_eq!(available(&service).await, Some(5));
     }
 }

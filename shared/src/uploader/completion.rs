@@ -107,15 +107,7 @@ where
         }
         record.status = status;
         record.updated_at = self.clock.now_millis();
-        self.catalog.put_import(&record).await?;
-        for source in &record.sources {
-            self.write_status(
-                &record.account_id,
-                &source.name,
-                self.status_document(&record, source),
-            )
-            .await?;
-        }
+        self.save_and_report(&record).await?;
         tracing::info!(account = %record.account_id, import_key = %record.import_key, status = ?status, "catalog import finished");
         Ok(())
     }

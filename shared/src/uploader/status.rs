@@ -63,4 +63,19 @@ where
             "reports": record.report_keys,
         })
     }
+
+    /// Stores `record` and writes every source's `status.json` from it: one step, so what
+    /// the merchant reads never lags what the import log says.
+    pub(super) async fn save_and_report(&self, record: &ImportRecord) -> Result<(), UploadError> {
+        self.catalog.put_import(record).await?;
+        for source in &record.sources {
+            self.write_status(
+                &record.account_id,
+                &source.name,
+                self.status_document(record, source),
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }

@@ -161,15 +161,7 @@ where
                 record.stripe_status = Some(state.status.clone());
                 record.status = ImportStatus::Processing;
                 record.updated_at = self.clock.now_millis();
-                self.catalog.put_import(&record).await?;
-                for source in &record.sources {
-                    self.write_status(
-                        &record.account_id,
-                        &source.name,
-                        self.status_document(&record, source),
-                    )
-                    .await?;
-                }
+                self.save_and_report(&record).await?;
                 tracing::info!(account = %record.account_id, import_key = %record.import_key, stripe_import = %state.id, "catalog uploaded to Stripe");
                 Ok(())
             }
