@@ -117,3 +117,16 @@ async fn known_merchants_get_a_client_secret_and_others_403() {
         403
     );
 }
+
+/// The committed sample request carries its claims where API Gateway's JWT authorizer puts
+/// them, and the handler reads them from lambda_http's request context.
+#[test]
+fn the_sample_request_names_its_account_in_the_verified_claims() {
+    let request = testkit::lambda_request(&testkit::fixture("account_sessions/create.json"));
+    let claims = account_session::verified_claims(&request);
+    assert_eq!(
+        claims.get("custom:stripe_account").map(String::as_str),
+        Some("acct_1FixtureMerchant")
+    );
+    assert_eq!(claims.get("sub").map(String::as_str), Some("user-1"));
+}
