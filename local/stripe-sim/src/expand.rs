@@ -116,17 +116,22 @@ pub fn session(acct: &AccountData, session: &CheckoutSession, ex: &Expand) -> Va
     value
 }
 
+/// How many items an expanded list carries: its first page at Stripe's default limit.
+/// The rest are read from the list's own endpoint (docs/stripe.md §6.3).
+pub const EXPANDED_LIST_PAGE: usize = 10;
+
 pub fn line_item_list(acct: &AccountData, session: &CheckoutSession, ex: &Expand) -> Value {
     let empty = Expand::default();
     let item_ex = ex.get("data").unwrap_or(&empty);
     let data: Vec<Value> = session
         .line_items
         .iter()
+        .take(EXPANDED_LIST_PAGE)
         .map(|li| line_item(acct, li, item_ex))
         .collect();
     list(
         data,
-        false,
+        session.line_items.len() > EXPANDED_LIST_PAGE,
         &format!("/v1/checkout/sessions/{}/line_items", session.id),
     )
 }

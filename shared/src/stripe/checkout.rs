@@ -2,18 +2,31 @@
 
 use std::future::Future;
 
-use super::objects::CheckoutSession;
+use super::objects::{CheckoutSession, LineItem, List};
 use super::{RequestOptions, StripeClient, StripeError};
 
-/// The expansions of docs/stripe.md §6: one call returns every field of an order.
+/// The expansions of docs/stripe.md §6: one call returns every field of an order, and the
+/// first page of its line items.
 pub const ORDER_EXPANSIONS: [&str; 3] = [
     "line_items.data.price.product",
     "line_items.data.taxes",
     "payment_intent.latest_charge",
 ];
 
+/// The same line-item fields when the rest of the lines are read page by page
+/// (`GET /v1/checkout/sessions/{id}/line_items`, docs/stripe.md §6.3).
+pub const LINE_ITEM_EXPANSIONS: [&str; 2] = ["data.price.product", "data.taxes"];
+
+/// Stripe's largest page of a list.
+const PAGE_SIZE: &str = "100";
+
+/// A session of more lines than this is refused rather than read without end: a hundred
+/// thousand lines is far beyond any checkout.
+const MAX_PAGES: usize = 1_000;
+
 pub trait CheckoutSessionApi: Send + Sync {
-    /// The session with [`ORDER_EXPANSIONS`], read as the connected account `account`.
+    /// The session with [`ORDER_EXPANSIONS`] and **every** line item (an expanded list
+    /// holds only its first page), read as the connected account `account`.
     fn retrieve_for_order(
         &self,
         account: &str,
@@ -26,6 +39,17 @@ pub trait CheckoutSessionApi: Send + Sync {
         account: &str,
         payment_intent_id: &str,
     ) -> impl Future<Output = Result<Option<String>, StripeError>> + Send;
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<T, StripeError> {
+    serde_json::from_value(value).map_err(|e| StripeError::Decode {
+        status: 200,
+        message: format!("{what}: {e}"),
+        request_id: None,
+    })
 }
 
 /// [`CheckoutSessionApi`] over the real client, with the orders' preview `Stripe-Version`.
@@ -44,6 +68,48 @@ impl StripeCheckoutSessions {
     }
 }
 
+impl StripeCheckoutSessions {
+    /// Appends the pages after the expanded first one, 100 lines at a time, until Stripe
+    /// says there are no more.
+    async fn read_remaining_lines(
+        &self,
+        url: &str,
+        lines: &mut List<LineItem>,
+        options: &RequestOptions,
+    ) -> Result<(), StripeError> {
+        for _ in 0..MAX_PAGES {
+            if !lines.has_more {
+                return Ok(());
+            }
+            let Some(last) = lines.data.last().map(|l| l.id.clone()) else {
+                return Err(StripeError::Decode {
+                    status: 200,
+                    message: "line items: an empty page that says it has more".into(),
+                    request_id: None,
+                });
+            };
+            let mut query = vec![("limit", PAGE_SIZE), ("starting_after", last.as_str())];
+            query.extend(LINE_ITEM_EXPANSIONS.iter().map(|path| ("expand[]", *path)));
+            let value = self.client.get(url, &query, options).await?;
+            let page: List<LineItem> = decode(value, "line items page")?;
+            if page.data.is_empty() && page.has_more {
+                return Err(StripeError::Decode {
+                    status: 200,
+                    message: "line items: an empty page that says it has more".into(),
+                    request_id: None,
+                });
+            }
+            lines.data.extend(page.data);
+            lines.has_more = page.has_more;
+        }
+        Err(StripeError::Decode {
+            status: 200,
+            message: format!("line items: more than {MAX_PAGES} pages"),
+            request_id: None,
+        })
+    }
+}
+
 impl CheckoutSessionApi for StripeCheckoutSessions {
     async fn retrieve_for_order(
         &self,
@@ -55,22 +121,17 @@ impl CheckoutSessionApi for StripeCheckoutSessions {
             .map(|path| ("expand[]", *path))
             .collect();
         let options = RequestOptions::account(account).with_version(&self.version);
-        let value = self
-            .client
-            .get(
-                &format!(
-                    "/v1/checkout/sessions/{}",
-                    crate::encoding::path_segment(session_id)
-                ),
-                &query,
-                &options,
-            )
-            .await?;
-        serde_json::from_value(value).map_err(|e| StripeError::Decode {
-            status: 200,
-            message: format!("checkout session: {e}"),
-            request_id: None,
-        })
+        let path = format!(
+            "/v1/checkout/sessions/{}",
+            crate::encoding::path_segment(session_id)
+        );
+        let value = self.client.get(&path, &query, &options).await?;
+        let mut session: CheckoutSession = decode(value, "checkout session")?;
+        if let Some(lines) = session.line_items.as_mut() {
+            self.read_remaining_lines(&format!("{path}/line_items"), lines, &options)
+                .await?;
+        }
+        Ok(session)
     }
 
     async fn find_by_payment_intent(

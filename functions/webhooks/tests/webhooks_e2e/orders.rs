@@ -253,3 +253,82 @@ async fn stripe_sim_deliveries_over_http_converge() {
     assert_eq!(order.disputes.len(), 1);
     assert_eq!(stack.item_count(&stack.orders_table).await, 1);
 }
+
+/// An expanded `line_items` holds only its first page (docs/stripe.md §6.3): a long order is
+/// read to its last line through the session's line-item list, never dropped.
+#[tokio::test]
+async fn a_250_line_purchase_becomes_one_order_with_250_lines() {
+    let stack = Stack::start().await;
+    let account = "acct_1LongOrder";
+    let lines: Vec<Value> = (0..250)
+        .map(|i| {
+            json!({"sku": format!("SKU-{i:03}"), "quantity": 1 + i % 3, "unit_amount": 100 + i,
+                   "product": {"name": format!("Item {i}"), "description": format!("Item number {i}")},
+                   "tax": {"percentage": 8.25, "tax_type": "sales_tax", "display_name": "Sales tax", "inclusive": false}})
+        })
+        .collect();
+    let created = stack
+        .control(
+            "/_sim/agentic_checkouts",
+            json!({"account": account, "line_items": lines, "currency": "usd", "deliver": false}),
+        )
+        .await;
+    let session_id = created["checkout_session"]["id"].as_str().unwrap();
+    // What a Stripe client sees: the expanded list stops after its first page.
+    let seen = stack.session_from_stripe(account, session_id).await;
+    assert_eq!(seen["line_items"]["has_more"], true);
+    assert_eq!(seen["line_items"]["data"].as_array().unwrap().len(), 10);
+
+    let events = stack
+        .http
+        .get(format!(
+            "{}/_sim/events?type=checkout.session.completed&account={account}",
+            stack.sim.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let completed = events
+        .as_array()
+        .and_then(|all| all.last())
+        .map(|record| record["event"].to_string())
+        .expect("a completed event");
+    let (status, body) = stack
+        .deliver(&testkit::signed_post(
+            "/stripe/webhooks",
+            completed.as_bytes(),
+            TEST_WEBHOOK_SECRET,
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"]["action"], "order_created");
+    let order = stack
+        .orders()
+        .get(account, session_id)
+        .await
+        .unwrap()
+        .expect("the order is stored");
+    assert_eq!(order.lines.len(), 250);
+    let skus: Vec<&str> = order
+        .lines
+        .iter()
+        .filter_map(|l| l.sku.as_deref())
+        .collect();
+    let expected: Vec<String> = (0..250).map(|i| format!("SKU-{i:03}")).collect();
+    assert_eq!(skus, expected, "every line, once, in Stripe's order");
+    let last = &order.lines[249];
+    assert_eq!(
+        (
+            last.quantity,
+            last.unit_amount,
+            last.description.as_deref(),
+            last.taxes.len()
+        ),
+        (1, Some(349), Some("Item number 249"), 1)
+    );
+    let quantity: i64 = order.lines.iter().map(|l| l.quantity).sum();
+    assert_eq!(quantity, (0..250).map(|i| 1 + i % 3).sum::<i64>());
+}
