@@ -2,7 +2,9 @@
 //! Merchants table.
 
 use clap::{Args, Subcommand};
-use shared::merchants::{ApiGeneration, Merchant, ValidationMode, is_account_id};
+use shared::merchants::{
+    AgreementRequirement, ApiGeneration, Merchant, ValidationMode, is_account_id,
+};
 use shared::store::dynamo::{self, DynamoMerchants};
 use shared::store::{MerchantAdmin, MerchantDirectory};
 
@@ -127,10 +129,10 @@ fn checkout_summary(merchant: &Merchant) -> String {
         "checkout: {} shipping rule(s), {} tax rate(s), {fee}, {countries}, when unavailable: {when_unavailable}{}",
         checkout.shipping_rules.len(),
         checkout.tax_rates.len(),
-        if checkout.require_agreement {
-            ", agents need a confirmed agreement"
-        } else {
-            ""
+        match checkout.require_agreement {
+            AgreementRequirement::Off => "",
+            AgreementRequirement::WhenKnown => ", named agents need a confirmed agreement",
+            AgreementRequirement::Always => ", only agents with a confirmed agreement",
         }
     )
 }

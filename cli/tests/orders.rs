@@ -40,7 +40,8 @@ async fn list_show_capture_and_refund() {
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{}/_sim/agentic_checkouts", sim.base_url()))
-        .json(&json!({"account": "acct_1CliOrders", "sku": "MUG", "quantity": 2, "unit_amount": 1500, "capture_method": "manual", "deliver": false}))
+        .json(&json!({"account": "acct_1CliOrders", "sku": "MUG", "quantity": 2, "unit_amount": 1500, "capture_method": "manual", "deliver": false,
+            "agent_details": {"agent_name": "ChatGPT", "agent_id": "agt_openai"}}))
         .send()
         .await
         .unwrap()
@@ -73,6 +74,11 @@ async fn list_show_capture_and_refund() {
     assert!(ok);
     let shown: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["lines"][0]["sku"], "MUG");
+    // Which agent bought, as Stripe records it on the payment intent (preview).
+    assert_eq!(
+        shown["agent_details"],
+        json!({"agent_name": "ChatGPT", "agent_id": "agt_openai"})
+    );
 
     let (ok, out, err) = acb(&env, &["orders", "capture", "acct_1CliOrders", &session.id]);
     assert!(

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod encoding;
 pub mod endpoint;
+pub mod holds;
 pub mod hooks;
 pub mod imports;
 pub mod logging;

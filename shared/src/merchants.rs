@@ -63,10 +63,51 @@ pub struct CheckoutSettings {
     /// When our store cannot answer before Stripe's deadline: approve or decline.
     #[serde(default)]
     pub when_unavailable: Fallback,
-    /// Decline purchases by an agent that has no confirmed agreement with this merchant.
-    /// Applies only when the finalize request identifies the agent (`agent_details`).
+    /// Whether the buying agent needs a confirmed agreement with this merchant.
     #[serde(default)]
-    pub require_agreement: bool,
+    pub require_agreement: AgreementRequirement,
+}
+
+/// Whether `finalize_checkout` requires a confirmed agreement with the buying agent. Stripe
+/// documents the agent on the payment intent (`agent_details`, preview), not in the
+/// finalize request (docs/stripe.md §3.4), so the merchant chooses what a request that
+/// names no agent gets. Stored as `"off"`, `"when_known"` or `"always"`; the older
+/// `true`/`false` read as `when_known`/`off`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementRequirement {
+    /// Any agent may buy.
+    #[default]
+    Off,
+    /// An agent the request names needs a confirmed agreement; a request that names none
+    /// is approved, and the log says so.
+    WhenKnown,
+    /// Only a named agent with a confirmed agreement may buy; a request that names none is
+    /// declined.
+    Always,
+}
+
+impl<'de> Deserialize<'de> for AgreementRequirement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Flag(bool),
+            Mode(String),
+        }
+        match Stored::deserialize(deserializer)? {
+            Stored::Flag(true) => Ok(Self::WhenKnown),
+            Stored::Flag(false) => Ok(Self::Off),
+            Stored::Mode(mode) => match mode.as_str() {
+                "off" => Ok(Self::Off),
+                "when_known" => Ok(Self::WhenKnown),
+                "always" => Ok(Self::Always),
+                other => Err(serde::de::Error::custom(format!(
+                    "require_agreement is {other:?}: use \"off\", \"when_known\" or \"always\""
+                ))),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,6 +306,31 @@ mod tests {
         };
         assert_eq!(half.fee(100), 1); // 0.5 rounds up
         assert_eq!(half.fee(99), 0); // 0.495 rounds down
+    }
+
+    #[test]
+    fn the_agreement_requirement_reads_old_flags_and_refuses_unknown_modes() {
+        let read = |v: serde_json::Value| serde_json::from_value::<AgreementRequirement>(v);
+        assert_eq!(
+            read(serde_json::json!(true)).unwrap(),
+            AgreementRequirement::WhenKnown
+        );
+        assert_eq!(
+            read(serde_json::json!(false)).unwrap(),
+            AgreementRequirement::Off
+        );
+        assert_eq!(
+            read(serde_json::json!("always")).unwrap(),
+            AgreementRequirement::Always
+        );
+        assert_eq!(
+            serde_json::to_value(AgreementRequirement::WhenKnown).unwrap(),
+            "when_known"
+        );
+        let err = read(serde_json::json!("sometimes"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("when_known"), "{err}");
     }
 
     #[test]

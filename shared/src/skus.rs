@@ -61,10 +61,13 @@ pub struct SkuRecord {
     /// None when inventory is not tracked.
     #[serde(default)]
     pub quantity: Option<i64>,
-    /// `quantity` less what approved checkouts have reserved since the feed set it. A new
-    /// feed row resets it to `quantity` (it supersedes the reservations).
+    /// What checkouts may still take: `quantity` less what open holds keep (`held`) and
+    /// what has sold since the feed set it. A feed row sets it to `quantity - held`.
     #[serde(default)]
     pub available: Option<i64>,
+    /// What open holds keep of it (see `crate::holds`); feeds never change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<i64>,
     #[serde(default)]
     pub price: Option<Money>,
     #[serde(default)]

@@ -3,14 +3,13 @@
 //! latter on DynamoDB Local, from `make test`), must give the same observable results.
 
 use shared::agreements::Agreement;
+use shared::holds::{Hold, HoldLine, HoldStatus};
 use shared::imports::{Feed, FeedSlot};
 use shared::money::parse_price;
 use shared::skus::{Availability, SkuChange, SkuRecord};
 use shared::store::dynamo::{DynamoAgreements, DynamoCatalog};
 use shared::store::memory::{MemoryAgreements, MemoryCatalog};
-use shared::store::{
-    AgreementStore, FeedSlots, Reservation, SkuRecords, StockLine, StockReservations,
-};
+use shared::store::{AgreementStore, FeedSlots, Placement, SkuRecords, StockHolds};
 
 const ACCOUNT: &str = "acct_1Parity";
 
@@ -22,6 +21,7 @@ fn record(sku: &str, quantity: i64, source: &str) -> SkuChange {
         availability: Availability::InStock,
         quantity: Some(quantity),
         available: Some(quantity),
+        held: None,
         price: parse_price("5.00 USD"),
         shipping: vec![],
         shipping_cost_basis: None,
@@ -30,23 +30,41 @@ fn record(sku: &str, quantity: i64, source: &str) -> SkuChange {
     })
 }
 
-fn line(sku: &str, quantity: i64, source: &str) -> StockLine {
-    StockLine {
-        sku: sku.into(),
-        quantity,
-        source_import: source.into(),
+fn hold(
+    id: &str,
+    fingerprint: &str,
+    lines: &[(&str, i64)],
+    created_at: i64,
+    session: Option<&str>,
+) -> Hold {
+    Hold {
+        account_id: ACCOUNT.into(),
+        hold_id: id.into(),
+        fingerprint: fingerprint.into(),
+        session_id: session.map(str::to_string),
+        lines: lines
+            .iter()
+            .map(|(sku, quantity)| HoldLine {
+                sku: sku.to_string(),
+                quantity: *quantity,
+            })
+            .collect(),
+        status: HoldStatus::Open,
+        created_at,
+        expires_at: created_at + 100,
+        order_session: None,
     }
 }
 
 /// Runs one scenario and returns what an observer sees after each step.
-async fn catalog_trace<C: FeedSlots + SkuRecords + StockReservations>(store: &C) -> Vec<String> {
+async fn catalog_trace<C: FeedSlots + SkuRecords + StockHolds>(store: &C) -> Vec<String> {
     let mut trace = Vec::new();
-    let available = |sku: &'static str| async move {
+    let stock = |sku: &'static str| async move {
         store
             .sku(ACCOUNT, sku)
             .await
             .unwrap()
-            .and_then(|r| r.available)
+            .map(|r| (r.available, r.held.unwrap_or(0)))
     };
 
     // Slots: a first write needs no slot; a second writer with a stale version loses.
@@ -68,96 +86,131 @@ async fn catalog_trace<C: FeedSlots + SkuRecords + StockReservations>(store: &C)
     ));
     trace.push(format!("active {:?}", store.active_slots().await.unwrap()));
 
-    // Stock: all lines or none; once per reservation id; released once, into its record.
+    // Holds take every line or none, once per request.
+    let feed = [record("A", 3, "import-1"), record("B", 1, "import-1")];
     store
-        .apply_sku_changes(
-            ACCOUNT,
-            "import-1",
-            1,
-            &[record("A", 3, "import-1"), record("B", 1, "import-1")],
-        )
+        .apply_sku_changes(ACCOUNT, "import-1", 1, &feed)
         .await
         .unwrap();
-    let both = [line("A", 2, "import-1"), line("B", 2, "import-1")];
-    trace.push(format!(
-        "short {:?}",
-        store.reserve(ACCOUNT, "r1", &both).await.unwrap()
-    ));
+    let too_much = hold("h1", "fp1", &[("A", 2), ("B", 2)], 10, None);
+    trace.push(format!("short {:?}", store.place(&too_much).await.unwrap()));
     trace.push(format!(
         "after short A={:?} B={:?}",
-        available("A").await,
-        available("B").await
+        stock("A").await,
+        stock("B").await
     ));
-    let fits = [line("A", 2, "import-1"), line("B", 1, "import-1")];
-    trace.push(format!(
-        "reserve {:?}",
-        store.reserve(ACCOUNT, "r1", &fits).await.unwrap()
-    ));
-    trace.push(format!(
-        "again {:?}",
-        store.reserve(ACCOUNT, "r1", &fits).await.unwrap()
-    ));
+    let h1 = hold("h1", "fp1", &[("A", 2), ("B", 1)], 10, None);
+    trace.push(format!("place {:?}", store.place(&h1).await.unwrap()));
+    trace.push(format!("again {:?}", store.place(&h1).await.unwrap()));
     trace.push(format!(
         "held A={:?} B={:?}",
-        available("A").await,
-        available("B").await
+        stock("A").await,
+        stock("B").await
+    ));
+
+    // Feeds, the same one again or a new one, never give away held stock.
+    store
+        .apply_sku_changes(ACCOUNT, "import-1", 2, &feed[..1])
+        .await
+        .unwrap();
+    trace.push(format!("feed again A={:?}", stock("A").await));
+    let newer = SkuChange::Stock {
+        sku: "A".into(),
+        availability: Availability::InStock,
+        quantity: Some(10),
+    };
+    store
+        .apply_sku_changes(ACCOUNT, "import-2", 3, &[newer])
+        .await
+        .unwrap();
+    trace.push(format!("newer feed A={:?}", stock("A").await));
+
+    // The order converts its hold once, however often it comes.
+    trace.push(format!(
+        "convert {:?}",
+        store.convert(ACCOUNT, "fp1", "cs_1").await.unwrap()
+    ));
+    trace.push(format!(
+        "convert again {:?}",
+        store.convert(ACCOUNT, "fp1", "cs_1").await.unwrap()
+    ));
+    trace.push(format!(
+        "sold A={:?} B={:?}",
+        stock("A").await,
+        stock("B").await
+    ));
+
+    // Two identical carts: the order converts the older hold; the other runs out, once.
+    store
+        .place(&hold("h2", "fp2", &[("A", 1)], 20, None))
+        .await
+        .unwrap();
+    store
+        .place(&hold("h3", "fp2", &[("A", 1)], 30, None))
+        .await
+        .unwrap();
+    trace.push(format!("two held A={:?}", stock("A").await));
+    trace.push(format!(
+        "convert twin {:?}",
+        store.convert(ACCOUNT, "fp2", "cs_2").await.unwrap()
+    ));
+    trace.push(format!(
+        "not yet due {}",
+        store.expire_due(125, 10).await.unwrap()
+    ));
+    trace.push(format!("due {}", store.expire_due(130, 10).await.unwrap()));
+    trace.push(format!(
+        "due again {}",
+        store.expire_due(500, 10).await.unwrap()
+    ));
+    trace.push(format!("twin back A={:?}", stock("A").await));
+
+    // A hold naming its session: released early by that session only, once.
+    store
+        .place(&hold("h4", "fp4", &[("A", 2)], 40, Some("cs_4")))
+        .await
+        .unwrap();
+    trace.push(format!(
+        "other session {:?}",
+        store.convert(ACCOUNT, "fp4", "cs_other").await.unwrap()
     ));
     trace.push(format!(
         "release {}",
-        store.release(ACCOUNT, "r1").await.unwrap()
+        store.release_for_session(ACCOUNT, "cs_4").await.unwrap()
     ));
     trace.push(format!(
         "release again {}",
-        store.release(ACCOUNT, "r1").await.unwrap()
+        store.release_for_session(ACCOUNT, "cs_4").await.unwrap()
     ));
-    trace.push(format!(
-        "returned A={:?} B={:?}",
-        available("A").await,
-        available("B").await
-    ));
-    trace.push(format!(
-        "unknown release {}",
-        store.release(ACCOUNT, "nope").await.unwrap()
-    ));
+    trace.push(format!("released A={:?}", stock("A").await));
 
-    // A newer feed supersedes held stock: the release gives nothing back into it.
-    trace.push(format!(
-        "reserve r2 {:?}",
-        store
-            .reserve(ACCOUNT, "r2", &[line("A", 1, "import-1")])
-            .await
-            .unwrap()
-    ));
+    // A SKU a feed deleted: the hold still ends, nothing moves.
+    store
+        .place(&hold("h5", "fp5", &[("B", 0)], 50, None))
+        .await
+        .unwrap();
+    store
+        .place(&hold("h6", "fp6", &[("A", 1)], 60, None))
+        .await
+        .unwrap();
     store
         .apply_sku_changes(
             ACCOUNT,
-            "import-2",
-            2,
-            &[SkuChange::Stock {
-                sku: "A".into(),
-                availability: Availability::InStock,
-                quantity: Some(10),
-            }],
+            "import-3",
+            4,
+            &[SkuChange::Delete { sku: "A".into() }],
         )
         .await
         .unwrap();
     trace.push(format!(
-        "release r2 {}",
-        store.release(ACCOUNT, "r2").await.unwrap()
+        "expire after delete {}",
+        store.expire_due(1_000, 10).await.unwrap()
     ));
-    trace.push(format!("newer feed A={:?}", available("A").await));
-    // A reservation released may be taken again by the checkout's next finalize.
-    trace.push(format!(
-        "retake r1 {:?}",
-        store
-            .reserve(ACCOUNT, "r1", &[line("B", 1, "import-1")])
-            .await
-            .unwrap()
-    ));
+    trace.push(format!("deleted A={:?}", stock("A").await));
     trace.push(format!(
         "missing sku {:?}",
         store
-            .reserve(ACCOUNT, "r3", &[line("Z", 1, "import-1")])
+            .place(&hold("h7", "fp7", &[("Z", 1)], 70, None))
             .await
             .unwrap()
     ));
@@ -179,17 +232,29 @@ async fn the_in_memory_catalog_behaves_like_dynamodb() {
         )
     };
     expect("stale save false");
-    expect(&format!(
-        "short {:?}",
-        Reservation::Short { sku: "B".into() }
-    ));
-    expect("after short A=Some(3) B=Some(1)");
-    expect("again AlreadyReserved");
-    expect("held A=Some(1) B=Some(0)");
+    expect(&format!("short {:?}", Placement::Short { sku: "B".into() }));
+    expect("after short A=Some((Some(3), 0)) B=Some((Some(1), 0))");
+    expect("again AlreadyPlaced");
+    expect("held A=Some((Some(1), 2)) B=Some((Some(0), 1))");
+    expect("feed again A=Some((Some(1), 2))");
+    expect("newer feed A=Some((Some(8), 2))");
+    expect("convert again Some(\"h1\")");
+    expect("sold A=Some((Some(8), 0)) B=Some((Some(0), 0))");
+    expect("two held A=Some((Some(6), 2))");
+    expect("convert twin Some(\"h2\")");
+    expect("not yet due 0");
+    expect("due 1");
+    expect("due again 0");
+    expect("twin back A=Some((Some(7), 0))");
+    expect("other session None");
     expect("release again false");
-    expect("returned A=Some(3) B=Some(1)");
-    expect("newer feed A=Some(10)");
-    expect("retake r1 Reserved");
+    expect("released A=Some((Some(7), 0))");
+    expect("expire after delete 2");
+    expect("deleted A=None");
+    expect(&format!(
+        "missing sku {:?}",
+        Placement::Short { sku: "Z".into() }
+    ));
 }
 
 async fn agreements_trace<S: AgreementStore>(store: &S) -> Vec<String> {

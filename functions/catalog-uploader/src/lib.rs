@@ -115,6 +115,7 @@ pub async fn handle(function: &Function, event: Value) -> Result<Outcome, Handle
         tracing::info!(
             feeds = summary.feeds,
             failed = summary.failed,
+            holds_expired = summary.holds_expired,
             "schedule tick"
         );
         return Ok(Outcome::Tick(summary));

@@ -88,6 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 availability: shared::skus::Availability::InStock,
                 quantity: Some(1_000_000_000),
                 available: Some(1_000_000_000),
+                held: None,
                 price: None,
                 shipping: vec![],
                 shipping_cost_basis: None,

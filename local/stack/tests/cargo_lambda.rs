@@ -168,6 +168,7 @@ async fn sample_events_go_through_cargo_lambda_watch_and_invoke() {
         availability: Availability::InStock,
         quantity: Some(5),
         available: Some(5),
+        held: None,
         price: shared::money::parse_price("15.00 USD"),
         shipping: vec![],
         shipping_cost_basis: None,

@@ -111,6 +111,10 @@ pub struct HooksConfig {
     /// Per-call deadline (Stripe: 4 s for finalize, on timeout it declines; assumed for
     /// customize too).
     pub timeout_ms: u64,
+    /// Put `checkout_session` into finalize's `data`. Off by default: Stripe's documented
+    /// finalize payload names no session (docs/stripe.md §3.4), so the platform must not
+    /// need one; on, it shows how an exact session match behaves.
+    pub finalize_sends_session: bool,
 }
 
 impl Default for HooksConfig {
@@ -120,6 +124,7 @@ impl Default for HooksConfig {
             finalize_url: None,
             secret: "whsec_test_hooks_sim".into(),
             timeout_ms: 4000,
+            finalize_sends_session: false,
         }
     }
 }

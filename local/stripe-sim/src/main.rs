@@ -124,6 +124,9 @@ struct Args {
     /// Deadline of each hook call in milliseconds (Stripe: 4000; finalize then declines).
     #[arg(long, env = "STRIPE_SIM_HOOK_TIMEOUT_MS", default_value_t = 4000)]
     hook_timeout_ms: u64,
+    /// Put `checkout_session` into finalize_checkout's data (Stripe documents none there).
+    #[arg(long, env = "STRIPE_SIM_FINALIZE_SENDS_SESSION")]
+    finalize_sends_session: bool,
 }
 
 async fn stop_signal() {
@@ -194,6 +197,7 @@ async fn main() -> std::process::ExitCode {
             finalize_url: args.finalize_url,
             secret: args.hook_secret,
             timeout_ms: args.hook_timeout_ms.clamp(1, 600_000),
+            finalize_sends_session: args.finalize_sends_session,
         }),
         ..SimConfig::default()
     };

@@ -176,8 +176,23 @@ pub struct HooksConfig {
     pub merchant_cache: Duration,
     /// For merchants that require a confirmed agreement with the buying agent.
     pub agreements_table: Option<String>,
+    /// How long an approved checkout keeps its stock without an order.
+    pub hold_for: Duration,
     pub dynamo: DynamoSettings,
     pub idempotency: IdempotencySettings,
+}
+
+/// `STOCK_HOLD_MINUTES`: how long an approved checkout keeps its stock without an order
+/// (default 30), between 1 minute and a day.
+pub fn hold_for(env: &Env) -> Result<Duration, ConfigError> {
+    let minutes: u64 = env.parsed_or("STOCK_HOLD_MINUTES", 30)?;
+    if !(1..=1_440).contains(&minutes) {
+        return Err(ConfigError::Malformed {
+            name: "STOCK_HOLD_MINUTES".into(),
+            reason: "must be between 1 and 1440 (a day)".into(),
+        });
+    }
+    Ok(Duration::from_secs(minutes * 60))
 }
 
 impl HooksConfig {
@@ -197,6 +212,7 @@ impl HooksConfig {
             deadline: Duration::from_millis(deadline_ms),
             merchant_cache: Duration::from_secs(env.parsed_or("MERCHANT_CACHE_SECONDS", 30u64)?),
             agreements_table: env.optional("AGREEMENTS_TABLE"),
+            hold_for: hold_for(env)?,
             dynamo: DynamoSettings::from_env(env)?,
             idempotency: IdempotencySettings::from_env(env)?,
         })

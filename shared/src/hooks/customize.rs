@@ -318,6 +318,7 @@ mod tests {
                 availability: Availability::InStock,
                 quantity: Some(10),
                 available: Some(10),
+                held: None,
                 price: parse_price("10.00 USD"),
                 shipping: parse_shipping(shipping),
                 shipping_cost_basis: basis.map(str::to_string),

@@ -5,11 +5,18 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::request::FinalizeData;
-use crate::merchants::CheckoutSettings;
+use crate::holds::{Hold, HoldLine, HoldStatus, fingerprint};
+use crate::merchants::{AgreementRequirement, CheckoutSettings};
 use crate::skus::{Availability, SkuRecord};
-use crate::store::{
-    AgreementStore, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
-};
+use crate::store::{AgreementStore, Placement, SkuRecords, StockHolds, StoreError};
+
+/// When a hold placed now runs out.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldTerms {
+    pub now_millis: i64,
+    /// How long an approved checkout keeps its stock without an order (setting, 30 minutes).
+    pub hold_for: std::time::Duration,
+}
 
 pub fn approved(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
     let mut answer = json!({"manual_approval_details": {"type": "approved"}});
@@ -61,36 +68,20 @@ pub fn rule_decline(settings: &CheckoutSettings, data: &FinalizeData) -> Option<
 
 /// The whole decision. Store errors go back to the caller, which applies the merchant's
 /// fail-open or fail-closed choice.
-pub async fn finalize<S: SkuRecords + StockReservations, G: AgreementStore>(
+pub async fn finalize<S: SkuRecords + StockHolds, G: AgreementStore>(
     store: &S,
     agreements: &G,
     account_id: &str,
     request_id: &str,
     settings: &CheckoutSettings,
     data: &FinalizeData,
+    terms: HoldTerms,
 ) -> Result<Value, StoreError> {
     if let Some(reason) = rule_decline(settings, data) {
         return Ok(declined(&reason));
     }
-    if settings.require_agreement {
-        if let Some((profile, name)) = data.agent() {
-            let confirmed = agreements
-                .agreements(account_id)
-                .await?
-                .into_iter()
-                .filter(|a| a.is_confirmed())
-                .any(|a| match profile {
-                    Some(profile) => a.orchestrator_profile.as_deref() == Some(profile),
-                    None => name.is_some_and(|n| {
-                        a.orchestrator_name
-                            .as_deref()
-                            .is_some_and(|o| o.eq_ignore_ascii_case(n))
-                    }),
-                });
-            if !confirmed {
-                return Ok(declined("This store does not sell through this agent."));
-            }
-        }
+    if let Some(reason) = agreement_decline(agreements, account_id, settings, data).await? {
+        return Ok(declined(&reason));
     }
     let ids: Vec<String> = data
         .line_items_details
@@ -111,28 +102,39 @@ pub async fn finalize<S: SkuRecords + StockReservations, G: AgreementStore>(
         entry.0 += line.quantity();
     }
     // Preorders, backorders and untracked inventory sell without counting stock.
-    let mut lines = Vec::new();
-    for (sku, (quantity, record, label)) in &wanted {
-        let counted = record.availability == Availability::InStock && record.quantity.is_some();
-        if !counted {
-            continue;
-        }
-        let available = record.available.or(record.quantity).unwrap_or(0);
-        if *quantity > available {
-            return Ok(declined(&short_reason(label, available)));
-        }
-        lines.push(StockLine {
+    let mut lines: Vec<HoldLine> = wanted
+        .iter()
+        .filter(|(_, (_, record, _))| {
+            record.availability == Availability::InStock && record.quantity.is_some()
+        })
+        .map(|(sku, (quantity, _, _))| HoldLine {
             sku: sku.to_string(),
             quantity: *quantity,
-            source_import: record.source_import.clone(),
-        });
-    }
+        })
+        .collect();
     lines.sort_by(|a, b| a.sku.cmp(&b.sku));
     if !lines.is_empty() {
-        let reservation_id = data.checkout_session.as_deref().unwrap_or(request_id);
-        if let Reservation::Short { sku } =
-            store.reserve(account_id, reservation_id, &lines).await?
-        {
+        let hold = Hold {
+            account_id: account_id.to_string(),
+            hold_id: request_id.to_string(),
+            fingerprint: fingerprint(
+                account_id,
+                &data.currency,
+                data.amount_total(),
+                data.line_items_details
+                    .iter()
+                    .filter_map(|l| l.sku_id.as_deref().map(|sku| (sku, l.quantity()))),
+            ),
+            session_id: data.checkout_session.clone(),
+            lines,
+            status: HoldStatus::Open,
+            created_at: terms.now_millis,
+            expires_at: terms.now_millis + terms.hold_for.as_millis() as i64,
+            order_session: None,
+        };
+        // The store's conditions decide: a retried request finds its own hold
+        // (AlreadyPlaced), however little stock is left for others.
+        if let Placement::Short { sku } = store.place(&hold).await? {
             let label = wanted.get(sku.as_str()).map_or("An item", |w| w.2);
             let left = store
                 .skus(account_id, std::slice::from_ref(&sku))
@@ -144,6 +146,45 @@ pub async fn finalize<S: SkuRecords + StockReservations, G: AgreementStore>(
         }
     }
     Ok(approved(settings, data))
+}
+
+/// The merchant's agreement requirement: a reason to decline, or None.
+async fn agreement_decline<G: AgreementStore>(
+    agreements: &G,
+    account_id: &str,
+    settings: &CheckoutSettings,
+    data: &FinalizeData,
+) -> Result<Option<String>, StoreError> {
+    let requirement = settings.require_agreement;
+    if requirement == AgreementRequirement::Off {
+        return Ok(None);
+    }
+    let Some((profile, name)) = data.agent() else {
+        if requirement == AgreementRequirement::Always {
+            return Ok(Some(
+                "This store sells only through agents it has an agreement with.".into(),
+            ));
+        }
+        tracing::warn!(
+            account = account_id,
+            "require_agreement is when_known and this request names no agent: approved without an agreement check"
+        );
+        return Ok(None);
+    };
+    let confirmed = agreements
+        .agreements(account_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.is_confirmed())
+        .any(|a| match profile {
+            Some(profile) => a.orchestrator_profile.as_deref() == Some(profile),
+            None => name.is_some_and(|n| {
+                a.orchestrator_name
+                    .as_deref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(n))
+            }),
+        });
+    Ok((!confirmed).then(|| "This store does not sell through this agent.".to_string()))
 }
 
 fn short_reason(label: &str, left: i64) -> String {
@@ -166,6 +207,10 @@ mod tests {
     use crate::store::memory::{MemoryAgreements, MemoryCatalog};
 
     const ACCOUNT: &str = "acct_1Unit";
+    const TERMS: HoldTerms = HoldTerms {
+        now_millis: 1_000,
+        hold_for: std::time::Duration::from_secs(1800),
+    };
 
     fn record(sku: &str, availability: Availability, quantity: Option<i64>) -> SkuChange {
         SkuChange::Replace(SkuRecord {
@@ -175,6 +220,7 @@ mod tests {
             availability,
             quantity,
             available: quantity,
+            held: None,
             price: parse_price("15.00 USD"),
             shipping: vec![],
             shipping_cost_basis: None,
@@ -245,9 +291,17 @@ mod tests {
     async fn decide(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
         let catalog = catalog().await;
         let agreements = MemoryAgreements::default();
-        finalize(&catalog, &agreements, ACCOUNT, "req_1", settings, data)
-            .await
-            .unwrap()
+        finalize(
+            &catalog,
+            &agreements,
+            ACCOUNT,
+            "req_1",
+            settings,
+            data,
+            TERMS,
+        )
+        .await
+        .unwrap()
     }
 
     fn reason(answer: &Value) -> &str {
@@ -326,7 +380,7 @@ mod tests {
             Some("US"),
             json!({}),
         );
-        let answer = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order)
+        let answer = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order, TERMS)
             .await
             .unwrap();
         assert_eq!(
@@ -348,7 +402,7 @@ mod tests {
             "preorders and untracked stock are not counted"
         );
         // The same request again (its stored answer lost) reserves nothing more.
-        let again = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order)
+        let again = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order, TERMS)
             .await
             .unwrap();
         assert_eq!(again["manual_approval_details"]["type"], "approved");
@@ -356,11 +410,11 @@ mod tests {
         // Other buyers take what is left, then find it gone.
         let mut two = order.clone();
         two.line_items_details[0].quantity = Some(2);
-        let other = finalize(&catalog, &agreements, ACCOUNT, "req_2", &s, &two)
+        let other = finalize(&catalog, &agreements, ACCOUNT, "req_2", &s, &two, TERMS)
             .await
             .unwrap();
         assert_eq!(other["manual_approval_details"]["type"], "approved");
-        let late = finalize(&catalog, &agreements, ACCOUNT, "req_3", &s, &order)
+        let late = finalize(&catalog, &agreements, ACCOUNT, "req_3", &s, &order, TERMS)
             .await
             .unwrap();
         assert_eq!(reason(&late), "Item MUG is sold out.");
@@ -369,7 +423,7 @@ mod tests {
     #[tokio::test]
     async fn required_agreements_decline_agents_without_a_confirmed_one() {
         let mut s = settings();
-        s.require_agreement = true;
+        s.require_agreement = AgreementRequirement::WhenKnown;
         let catalog = catalog().await;
         let agreements = MemoryAgreements::default();
         let confirmed = json!({"id": "orca_1", "status": "confirmed",
@@ -385,7 +439,7 @@ mod tests {
         let decide = |d: FinalizeData, id: &'static str| {
             let (catalog, agreements, s) = (&catalog, &agreements, &s);
             async move {
-                finalize(catalog, agreements, ACCOUNT, id, s, &d)
+                finalize(catalog, agreements, ACCOUNT, id, s, &d, TERMS)
                     .await
                     .unwrap()
             }

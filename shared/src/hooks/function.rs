@@ -77,6 +77,7 @@ impl HookFunction {
                         .as_ref()
                         .map(|t| DynamoAgreements::new(self.dynamo.clone(), t)),
                     deadline: c.deadline,
+                    hold_for: c.hold_for,
                 })
             })
             .await

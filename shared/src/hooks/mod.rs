@@ -19,8 +19,7 @@ use crate::endpoint::HttpAnswer;
 use crate::merchants::{Fallback, Merchant, is_account_id};
 use crate::signature::Verifier;
 use crate::store::{
-    AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuRecords, StockReservations,
-    StoreError,
+    AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuRecords, StockHolds, StoreError,
 };
 use request::{CUSTOMIZE, CustomizeData, Envelope, FINALIZE, FinalizeData};
 
@@ -52,12 +51,14 @@ pub struct HookService<M, S, I, C, G> {
     /// Our own deadline, inside Stripe's 4 s: past it we answer with the merchant's
     /// fail-open or fail-closed choice instead of risking Stripe's timeout (a decline).
     pub deadline: Duration,
+    /// How long an approval keeps its stock without an order (STOCK_HOLD_MINUTES).
+    pub hold_for: Duration,
 }
 
 impl<M, S, I, C, G> HookService<M, S, I, C, G>
 where
     M: MerchantDirectory,
-    S: SkuRecords + StockReservations,
+    S: SkuRecords + StockHolds,
     I: IdempotencyStore,
     C: Clock,
     G: AgreementStore,
@@ -192,6 +193,10 @@ where
                         &envelope.id,
                         &merchant.checkout,
                         data,
+                        finalize::HoldTerms {
+                            now_millis: self.clock.now_millis(),
+                            hold_for: self.hold_for,
+                        },
                     )
                     .await?
                 }
@@ -275,7 +280,6 @@ mod tests {
     use crate::store::memory::{
         MemoryAgreements, MemoryCatalog, MemoryIdempotency, MemoryMerchants,
     };
-    use crate::store::{Reservation, StockLine};
 
     const SECRET: &str = "whsec_unit_hooks";
 
@@ -304,16 +308,20 @@ mod tests {
         }
     }
 
-    impl StockReservations for Stalled {
-        async fn reserve(
+    impl StockHolds for Stalled {
+        async fn place(
             &self,
-            _: &str,
-            _: &str,
-            _: &[StockLine],
-        ) -> Result<Reservation, StoreError> {
+            _: &crate::holds::Hold,
+        ) -> Result<crate::store::Placement, StoreError> {
             std::future::pending().await
         }
-        async fn release(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        async fn convert(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, StoreError> {
+            std::future::pending().await
+        }
+        async fn release_for_session(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+            std::future::pending().await
+        }
+        async fn expire_due(&self, _: i64, _: usize) -> Result<usize, StoreError> {
             std::future::pending().await
         }
     }
@@ -334,6 +342,7 @@ mod tests {
             clock: SystemClock,
             agreements: MemoryAgreements::default(),
             deadline: Duration::from_millis(50),
+            hold_for: Duration::from_secs(1800),
         }
     }
 
@@ -372,6 +381,7 @@ mod tests {
             availability: crate::skus::Availability::InStock,
             quantity: Some(5),
             available: Some(5),
+            held: None,
             price: None,
             shipping: vec![],
             shipping_cost_basis: None,
@@ -392,6 +402,7 @@ mod tests {
             clock: SystemClock,
             agreements: MemoryAgreements::default(),
             deadline: Duration::from_secs(2),
+            hold_for: Duration::from_secs(1800),
         }
     }
 

@@ -116,6 +116,7 @@ impl RowSink for SkuRowSink<'_> {
                 availability,
                 quantity,
                 available: quantity,
+                held: None,
                 price: field("price").and_then(parse_price),
                 shipping: field("shipping").map(parse_shipping).unwrap_or_default(),
                 shipping_cost_basis: field("shipping_cost_basis").map(str::to_string),

@@ -11,6 +11,7 @@ pub mod memory;
 use std::future::Future;
 
 use crate::agreements::Agreement;
+use crate::holds::Hold;
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::merchants::Merchant;
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
@@ -208,62 +209,88 @@ pub trait SkuRecords: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// One SKU's share of a reservation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StockLine {
-    pub sku: String,
-    pub quantity: i64,
-    /// The feed import that set the stock being reserved: a release only gives stock back
-    /// to that same record (a newer feed has superseded the reservation).
-    pub source_import: String,
-}
-
+/// What placing a hold did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reservation {
-    Reserved,
-    /// This reservation id was taken before (a retried finalize): nothing changed.
-    AlreadyReserved,
+pub enum Placement {
+    Placed,
+    /// This request's hold is already open (a retried finalize): nothing changed.
+    AlreadyPlaced,
     /// Not enough stock left for this SKU: nothing changed.
     Short {
         sku: String,
     },
 }
 
-/// Stock held by approved checkouts, taken atomically over all lines of one checkout.
-pub trait StockReservations: Send + Sync {
-    fn reserve(
-        &self,
-        account_id: &str,
-        reservation_id: &str,
-        lines: &[StockLine],
-    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+/// Stock held by approved checkouts (see `crate::holds`). Each move is one transaction:
+/// the hold's status and every SKU it touches change together or not at all.
+pub trait StockHolds: Send + Sync {
+    /// Takes the hold's lines out of `available` (each SKU must have enough) and stores the
+    /// open hold. A hold of the same id that was released or expired may be placed again.
+    fn place(&self, hold: &Hold) -> impl Future<Output = Result<Placement, StoreError>> + Send;
 
-    /// Gives the stock back (once). False when there was nothing to release.
-    fn release(
+    /// The order of `session_id` (with `fingerprint`) keeps its stock sold: converts the hold
+    /// `holds::hold_to_convert` picks. Returns its id, or None when no hold matches. A
+    /// redelivered order finds the hold it converted and converts nothing else.
+    fn convert(
         &self,
         account_id: &str,
-        reservation_id: &str,
+        fingerprint: &str,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Gives back now the stock of the open hold that names `session_id` (its checkout was
+    /// given up). False when no open hold names it.
+    fn release_for_session(
+        &self,
+        account_id: &str,
+        session_id: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives back the stock of up to `limit` open holds whose expiry is before `now_millis`,
+    /// each exactly once. Returns how many expired.
+    fn expire_due(
+        &self,
+        now_millis: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
-/// Deployments without a catalog (webhooks only) have no reservations to release.
-impl<T: StockReservations> StockReservations for Option<T> {
-    async fn reserve(
-        &self,
-        account_id: &str,
-        reservation_id: &str,
-        lines: &[StockLine],
-    ) -> Result<Reservation, StoreError> {
+/// Deployments without a catalog (webhooks only) hold no stock.
+impl<T: StockHolds> StockHolds for Option<T> {
+    async fn place(&self, hold: &Hold) -> Result<Placement, StoreError> {
         match self {
-            Some(inner) => inner.reserve(account_id, reservation_id, lines).await,
-            None => Ok(Reservation::Reserved),
+            Some(inner) => inner.place(hold).await,
+            None => Ok(Placement::Placed),
         }
     }
 
-    async fn release(&self, account_id: &str, reservation_id: &str) -> Result<bool, StoreError> {
+    async fn convert(
+        &self,
+        account_id: &str,
+        fingerprint: &str,
+        session_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         match self {
-            Some(inner) => inner.release(account_id, reservation_id).await,
+            Some(inner) => inner.convert(account_id, fingerprint, session_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn release_for_session(
+        &self,
+        account_id: &str,
+        session_id: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Some(inner) => inner.release_for_session(account_id, session_id).await,
             None => Ok(false),
+        }
+    }
+
+    async fn expire_due(&self, now_millis: i64, limit: usize) -> Result<usize, StoreError> {
+        match self {
+            Some(inner) => inner.expire_due(now_millis, limit).await,
+            None => Ok(0),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
-use super::{UploadError, Uploader};
+use super::{CatalogStore, UploadError, Uploader};
 use crate::bucket::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{Limits, Validator};
 use crate::clock::Clock;
@@ -15,13 +15,13 @@ use crate::imports::keys::{Feed, report_key};
 use crate::imports::model::{FeedSlot, ImportRecord, ImportStatus};
 use crate::imports::sku_rows::SkuRowSink;
 use crate::merchants::{ApiGeneration, Merchant};
-use crate::store::{FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::catalog::{CatalogApi, ErrorReport, ImportState};
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
     M: MerchantDirectory,
-    C: FeedSlots + ImportLog + SkuRecords,
+    C: CatalogStore,
     I: IdempotencyStore,
     O: ObjectStore,
     A: CatalogApi,

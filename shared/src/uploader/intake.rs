@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use serde_json::json;
 
-use super::{FileOutcome, UploadError, Uploader};
+use super::{CatalogStore, FileOutcome, UploadError, Uploader};
 use crate::bucket::{ObjectRef, ObjectStore};
 use crate::catalog::{ErrorCsvWriter, Limits, RowSink, Validator};
 use crate::clock::Clock;
@@ -13,7 +13,7 @@ use crate::imports::identity::object_identity;
 use crate::imports::keys::{Feed, IncomingKey, decode_event_key, parse_incoming_key};
 use crate::imports::model::{FeedSlot, QueuedFile};
 use crate::merchants::{ApiGeneration, Merchant, ValidationMode};
-use crate::store::{Claim, FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::store::{Claim, IdempotencyStore, MerchantDirectory};
 use crate::stripe::catalog::CatalogApi;
 
 fn limits(generation: ApiGeneration) -> Limits {
@@ -69,7 +69,7 @@ struct Validated {
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
     M: MerchantDirectory,
-    C: FeedSlots + ImportLog + SkuRecords,
+    C: CatalogStore,
     I: IdempotencyStore,
     O: ObjectStore,
     A: CatalogApi,

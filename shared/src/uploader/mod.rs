@@ -26,10 +26,19 @@ use crate::bucket::{BucketError, ObjectStore};
 use crate::clock::Clock;
 use crate::imports::{Feed, ImportStatus};
 use crate::store::{
-    FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords, StoreError,
+    FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords, StockHolds, StoreError,
 };
 use crate::stripe::StripeError;
 use crate::stripe::catalog::CatalogApi;
+
+/// Everything the uploader keeps in the Catalog table: feed slots, import records, the SKU
+/// records the hooks read, and the stock holds the schedule expires.
+pub trait CatalogStore: FeedSlots + ImportLog + SkuRecords + StockHolds {}
+
+impl<T: FeedSlots + ImportLog + SkuRecords + StockHolds> CatalogStore for T {}
+
+/// Holds expired per tick at most; the next tick takes the rest.
+const HOLDS_PER_TICK: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct UploaderSettings {
@@ -115,7 +124,7 @@ pub struct Uploader<M, C, I, O, A, K> {
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
     M: MerchantDirectory,
-    C: FeedSlots + ImportLog + SkuRecords,
+    C: CatalogStore,
     I: IdempotencyStore,
     O: ObjectStore,
     A: CatalogApi,
@@ -167,9 +176,22 @@ where
         for error in &failed {
             tracing::warn!(error = %error, "a feed could not move forward this tick");
         }
+        // Holds nobody converted give their stock back once their expiry has passed.
+        let holds_expired = match self
+            .catalog
+            .expire_due(self.clock.now_millis(), HOLDS_PER_TICK)
+            .await
+        {
+            Ok(expired) => expired,
+            Err(e) => {
+                tracing::warn!(error = %e, "expired holds could not be swept this tick");
+                0
+            }
+        };
         Ok(TickSummary {
             feeds: slots.len(),
             failed: failed.len(),
+            holds_expired,
         })
     }
 }
@@ -178,13 +200,15 @@ where
 pub struct TickSummary {
     pub feeds: usize,
     pub failed: usize,
+    /// Holds whose stock went back this tick.
+    pub holds_expired: usize,
 }
 
 /// A thin event said a v2 import changed: the uploader moves that feed forward now.
 impl<M, Cat, I, O, A, K> crate::thin_events::ImportEvents for Uploader<M, Cat, I, O, A, K>
 where
     M: crate::store::MerchantDirectory,
-    Cat: crate::store::FeedSlots + crate::store::ImportLog + crate::store::SkuRecords,
+    Cat: CatalogStore,
     I: crate::store::IdempotencyStore,
     O: crate::bucket::ObjectStore,
     A: crate::stripe::catalog::CatalogApi,

@@ -3,18 +3,18 @@
 
 use serde_json::{Value, json};
 
-use super::{UploadError, Uploader};
+use super::{CatalogStore, UploadError, Uploader};
 use crate::bucket::ObjectStore;
 use crate::clock::Clock;
 use crate::imports::keys::report_key;
 use crate::imports::model::{ImportRecord, QueuedFile};
-use crate::store::{FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::catalog::CatalogApi;
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
     M: MerchantDirectory,
-    C: FeedSlots + ImportLog + SkuRecords,
+    C: CatalogStore,
     I: IdempotencyStore,
     O: ObjectStore,
     A: CatalogApi,

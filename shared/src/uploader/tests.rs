@@ -364,3 +364,86 @@ async fn a_redelivered_s3_event_is_a_duplicate_and_a_new_version_is_a_new_file()
         .await;
     assert!(matches!(newer, FileOutcome::Queued { .. }));
 }
+
+fn mug_hold(id: &str, quantity: i64, expires_at: i64) -> crate::holds::Hold {
+    crate::holds::Hold {
+        account_id: ACCOUNT.into(),
+        hold_id: id.into(),
+        fingerprint: "fp".into(),
+        session_id: None,
+        lines: vec![crate::holds::HoldLine {
+            sku: "A".into(),
+            quantity,
+        }],
+        status: crate::holds::HoldStatus::Open,
+        created_at: 0,
+        expires_at,
+        order_session: None,
+    }
+}
+
+#[tokio::test]
+async fn completing_an_import_again_never_gives_away_held_stock() {
+    use crate::store::StockHolds;
+    let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
+    h.drop_file(
+        &format!("incoming/{ACCOUNT}/catalog/all.csv"),
+        &csv(&[row("A", "Mug", 5, "18.00 USD")]),
+    )
+    .await;
+    h.uploader
+        .stripe
+        .finish(&h.last_import_id(), "succeeded", 1, None);
+    h.uploader.on_schedule().await.unwrap();
+    let far = h.clock.now_millis() + 3_600_000;
+    h.uploader
+        .catalog
+        .place(&mug_hold("req_1", 2, far))
+        .await
+        .unwrap();
+    let sku = |h: &Harness| {
+        let record = h.uploader.catalog.sku_records(ACCOUNT)["A"].clone();
+        (record.available, record.held)
+    };
+    assert_eq!(sku(&h), (Some(3), Some(2)));
+    // The completion runs again (a retried invocation): the feed's 5, less the 2 held.
+    let record = h
+        .uploader
+        .catalog
+        .imports(ACCOUNT, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    h.uploader
+        .finish(record, ImportStatus::Succeeded, None)
+        .await
+        .unwrap();
+    assert_eq!(sku(&h), (Some(3), Some(2)));
+}
+
+#[tokio::test]
+async fn the_schedule_gives_back_the_stock_of_holds_past_their_time() {
+    use crate::store::StockHolds;
+    let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
+    h.drop_file(
+        &format!("incoming/{ACCOUNT}/catalog/all.csv"),
+        &csv(&[row("A", "Mug", 5, "18.00 USD")]),
+    )
+    .await;
+    h.uploader
+        .stripe
+        .finish(&h.last_import_id(), "succeeded", 1, None);
+    h.uploader.on_schedule().await.unwrap();
+    let soon = h.clock.now_millis() + 30 * MINUTE;
+    h.uploader
+        .catalog
+        .place(&mug_hold("req_1", 2, soon))
+        .await
+        .unwrap();
+    assert_eq!(h.uploader.on_schedule().await.unwrap().holds_expired, 0);
+    h.clock.advance_millis(31 * MINUTE);
+    assert_eq!(h.uploader.on_schedule().await.unwrap().holds_expired, 1);
+    assert_eq!(h.uploader.on_schedule().await.unwrap().holds_expired, 0);
+    let record = &h.uploader.catalog.sku_records(ACCOUNT)["A"];
+    assert_eq!((record.available, record.held), (Some(5), Some(0)));
+}

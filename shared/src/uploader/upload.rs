@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use serde_json::json;
 
-use super::{UploadError, Uploader};
+use super::{CatalogStore, UploadError, Uploader};
 use crate::bucket::{ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{Limits, RowSink, Validator};
 use crate::clock::Clock;
@@ -14,14 +14,14 @@ use crate::imports::identity::import_key;
 use crate::imports::keys::{Feed, FileFormat};
 use crate::imports::model::{ImportCounts, ImportMode, ImportRecord, ImportStatus};
 use crate::merchants::{ApiGeneration, Merchant};
-use crate::store::{FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords};
+use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::StripeError;
 use crate::stripe::catalog::{CatalogApi, Upload};
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
     M: MerchantDirectory,
-    C: FeedSlots + ImportLog + SkuRecords,
+    C: CatalogStore,
     I: IdempotencyStore,
     O: ObjectStore,
     A: CatalogApi,

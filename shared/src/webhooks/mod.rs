@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::clock::Clock;
 use crate::endpoint::HttpAnswer;
 use crate::signature::Verifier;
-use crate::store::{Claim, IdempotencyStore, OrderStore, StockReservations};
+use crate::store::{Claim, IdempotencyStore, OrderStore, StockHolds};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
 use orders::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
@@ -35,7 +35,7 @@ where
     I: IdempotencyStore,
     A: CheckoutSessionApi,
     C: Clock,
-    R: StockReservations,
+    R: StockHolds,
 {
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
         if let Err(error) = self

@@ -5,8 +5,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::holds::fingerprint;
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
-use crate::store::{Applied, OrderStore, StockReservations, StoreError};
+use crate::store::{Applied, OrderStore, StockHolds, StoreError};
 use crate::stripe::StripeError;
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::{Charge, Dispute, PaymentIntent, SnapshotEvent};
@@ -100,27 +101,31 @@ pub async fn apply_event<O: OrderStore, A: CheckoutSessionApi>(
     apply_event_with_stock(orders, stripe, &None::<NoStock>, account, event).await
 }
 
-/// Stand-in for deployments without stock reservations.
+/// Stand-in for deployments without stock holds.
 pub struct NoStock;
 
-impl StockReservations for NoStock {
-    async fn reserve(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[crate::store::StockLine],
-    ) -> Result<crate::store::Reservation, StoreError> {
-        Ok(crate::store::Reservation::Reserved)
+impl StockHolds for NoStock {
+    async fn place(&self, _: &crate::holds::Hold) -> Result<crate::store::Placement, StoreError> {
+        Ok(crate::store::Placement::Placed)
     }
 
-    async fn release(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+    async fn convert(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    async fn release_for_session(&self, _: &str, _: &str) -> Result<bool, StoreError> {
         Ok(false)
+    }
+
+    async fn expire_due(&self, _: i64, _: usize) -> Result<usize, StoreError> {
+        Ok(0)
     }
 }
 
-/// Like [`apply_event`], and gives back the stock an approved checkout reserved when its
-/// session expires or its payment fails.
-pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: StockReservations>(
+/// Like [`apply_event`], and moves the stock held for the checkout: a completed order keeps
+/// it sold; a session that expired or a payment that failed gives back the hold that names
+/// that session (holds that name none run out on their own).
+pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
     orders: &O,
     stripe: &A,
     stock: &R,
@@ -130,15 +135,15 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
     match event.kind.as_str() {
         "checkout.session.expired" => {
             let session_id = object_id(event)?;
-            if stock.release(account, &session_id).await? {
-                tracing::info!(account, checkout_session_id = %session_id, "reserved stock released: session expired");
+            if stock.release_for_session(account, &session_id).await? {
+                tracing::info!(account, checkout_session_id = %session_id, "held stock given back: session expired");
             }
         }
         "payment_intent.payment_failed" => {
             let intent: PaymentIntent = object_of(event)?;
             if let Some(session_id) = stripe.find_by_payment_intent(account, &intent.id).await? {
-                if stock.release(account, &session_id).await? {
-                    tracing::info!(account, checkout_session_id = %session_id, "reserved stock released: payment failed");
+                if stock.release_for_session(account, &session_id).await? {
+                    tracing::info!(account, checkout_session_id = %session_id, "held stock given back: payment failed");
                 }
             }
         }
@@ -147,7 +152,7 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
     match event.kind.as_str() {
         "checkout.session.completed" => {
             let session_id = object_id(event)?;
-            record_order(orders, stripe, account, &session_id).await
+            record_order(orders, stripe, stock, account, &session_id).await
         }
         "checkout.session.expired" => {
             let session_id = object_id(event)?;
@@ -164,7 +169,8 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
             let intent: PaymentIntent = object_of(event)?;
             let fact =
                 PaymentFact::from_intent_event(&intent, &event.kind, event.created, &event.id);
-            let Some(session_id) = locate_order(orders, stripe, account, &intent.id).await? else {
+            let Some(session_id) = locate_order(orders, stripe, stock, account, &intent.id).await?
+            else {
                 return Ok(EventOutcome::Ignored {
                     reason: format!(
                         "payment intent {} did not come from a checkout session",
@@ -188,7 +194,8 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
                     reason: format!("charge {} has no payment intent", charge.id),
                 });
             };
-            let Some(session_id) = locate_order(orders, stripe, account, intent).await? else {
+            let Some(session_id) = locate_order(orders, stripe, stock, account, intent).await?
+            else {
                 return Ok(EventOutcome::Ignored {
                     reason: format!("charge {} did not come from a checkout session", charge.id),
                 });
@@ -209,7 +216,8 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
                     reason: format!("dispute {} has no payment intent", dispute.id),
                 });
             };
-            let Some(session_id) = locate_order(orders, stripe, account, intent).await? else {
+            let Some(session_id) = locate_order(orders, stripe, stock, account, intent).await?
+            else {
                 return Ok(EventOutcome::Ignored {
                     reason: format!(
                         "dispute {} is not on a checkout session's payment",
@@ -255,15 +263,17 @@ fn state_outcome(
 /// Retrieves the session once, with every expansion, and stores the order if it is new.
 /// When it already existed (created by a payment event that arrived first), the retrieved
 /// state is merged through the same forward-only rules.
-async fn record_order<O: OrderStore, A: CheckoutSessionApi>(
+async fn record_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
     orders: &O,
     stripe: &A,
+    stock: &R,
     account: &str,
     session_id: &str,
 ) -> Result<EventOutcome, ApplyError> {
     let session = stripe.retrieve_for_order(account, session_id).await?;
     let order =
         Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
+    keep_sold(stock, &order).await?;
     if orders.insert_if_absent(&order).await? {
         tracing::info!(account, checkout_session_id = session_id, "order created");
         return Ok(EventOutcome::OrderCreated {
@@ -284,9 +294,10 @@ async fn record_order<O: OrderStore, A: CheckoutSessionApi>(
 /// Finds the order a payment belongs to. Payment events can overtake
 /// `checkout.session.completed`, so when our index has no order yet we ask Stripe which
 /// session the payment came from and record that order first.
-async fn locate_order<O: OrderStore, A: CheckoutSessionApi>(
+async fn locate_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
     orders: &O,
     stripe: &A,
+    stock: &R,
     account: &str,
     payment_intent_id: &str,
 ) -> Result<Option<String>, ApplyError> {
@@ -308,8 +319,40 @@ async fn locate_order<O: OrderStore, A: CheckoutSessionApi>(
     }
     let order =
         Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
+    keep_sold(stock, &order).await?;
     if orders.insert_if_absent(&order).await? {
         tracing::info!(account, checkout_session_id = %session_id, "order created ahead of checkout.session.completed");
     }
     Ok(Some(session_id))
+}
+
+/// The completed checkout's held stock is sold: its hold (by fingerprint, or the one naming
+/// its session) is converted, once however often the event comes. Done before the order is
+/// stored, so a failure here is retried with the event and never leaves an order whose
+/// stock could still expire back.
+async fn keep_sold<R: StockHolds>(stock: &R, order: &Order) -> Result<(), ApplyError> {
+    let (Some(currency), Some(total)) = (order.currency.as_deref(), order.amount_total) else {
+        return Ok(());
+    };
+    let print = fingerprint(
+        &order.account_id,
+        currency,
+        total,
+        order
+            .lines
+            .iter()
+            .filter_map(|l| l.sku.as_deref().map(|sku| (sku, l.quantity))),
+    );
+    match stock
+        .convert(&order.account_id, &print, &order.checkout_session_id)
+        .await?
+    {
+        Some(hold) => {
+            tracing::info!(account = %order.account_id, checkout_session_id = %order.checkout_session_id, hold = %hold, "held stock sold")
+        }
+        None => {
+            tracing::info!(account = %order.account_id, checkout_session_id = %order.checkout_session_id, "no open hold matches this order")
+        }
+    }
+    Ok(())
 }

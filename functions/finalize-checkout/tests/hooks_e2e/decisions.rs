@@ -136,7 +136,7 @@ async fn agents_without_a_confirmed_agreement_are_declined_when_the_request_name
     agreements.put_if_newer(&terminated).await.unwrap();
     let mut merchant = Merchant::new(ACCOUNT);
     merchant.checkout = CheckoutSettings {
-        require_agreement: true,
+        require_agreement: shared::merchants::AgreementRequirement::WhenKnown,
         ..settings()
     };
     DynamoMerchants::new(stack.dynamo.clone(), &stack.tables[0])
@@ -195,7 +195,7 @@ async fn agents_without_a_confirmed_agreement_are_declined_when_the_request_name
             .await,
     );
     assert_eq!(unknown["manual_approval_details"]["type"], "declined");
-    // A request that does not say which agent buys: the setting cannot apply.
+    // A request that does not say which agent buys: `when_known` approves it (and logs so).
     let anonymous = answer(finalize.handle(&decision("agr_anon", Value::Null)).await);
     assert_eq!(
         anonymous["manual_approval_details"]["type"], "approved",

@@ -46,6 +46,7 @@ fn snapshot(sku: &str, quantity: Option<i64>, availability: &str) -> SkuChange {
         availability: shared::skus::Availability::parse(availability).expect("a feed availability"),
         quantity,
         available: quantity,
+        held: None,
         price: Some(Money {
             amount: 1500,
             ..parse_price("15.00 USD").unwrap()

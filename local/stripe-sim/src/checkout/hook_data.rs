@@ -87,11 +87,12 @@ impl Draft {
         })
     }
 
-    /// `data` of `v1.delegated_checkout.finalize_checkout` (note `line_items_details`).
-    pub fn finalize_data(&mut self) -> Value {
+    /// `data` of `v1.delegated_checkout.finalize_checkout` (note `line_items_details`); the
+    /// checkout session only when `with_session` (off by default, as Stripe documents it).
+    pub fn finalize_data(&mut self, with_session: bool) -> Value {
         let shipping = self.hook_shipping();
         let card = &self.card;
-        json!({
+        let mut data = json!({
             "currency": self.currency,
             "line_items_details": self.line_details(),
             "payment_method_details": {
@@ -121,7 +122,10 @@ impl Draft {
             "amount_total": self.lines.total.saturating_add(self.shipping_amount),
             "amount_subtotal": self.lines.subtotal,
             "total_details": self.totals(),
-            "checkout_session": self.session_id,
-        })
+        });
+        if with_session {
+            data["checkout_session"] = json!(self.session_id);
+        }
+        data
     }
 }

@@ -64,7 +64,7 @@ pub async fn agentic_checkout(State(sim): State<Arc<Sim>>, body: Bytes) -> Contr
         Some(url) => {
             let hook = Hook::FinalizeCheckout;
             let amount_total = draft.amount_total()?;
-            let data = draft.finalize_data();
+            let data = draft.finalize_data(settings.finalize_sends_session);
             let request = hooks::envelope(hook, &draft.scope, data);
             hooks::exchange(
                 &sim,

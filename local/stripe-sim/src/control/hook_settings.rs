@@ -31,7 +31,7 @@ fn hook_url(key: &str, value: &Value) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// `POST /_sim/hooks {customize_url?, finalize_url?, secret?, timeout_ms?}`: a given key
+/// `POST /_sim/hooks {customize_url?, finalize_url?, secret?, timeout_ms?, finalize_sends_session?}`: a given key
 /// changes that setting (a URL of null switches that hook off); the others stay.
 pub async fn set_hooks(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
     let req: serde_json::Map<String, Value> = parse(&body)?;
@@ -58,6 +58,15 @@ pub async fn set_hooks(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResul
                             "timeout_ms must be an integer from 1 to {}.",
                             hooks::MAX_TIMEOUT_MS
                         ),
+                    ));
+                }
+            },
+            "finalize_sends_session" => match value.as_bool() {
+                Some(on) => hooks.finalize_sends_session = on,
+                None => {
+                    return Err(ApiError::invalid_param(
+                        key,
+                        "finalize_sends_session must be true or false.",
                     ));
                 }
             },

@@ -69,6 +69,7 @@ async fn binary_takes_hook_flags_and_env() {
             "http://127.0.0.1:9/customize",
             "--hook-secret",
             "whsec_flag",
+            "--finalize-sends-session",
         ])
         .env_remove("STRIPE_SIM_PORT")
         .env_remove("STRIPE_SIM_CUSTOMIZE_URL")
@@ -108,6 +109,7 @@ async fn binary_takes_hook_flags_and_env() {
             "customize_url": "http://127.0.0.1:9/customize",
             "finalize_url": "http://127.0.0.1:9/finalize",
             "secret": "whsec_flag",
+            "finalize_sends_session": true,
             "timeout_ms": 1500
         })
     );

@@ -342,6 +342,10 @@ async fn hook_requests_are_signed_and_have_the_documented_shapes() {
         d.get("line_item_details").is_none(),
         "finalize uses the plural"
     );
+    assert!(
+        d.get("checkout_session").is_none(),
+        "Stripe's documented finalize payload names no session"
+    );
     assert_eq!(
         line_ids(&f, "line_items_details"),
         line_ids(&c, "line_item_details")
@@ -926,7 +930,7 @@ async fn hooks_are_configured_at_run_time_and_reset() {
         .expect("json");
     assert_eq!(
         defaults,
-        json!({"customize_url": null, "finalize_url": null, "secret": "whsec_test_hooks_sim", "timeout_ms": 4000})
+        json!({"customize_url": null, "finalize_url": null, "secret": "whsec_test_hooks_sim", "timeout_ms": 4000, "finalize_sends_session": false})
     );
     let set = env
         .control(
@@ -953,6 +957,7 @@ async fn hooks_are_configured_at_run_time_and_reset() {
         json!({"timeout_ms": 0}),
         json!({"secret": ""}),
         json!({"customise_url": null}),
+        json!({"finalize_sends_session": "yes"}),
     ] {
         let (status, v) = env.control_raw("/_sim/hooks", bad.clone()).await;
         assert_eq!(status, 400, "{bad}: {v}");
@@ -976,5 +981,22 @@ async fn hooks_are_configured_at_run_time_and_reset() {
         platform.hits("/finalize").len(),
         1,
         "reset restores the configured (unset) hooks"
+    );
+}
+
+#[tokio::test]
+async fn finalize_names_its_session_only_when_asked() {
+    let platform = Platform::start().await;
+    let env = Env::with(platform.config()).await;
+    env.control("/_sim/hooks", json!({"finalize_sends_session": true}))
+        .await;
+    let purchase = env
+        .control("/_sim/agentic_checkouts", two_lines(json!({})))
+        .await;
+    let finalize = platform.hits("/finalize");
+    let sent: Value = serde_json::from_slice(&finalize[0].body).unwrap();
+    assert_eq!(
+        sent["data"]["checkout_session"],
+        purchase["checkout_session"]["id"]
     );
 }

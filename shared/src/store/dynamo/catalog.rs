@@ -1,27 +1,22 @@
 //! The Catalog table: `FEED#<feed>` upload slots (optimistic versioning), `IMPORT#<key>`
-//! import records and `SKU#<id>` records, all under the account's partition.
+//! import records, `SKU#<id>` records (`skus.rs`) and stock holds (`holds.rs`), all under
+//! the account's partition.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
-    TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
 use super::{classify, decode, n, s};
 use crate::imports::{Feed, FeedSlot, ImportRecord};
-use crate::skus::{Availability, SkuChange, SkuRecord};
 use crate::store::attr::to_item;
-use crate::store::{
-    FeedSlots, ImportLog, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
-};
+use crate::store::{FeedSlots, ImportLog, StoreError};
 use futures::StreamExt;
 
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 /// Sparse index of slots with work; the schedule queries it instead of scanning SKUs.
@@ -37,11 +32,11 @@ fn import_key(key: &str) -> String {
     format!("IMPORT#{key}")
 }
 
-fn sku_key(sku: &str) -> String {
+pub(super) fn sku_key(sku: &str) -> String {
     format!("SKU#{sku}")
 }
 
-fn item_of<T: serde::Serialize>(
+pub(super) fn item_of<T: serde::Serialize>(
     value: &T,
     sk: String,
 ) -> Result<HashMap<String, AttributeValue>, StoreError> {
@@ -59,7 +54,7 @@ impl DynamoCatalog {
         }
     }
 
-    async fn get(
+    pub(super) async fn get(
         &self,
         account_id: &str,
         sk: String,
@@ -79,7 +74,7 @@ impl DynamoCatalog {
 
     /// Writes in batches of 25 (DynamoDB's limit), a few batches at a time: a full catalog
     /// is hundreds of thousands of SKUs.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         let batches: Vec<Vec<WriteRequest>> =
             requests.chunks(25).map(<[WriteRequest]>::to_vec).collect();
         let results: Vec<Result<(), StoreError>> = futures::stream::iter(batches)
@@ -233,303 +228,5 @@ impl ImportLog for DynamoCatalog {
             .await
             .map_err(classify)?;
         output.items().iter().map(decode).collect()
-    }
-}
-
-impl SkuRecords for DynamoCatalog {
-    async fn sku(&self, account_id: &str, sku: &str) -> Result<Option<SkuRecord>, StoreError> {
-        self.get(account_id, sku_key(sku))
-            .await?
-            .as_ref()
-            .map(decode)
-            .transpose()
-    }
-
-    async fn skus(
-        &self,
-        account_id: &str,
-        skus: &[String],
-    ) -> Result<HashMap<String, SkuRecord>, StoreError> {
-        let mut found = HashMap::new();
-        let mut unique: Vec<&String> = skus.iter().collect();
-        unique.sort();
-        unique.dedup();
-        for chunk in unique.chunks(100) {
-            let mut keys = KeysAndAttributes::builder().consistent_read(true);
-            for sku in chunk {
-                keys = keys.keys(HashMap::from([
-                    ("account_id".to_string(), s(account_id)),
-                    ("sk".to_string(), s(&sku_key(sku))),
-                ]));
-            }
-            let mut pending = HashMap::from([(
-                self.table.clone(),
-                keys.build()
-                    .map_err(|e| StoreError::Permanent(e.to_string()))?,
-            )]);
-            for attempt in 0..8u32 {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(pending))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in output
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let record: SkuRecord = decode(item)?;
-                    found.insert(record.sku.clone(), record);
-                }
-                match output.unprocessed_keys() {
-                    Some(left) if !left.is_empty() => {
-                        pending = left.clone();
-                        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(5)))
-                            .await;
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    async fn apply_sku_changes(
-        &self,
-        account_id: &str,
-        source_import: &str,
-        now: i64,
-        changes: &[SkuChange],
-    ) -> Result<(), StoreError> {
-        let mut batch = Vec::new();
-        let mut updates = Vec::new();
-        for change in changes {
-            match change {
-                SkuChange::Replace(record) => {
-                    let item = item_of(record, sku_key(&record.sku))?;
-                    let put = PutRequest::builder()
-                        .set_item(Some(item))
-                        .build()
-                        .map_err(|e| StoreError::Permanent(e.to_string()))?;
-                    batch.push(WriteRequest::builder().put_request(put).build());
-                }
-                SkuChange::Delete { sku } => {
-                    let delete = DeleteRequest::builder()
-                        .key("account_id", s(account_id))
-                        .key("sk", s(&sku_key(sku)))
-                        .build()
-                        .map_err(|e| StoreError::Permanent(e.to_string()))?;
-                    batch.push(WriteRequest::builder().delete_request(delete).build());
-                }
-                partial => updates.push(partial.clone()),
-            }
-        }
-        self.batch_write(batch).await?;
-        // Partial rows: one update each, a few at a time.
-        let results: Vec<Result<(), StoreError>> = futures::stream::iter(updates)
-            .map(|change: SkuChange| async move {
-                self.update_partial(account_id, source_import, now, &change)
-                    .await
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        results.into_iter().collect()
-    }
-}
-
-impl DynamoCatalog {
-    async fn update_partial(
-        &self,
-        account_id: &str,
-        source_import: &str,
-        now: i64,
-        change: &SkuChange,
-    ) -> Result<(), StoreError> {
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("account_id", s(account_id))
-            .expression_attribute_values(":source", s(source_import))
-            .expression_attribute_values(":now", n(now));
-        let request = match change {
-            SkuChange::Stock {
-                sku,
-                availability,
-                quantity,
-            } => {
-                let request = request
-                    .key("sk", s(&sku_key(sku)))
-                    .expression_attribute_values(":sku", s(sku))
-                    .expression_attribute_values(":availability", s(availability.as_str()));
-                match quantity {
-                    Some(q) => request
-                        .update_expression("SET sku = :sku, availability = :availability, quantity = :quantity, available = :quantity, source_import = :source, updated_at = :now")
-                        .expression_attribute_values(":quantity", n(*q)),
-                    None => request.update_expression(
-                        "SET sku = :sku, availability = :availability, source_import = :source, updated_at = :now REMOVE quantity, available",
-                    ),
-                }
-            }
-            SkuChange::Price { sku, price } => {
-                let request = request
-                    .key("sk", s(&sku_key(sku)))
-                    .expression_attribute_values(":sku", s(sku));
-                match price {
-                    Some(price) => request
-                        .update_expression("SET sku = :sku, price = :price, source_import = :source, updated_at = :now, availability = if_not_exists(availability, :in_stock)")
-                        .expression_attribute_values(":price", super::encode_attr(price)?)
-                        .expression_attribute_values(":in_stock", s(Availability::InStock.as_str())),
-                    None => request.update_expression("SET sku = :sku, source_import = :source, updated_at = :now REMOVE price"),
-                }
-            }
-            _ => return Ok(()),
-        };
-        request.send().await.map_err(classify)?;
-        Ok(())
-    }
-}
-
-fn reservation_key(id: &str) -> String {
-    format!("RES#{id}")
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ReservationRecord {
-    account_id: String,
-    reservation_id: String,
-    lines: Vec<StockLine>,
-    released: bool,
-    created_at: i64,
-}
-
-impl StockReservations for DynamoCatalog {
-    async fn reserve(
-        &self,
-        account_id: &str,
-        reservation_id: &str,
-        lines: &[StockLine],
-    ) -> Result<Reservation, StoreError> {
-        if lines.len() > 99 {
-            return Err(StoreError::Permanent(
-                "a reservation holds at most 99 SKUs".into(),
-            ));
-        }
-        let permanent =
-            |e: aws_sdk_dynamodb::error::BuildError| StoreError::Permanent(e.to_string());
-        let mut items = Vec::with_capacity(lines.len() + 1);
-        for line in lines {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key("account_id", s(account_id))
-                .key("sk", s(&sku_key(&line.sku)))
-                .update_expression("SET available = available - :q")
-                .condition_expression("available >= :q")
-                .expression_attribute_values(":q", n(line.quantity))
-                .build()
-                .map_err(permanent)?;
-            items.push(TransactWriteItem::builder().update(update).build());
-        }
-        let record = ReservationRecord {
-            account_id: account_id.to_string(),
-            reservation_id: reservation_id.to_string(),
-            lines: lines.to_vec(),
-            released: false,
-            created_at: crate::clock::Clock::now_millis(&crate::clock::SystemClock),
-        };
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item_of(&record, reservation_key(reservation_id))?))
-            // A released reservation (the payment failed) may be taken again by the
-            // checkout's next finalize; a live one is not taken twice.
-            .condition_expression("attribute_not_exists(sk) OR released = :released")
-            .expression_attribute_values(":released", AttributeValue::Bool(true))
-            .build()
-            .map_err(permanent)?;
-        items.push(TransactWriteItem::builder().put(put).build());
-        let error = match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(Reservation::Reserved),
-            Err(e) => e,
-        };
-        let reasons: Vec<Option<String>> = match error.as_service_error() {
-            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
-                c.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect()
-            }
-            _ => return Err(classify(error)),
-        };
-        let failed =
-            |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
-        if failed(lines.len()) {
-            return Ok(Reservation::AlreadyReserved);
-        }
-        match (0..lines.len()).find(|&i| failed(i)) {
-            Some(i) => Ok(Reservation::Short {
-                sku: lines[i].sku.clone(),
-            }),
-            // Cancelled for another reason (a conflicting transaction): worth retrying.
-            None => Err(StoreError::Transient(format!(
-                "reservation cancelled: {reasons:?}"
-            ))),
-        }
-    }
-
-    async fn release(&self, account_id: &str, reservation_id: &str) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("account_id", s(account_id))
-            .key("sk", s(&reservation_key(reservation_id)))
-            .update_expression("SET released = :yes")
-            .condition_expression("released = :no")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let old = match result {
-            Ok(output) => output.attributes().cloned().unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                return Ok(false);
-            }
-            Err(e) => return Err(classify(e)),
-        };
-        let record: ReservationRecord = decode(&old)?;
-        for line in &record.lines {
-            // Only into the record the stock was taken from: a newer feed superseded it.
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("account_id", s(account_id))
-                .key("sk", s(&sku_key(&line.sku)))
-                .update_expression("SET available = available + :q")
-                .condition_expression("source_import = :gen AND attribute_exists(available)")
-                .expression_attribute_values(":q", n(line.quantity))
-                .expression_attribute_values(":gen", s(&line.source_import))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(classify(e)),
-            }
-        }
-        Ok(true)
     }
 }

@@ -3,9 +3,11 @@
 
 mod agreements;
 mod catalog;
+mod holds;
 mod idempotency;
 mod merchants;
 mod orders;
+mod skus;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -18,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 pub use agreements::DynamoAgreements;
 pub use catalog::DynamoCatalog;
+pub use holds::{MAX_HOLD_LINES, OPEN_HOLDS_INDEX};
 pub use idempotency::DynamoIdempotency;
 pub use merchants::DynamoMerchants;
 pub use orders::DynamoOrders;

@@ -1,30 +1,27 @@
 //! The Catalog table in memory: versioned feed slots, import records, SKU records and stock
-//! reservations, with the DynamoDB adapter's conditions (a slot write needs the version it
-//! read; a reservation takes every line or none; a release gives stock back once, and only
-//! to the record the stock was taken from).
+//! holds, with the DynamoDB adapter's conditions (a slot write needs the version it read; a
+//! hold takes every line or none; a feed row sets `available` to its quantity less `held`;
+//! a hold ends once, converting or giving back only what is still held).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use super::lock;
+use crate::holds::{Hold, HoldStatus, hold_to_convert};
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::skus::{Availability, SkuChange, SkuRecord};
-use crate::store::{
-    FeedSlots, ImportLog, Reservation, SkuRecords, StockLine, StockReservations, StoreError,
-};
+use crate::store::{FeedSlots, ImportLog, Placement, SkuRecords, StockHolds, StoreError};
 
-#[derive(Debug, Clone)]
-struct Held {
-    lines: Vec<StockLine>,
-    released: bool,
-}
+/// What the DynamoDB adapter allows in one transaction (see `dynamo::MAX_HOLD_LINES`).
+const MAX_HOLD_LINES: usize = 98;
 
 #[derive(Debug, Default)]
 struct Tables {
     slots: BTreeMap<(String, &'static str), FeedSlot>,
     imports: BTreeMap<(String, String), ImportRecord>,
     skus: BTreeMap<(String, String), SkuRecord>,
-    reservations: BTreeMap<(String, String), Held>,
+    /// (account, hold id) -> hold.
+    holds: BTreeMap<(String, String), Hold>,
 }
 
 #[derive(Debug, Default)]
@@ -153,9 +150,12 @@ impl SkuRecords for MemoryCatalog {
         for change in changes {
             match change {
                 SkuChange::Replace(record) => {
-                    tables
-                        .skus
-                        .insert((account_id.to_string(), record.sku.clone()), record.clone());
+                    let key = (account_id.to_string(), record.sku.clone());
+                    let held = tables.skus.get(&key).and_then(|r| r.held);
+                    let mut next = record.clone();
+                    next.held = held;
+                    next.available = record.quantity.map(|q| q - held.unwrap_or(0));
+                    tables.skus.insert(key, next);
                 }
                 SkuChange::Delete { sku } => {
                     tables.skus.remove(&(account_id.to_string(), sku.clone()));
@@ -173,7 +173,7 @@ impl SkuRecords for MemoryCatalog {
                         .or_insert_with(|| bare(account_id, sku, *availability));
                     record.availability = *availability;
                     record.quantity = *quantity;
-                    record.available = *quantity;
+                    record.available = quantity.map(|q| q - record.held.unwrap_or(0));
                     record.source_import = source_import.to_string();
                     record.updated_at = now_millis;
                 }
@@ -200,6 +200,7 @@ fn bare(account_id: &str, sku: &str, availability: Availability) -> SkuRecord {
         availability,
         quantity: None,
         available: None,
+        held: None,
         price: None,
         shipping: Vec::new(),
         shipping_cost_basis: None,
@@ -208,69 +209,148 @@ fn bare(account_id: &str, sku: &str, availability: Availability) -> SkuRecord {
     }
 }
 
-impl StockReservations for MemoryCatalog {
-    async fn reserve(
-        &self,
-        account_id: &str,
-        reservation_id: &str,
-        lines: &[StockLine],
-    ) -> Result<Reservation, StoreError> {
-        if lines.len() > 99 {
-            return Err(StoreError::Permanent(
-                "a reservation holds at most 99 SKUs".into(),
-            ));
+impl MemoryCatalog {
+    /// Ends an open hold as `to`: converted stock stays sold, other endings give it back;
+    /// only what the SKU record still holds moves (a feed may have deleted or re-created it).
+    fn end_hold(tables: &mut Tables, key: &(String, String), to: HoldStatus, order: Option<&str>) {
+        let Some(hold) = tables
+            .holds
+            .get_mut(key)
+            .filter(|h| h.status == HoldStatus::Open)
+        else {
+            return;
+        };
+        hold.status = to;
+        if let Some(order) = order {
+            hold.order_session = Some(order.to_string());
+        }
+        let (account, lines) = (hold.account_id.clone(), hold.lines.clone());
+        for line in lines {
+            let Some(record) = tables
+                .skus
+                .get_mut(&(account.clone(), line.sku.clone()))
+                .filter(|r| r.held.is_some_and(|h| h >= line.quantity))
+            else {
+                continue;
+            };
+            record.held = record.held.map(|h| h - line.quantity);
+            if to != HoldStatus::Converted {
+                record.available = record.available.map(|a| a + line.quantity);
+            }
+        }
+    }
+
+    /// Every hold of `account_id`, oldest first (for tests).
+    pub fn holds(&self, account_id: &str) -> Vec<Hold> {
+        let mut holds: Vec<Hold> = lock(&self.tables)
+            .holds
+            .values()
+            .filter(|h| h.account_id == account_id)
+            .cloned()
+            .collect();
+        holds.sort_by_key(|h| h.created_at);
+        holds
+    }
+}
+
+impl StockHolds for MemoryCatalog {
+    async fn place(&self, hold: &Hold) -> Result<Placement, StoreError> {
+        if hold.lines.len() > MAX_HOLD_LINES {
+            return Err(StoreError::Permanent(format!(
+                "a hold covers at most {MAX_HOLD_LINES} SKUs"
+            )));
         }
         let mut tables = lock(&self.tables);
-        let key = (account_id.to_string(), reservation_id.to_string());
-        if tables.reservations.get(&key).is_some_and(|h| !h.released) {
-            return Ok(Reservation::AlreadyReserved);
+        let key = (hold.account_id.clone(), hold.hold_id.clone());
+        if tables
+            .holds
+            .get(&key)
+            .is_some_and(|h| matches!(h.status, HoldStatus::Open | HoldStatus::Converted))
+        {
+            return Ok(Placement::AlreadyPlaced);
         }
-        for line in lines {
+        for line in &hold.lines {
             let available = tables
                 .skus
-                .get(&(account_id.to_string(), line.sku.clone()))
+                .get(&(hold.account_id.clone(), line.sku.clone()))
                 .and_then(|r| r.available);
             if available.is_none_or(|a| a < line.quantity) {
-                return Ok(Reservation::Short {
+                return Ok(Placement::Short {
                     sku: line.sku.clone(),
                 });
             }
         }
-        for line in lines {
+        for line in &hold.lines {
             if let Some(record) = tables
                 .skus
-                .get_mut(&(account_id.to_string(), line.sku.clone()))
+                .get_mut(&(hold.account_id.clone(), line.sku.clone()))
             {
                 record.available = record.available.map(|a| a - line.quantity);
+                record.held = Some(record.held.unwrap_or(0) + line.quantity);
             }
         }
-        tables.reservations.insert(
-            key,
-            Held {
-                lines: lines.to_vec(),
-                released: false,
-            },
-        );
-        Ok(Reservation::Reserved)
+        let mut open = hold.clone();
+        open.status = HoldStatus::Open;
+        tables.holds.insert(key, open);
+        Ok(Placement::Placed)
     }
 
-    async fn release(&self, account_id: &str, reservation_id: &str) -> Result<bool, StoreError> {
+    async fn convert(
+        &self,
+        account_id: &str,
+        fingerprint: &str,
+        session_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         let mut tables = lock(&self.tables);
-        let key = (account_id.to_string(), reservation_id.to_string());
-        let Some(held) = tables.reservations.get_mut(&key).filter(|h| !h.released) else {
+        let candidates: Vec<Hold> = tables
+            .holds
+            .values()
+            .filter(|h| h.account_id == account_id && h.fingerprint == fingerprint)
+            .cloned()
+            .collect();
+        let Some(hold) = hold_to_convert(&candidates, session_id) else {
+            return Ok(None);
+        };
+        let key = (account_id.to_string(), hold.hold_id.clone());
+        Self::end_hold(&mut tables, &key, HoldStatus::Converted, Some(session_id));
+        Ok(Some(hold.hold_id.clone()))
+    }
+
+    async fn release_for_session(
+        &self,
+        account_id: &str,
+        session_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tables = lock(&self.tables);
+        let key = tables
+            .holds
+            .iter()
+            .find(|(_, h)| {
+                h.account_id == account_id
+                    && h.status == HoldStatus::Open
+                    && h.session_id.as_deref() == Some(session_id)
+            })
+            .map(|(k, _)| k.clone());
+        let Some(key) = key else {
             return Ok(false);
         };
-        held.released = true;
-        let lines = held.lines.clone();
-        for line in lines {
-            if let Some(record) = tables
-                .skus
-                .get_mut(&(account_id.to_string(), line.sku.clone()))
-                .filter(|r| r.source_import == line.source_import)
-            {
-                record.available = record.available.map(|a| a + line.quantity);
-            }
-        }
+        Self::end_hold(&mut tables, &key, HoldStatus::Released, None);
         Ok(true)
+    }
+
+    async fn expire_due(&self, now_millis: i64, limit: usize) -> Result<usize, StoreError> {
+        let mut tables = lock(&self.tables);
+        let mut due: Vec<(i64, (String, String))> = tables
+            .holds
+            .iter()
+            .filter(|(_, h)| h.status == HoldStatus::Open && h.expires_at <= now_millis)
+            .map(|(k, h)| (h.expires_at, k.clone()))
+            .collect();
+        due.sort();
+        due.truncate(limit.max(1));
+        for (_, key) in &due {
+            Self::end_hold(&mut tables, key, HoldStatus::Expired, None);
+        }
+        Ok(due.len())
     }
 }
