@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
+use shared::account_sessions::AccountSessionApi;
 use shared::config::{Env, StripeSettings};
 use shared::imports::Feed;
 use shared::secret::Secret;
@@ -206,4 +207,42 @@ async fn v2_catalog_imports_run_against_stripe_sim_with_the_default_settings() {
     };
     assert_eq!(state.status, "succeeded", "{state:?}");
     assert_eq!(state.success_count, Some(1));
+}
+
+#[tokio::test]
+async fn account_sessions_send_the_embedded_components_beta_version() {
+    let session = json!({"object": "account_session", "account": ACCOUNT, "client_secret": "accs_secret__x", "expires_at": 1});
+    let (gateway, seen) = recorder(session).await;
+    client_at(&gateway.url(""), &[])
+        .create_account_session(ACCOUNT)
+        .await
+        .unwrap();
+    client_at(
+        &gateway.url(""),
+        &[("STRIPE_ACCOUNT_SESSIONS_API_VERSION", "2026-09-30.dahlia")],
+    )
+    .create_account_session(ACCOUNT)
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let versions: Vec<_> = seen.iter().map(|r| r.header("stripe-version")).collect();
+    assert_eq!(
+        versions,
+        [
+            Some("2026-06-24.dahlia; embedded_connect_beta=v2"),
+            Some("2026-09-30.dahlia; embedded_connect_beta=v2"),
+        ]
+    );
+    for request in &seen {
+        // The account is a form parameter; the platform acts as itself.
+        assert_eq!(request.header("stripe-account"), None);
+        assert_eq!(request.header("stripe-context"), None);
+    }
+
+    let sim = stripe_sim::start(SimConfig::default(), 0).await.unwrap();
+    let created = client_at(&sim.base_url(), &[])
+        .create_account_session(ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(created["account"], ACCOUNT);
 }
