@@ -19,15 +19,20 @@ pub trait AccountSessionApi: Send + Sync {
     ) -> impl Future<Output = Result<Value, StripeError>> + Send;
 }
 
+/// The platform acts as itself (the account is a parameter, no `Stripe-Account`), on the
+/// configured version with the embedded components beta flag (docs/stripe.md §6.5,
+/// `STRIPE_ACCOUNT_SESSIONS_API_VERSION` and `STRIPE_ACCOUNT_SESSIONS_BETA`).
 impl AccountSessionApi for StripeClient {
     async fn create_account_session(&self, account: &str) -> Result<Value, StripeError> {
+        let options =
+            RequestOptions::default().with_version(&self.settings().account_sessions_api_version);
         self.post_form(
             "/v1/account_sessions",
             &[
                 ("account", account),
                 ("components[agentic_commerce_settings][enabled]", "true"),
             ],
-            &RequestOptions::default(),
+            &options,
         )
         .await
     }

@@ -34,6 +34,7 @@ mod ids;
 mod model;
 mod state;
 mod timestamps;
+mod versions;
 mod webhooks;
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,9 @@ pub struct SimConfig {
     pub hooks: Option<HooksConfig>,
     /// What `Stripe-Version` must contain for the agreements API (a preview surface).
     pub agreements_version_marker: String,
+    /// The beta flag (a `;`-separated part of `Stripe-Version`) an account session with the
+    /// private-preview `agentic_commerce_settings` component needs; `None` turns the rule off.
+    pub account_sessions_beta: Option<String>,
 }
 
 /// Where and how Stripe calls the platform's checkout hooks (docs/stripe.md §3). Also settable
@@ -153,6 +157,7 @@ impl Default for SimConfig {
             inventory_requires_product: true,
             hooks: None,
             agreements_version_marker: "preview".into(),
+            account_sessions_beta: Some("embedded_connect_beta=v2".into()),
         }
     }
 }

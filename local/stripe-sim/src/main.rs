@@ -74,6 +74,14 @@ struct Args {
         default_value = "preview"
     )]
     agreements_version_marker: String,
+    /// The beta flag `Stripe-Version` must carry for an agentic-commerce account session
+    /// (`none`: no flag needed).
+    #[arg(
+        long,
+        env = "STRIPE_SIM_ACCOUNT_SESSIONS_BETA",
+        default_value = "embedded_connect_beta=v2"
+    )]
+    account_sessions_beta: String,
     /// Accepted Files API purposes (comma-separated in the env var).
     #[arg(
         long = "file-purpose",
@@ -191,6 +199,9 @@ async fn main() -> std::process::ExitCode {
         thin_event_url: args.thin_event_url,
         thin_event_secret: args.thin_event_secret,
         agreements_version_marker: args.agreements_version_marker,
+        account_sessions_beta: Some(args.account_sessions_beta.trim())
+            .filter(|flag| !flag.is_empty() && *flag != "none")
+            .map(str::to_string),
         public_base_url: args.public_base_url,
         hooks: Some(HooksConfig {
             customize_url: args.customize_url,

@@ -16,6 +16,10 @@ pub struct StripeSettings {
     pub livemode: bool,
     /// `Stripe-Version` for the order retrieval (a preview version: docs/stripe.md §6).
     pub orders_api_version: String,
+    /// `Stripe-Version` for account sessions: a base version, then the embedded components
+    /// beta flag the `agentic_commerce_settings` component needs (docs/stripe.md §6.5), e.g.
+    /// `2026-06-24.dahlia; embedded_connect_beta=v2`.
+    pub account_sessions_api_version: String,
     pub request_timeout: Duration,
     pub max_network_retries: u32,
 }
@@ -29,10 +33,35 @@ impl StripeSettings {
             orders_api_version: env
                 .optional("STRIPE_ORDERS_API_VERSION")
                 .unwrap_or_else(|| "2025-12-15.preview".into()),
+            account_sessions_api_version: account_sessions_version(env)?,
             request_timeout: Duration::from_millis(env.parsed_or("STRIPE_TIMEOUT_MS", 10_000u64)?),
             max_network_retries: env.parsed_or("STRIPE_MAX_NETWORK_RETRIES", 2u32)?,
         })
     }
+}
+
+/// `STRIPE_ACCOUNT_SESSIONS_API_VERSION` (the base version) joined with
+/// `STRIPE_ACCOUNT_SESSIONS_BETA` (the beta flag; `none` sends the base version alone).
+fn account_sessions_version(env: &Env) -> Result<String, ConfigError> {
+    const BASE: &str = "STRIPE_ACCOUNT_SESSIONS_API_VERSION";
+    let base = env
+        .optional(BASE)
+        .unwrap_or_else(|| "2026-06-24.dahlia".into());
+    if base.contains(';') {
+        return Err(ConfigError::Malformed {
+            name: BASE.into(),
+            reason: "the base version only: the beta flag goes in STRIPE_ACCOUNT_SESSIONS_BETA"
+                .into(),
+        });
+    }
+    let beta = env
+        .optional("STRIPE_ACCOUNT_SESSIONS_BETA")
+        .unwrap_or_else(|| "embedded_connect_beta=v2".into());
+    Ok(if beta.eq_ignore_ascii_case("none") {
+        base
+    } else {
+        format!("{base}; {beta}")
+    })
 }
 
 /// The platform's secret (or restricted) key, checked against the deployment's mode so a
@@ -289,7 +318,40 @@ mod tests {
         assert_eq!(config.tolerance_seconds, 300);
         assert_eq!(config.stripe.api_base, "https://api.stripe.com");
         assert_eq!(config.stripe.orders_api_version, "2025-12-15.preview");
+        assert_eq!(
+            config.stripe.account_sessions_api_version,
+            "2026-06-24.dahlia; embedded_connect_beta=v2"
+        );
         assert!(!config.stripe.livemode);
+    }
+
+    #[test]
+    fn the_account_sessions_version_is_configurable() {
+        let version = |vars: &[(&'static str, &'static str)]| {
+            StripeSettings::from_env(&with(vars)).map(|s| s.account_sessions_api_version)
+        };
+        assert_eq!(
+            version(&[("STRIPE_ACCOUNT_SESSIONS_API_VERSION", "2026-09-30.dahlia")]).unwrap(),
+            "2026-09-30.dahlia; embedded_connect_beta=v2"
+        );
+        assert_eq!(
+            version(&[("STRIPE_ACCOUNT_SESSIONS_BETA", "embedded_connect_beta=v3")]).unwrap(),
+            "2026-06-24.dahlia; embedded_connect_beta=v3"
+        );
+        assert_eq!(
+            version(&[("STRIPE_ACCOUNT_SESSIONS_BETA", "none")]).unwrap(),
+            "2026-06-24.dahlia"
+        );
+        let err = version(&[(
+            "STRIPE_ACCOUNT_SESSIONS_API_VERSION",
+            "2026-06-24.dahlia; embedded_connect_beta=v2",
+        )])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("STRIPE_ACCOUNT_SESSIONS_API_VERSION"),
+            "{err}"
+        );
     }
 
     #[test]

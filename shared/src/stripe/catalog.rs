@@ -1,6 +1,9 @@
 //! The catalog-upload capability: Files API + ImportSet (v1) and Product Catalog Import
 //! (v2), in the domain's terms. Paths, purposes and versions are configuration: the beta
 //! surface has moved before (docs/stripe.md §1).
+//!
+//! v1 calls act as the connected account with `Stripe-Account`; v2 calls with
+//! `Stripe-Context` only (docs/stripe.md §8.3).
 
 use std::future::Future;
 
@@ -9,6 +12,20 @@ use serde_json::{Value, json};
 use super::{RequestOptions, StripeClient, StripeError, idempotency_key_for};
 use crate::config::{ConfigError, Env};
 use crate::imports::Feed;
+
+/// The version that added `mode` (sent on every v2 create) and the `promotion` feed to the
+/// v2 API, which itself arrived with `2026-04-22.dahlia` (docs/stripe.md §1.1.4).
+pub const V2_MODE_VERSION: &str = "2026-06-24.dahlia";
+
+/// The `YYYY-MM-DD` that orders a `Stripe-Version` value (`2026-06-24.dahlia; x=v1`).
+fn version_date(version: &str) -> Option<&str> {
+    let date = version.trim().get(..10)?;
+    let shape = date.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    shape.then_some(date)
+}
 
 #[derive(Debug, Clone)]
 pub struct CatalogApiSettings {
@@ -37,8 +54,26 @@ impl CatalogApiSettings {
                 "STRIPE_CATALOG_V2_IMPORTS_PATH",
                 "/v2/commerce/product_catalog/imports",
             ),
-            v2_version: get("STRIPE_CATALOG_V2_API_VERSION", "2025-12-15.preview"),
+            v2_version: v2_version(env)?,
         })
+    }
+}
+
+/// `STRIPE_CATALOG_V2_API_VERSION`, refused at cold start when older than
+/// [`V2_MODE_VERSION`]: every create sends `mode`, which Stripe only knows from there on.
+fn v2_version(env: &Env) -> Result<String, ConfigError> {
+    const NAME: &str = "STRIPE_CATALOG_V2_API_VERSION";
+    let version = env
+        .optional(NAME)
+        .unwrap_or_else(|| V2_MODE_VERSION.to_string());
+    match (version_date(&version), version_date(V2_MODE_VERSION)) {
+        (Some(date), Some(needed)) if date >= needed => Ok(version),
+        _ => Err(ConfigError::Malformed {
+            name: NAME.into(),
+            reason: format!(
+                "{version:?} is not a Stripe-Version dated {V2_MODE_VERSION} or later (imports send `mode`)"
+            ),
+        }),
     }
 }
 
@@ -281,12 +316,9 @@ impl CatalogApi for StripeCatalog {
         F: FnOnce() -> Fut + Send,
         Fut: Future<Output = Result<Upload, StripeError>> + Send,
     {
-        let options = RequestOptions {
-            context: Some(account.to_string()),
-            account: Some(account.to_string()),
-            version: Some(self.settings.v2_version.clone()),
-            idempotency_key: Some(idempotency_key_for("v2-import", &[trigger])),
-        };
+        let options = RequestOptions::context(account)
+            .with_version(&self.settings.v2_version)
+            .with_idempotency_key(idempotency_key_for("v2-import", &[trigger]));
         let body = json!({
             "feed_type": feed.as_str(),
             "mode": if replace { "replace" } else { "upsert" },
@@ -337,12 +369,7 @@ impl CatalogApi for StripeCatalog {
     }
 
     async fn poll_v2(&self, account: &str, import_id: &str) -> Result<ImportState, StripeError> {
-        let options = RequestOptions {
-            context: Some(account.to_string()),
-            account: Some(account.to_string()),
-            version: Some(self.settings.v2_version.clone()),
-            idempotency_key: None,
-        };
+        let options = RequestOptions::context(account).with_version(&self.settings.v2_version);
         let import = self
             .client
             .get(
@@ -359,7 +386,6 @@ impl CatalogApi for StripeCatalog {
         account: &str,
         report: &ErrorReport,
     ) -> Result<reqwest::Response, StripeError> {
-        let options = RequestOptions::account(account);
         match report {
             ErrorReport::File(file_id) => {
                 self.client
@@ -368,11 +394,16 @@ impl CatalogApi for StripeCatalog {
                             "/v1/files/{}/contents",
                             crate::encoding::path_segment(file_id)
                         ),
-                        &options,
+                        &RequestOptions::account(account),
                     )
                     .await
             }
-            ErrorReport::Url { url, .. } => self.client.download(url, &options).await,
+            // A v2 import's report: the same context as the import.
+            ErrorReport::Url { url, .. } => {
+                self.client
+                    .download(url, &RequestOptions::context(account))
+                    .await
+            }
         }
     }
 }
@@ -380,6 +411,36 @@ impl CatalogApi for StripeCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v2_versions_are_dated_and_new_enough() {
+        use crate::config::Env;
+        let load = |v: &str| {
+            CatalogApiSettings::from_env(&Env::from_map([("STRIPE_CATALOG_V2_API_VERSION", v)]))
+                .map(|s| s.v2_version)
+        };
+        assert_eq!(
+            CatalogApiSettings::from_env(&Env::default())
+                .unwrap()
+                .v2_version,
+            V2_MODE_VERSION
+        );
+        for ok in [
+            "2026-06-24.dahlia",
+            "2026-06-24.preview",
+            "2027-01-01.x; beta=v1",
+        ] {
+            assert_eq!(load(ok).unwrap(), ok);
+        }
+        for old in [
+            "2026-04-22.dahlia",
+            "2025-12-15.preview",
+            "latest",
+            "2026-6-24",
+        ] {
+            assert!(load(old).is_err(), "{old}");
+        }
+    }
 
     #[test]
     fn v1_states() {

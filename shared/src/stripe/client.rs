@@ -19,9 +19,12 @@ pub enum Host {
 }
 
 /// Per-call options, like the SDKs' request options.
+///
+/// `account` and `context` are exclusive: a request with both is refused before it is sent
+/// (stripe-node refuses the same, docs/stripe.md §8.3).
 #[derive(Debug, Clone, Default)]
 pub struct RequestOptions {
-    /// `Stripe-Account`: act on a connected account (v1 APIs).
+    /// `Stripe-Account`: act on a connected account (v1 APIs and the files host).
     pub account: Option<String>,
     /// `Stripe-Context`: the account context for v2 APIs and thin events.
     pub context: Option<String>,
@@ -37,6 +40,37 @@ impl RequestOptions {
             account: Some(account.into()),
             ..Self::default()
         }
+    }
+
+    /// Acts in `context` (`Stripe-Context`), as v2 APIs expect.
+    pub fn context(context: impl Into<String>) -> Self {
+        Self {
+            context: Some(context.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The one account header this request carries, if any. Both at once is our mistake:
+    /// Stripe's SDKs refuse it, and which one Stripe would honour is not documented.
+    fn scope_header(&self) -> Result<Option<(&'static str, &str)>, StripeError> {
+        match (&self.account, &self.context) {
+            (Some(_), Some(_)) => Err(StripeError::NotSent(
+                "both Stripe-Account and Stripe-Context were set; send exactly one \
+                 (Stripe-Context for /v2 APIs, Stripe-Account for /v1)"
+                    .into(),
+            )),
+            (Some(account), None) => Ok(Some(("Stripe-Account", account))),
+            (None, Some(context)) => Ok(Some(("Stripe-Context", context))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// What the logs show for the account acted on.
+    fn scope_for_log(&self) -> &str {
+        self.account
+            .as_deref()
+            .or(self.context.as_deref())
+            .unwrap_or("")
     }
 
     pub fn with_version(mut self, version: impl Into<String>) -> Self {
@@ -82,6 +116,7 @@ pub struct StripeClient {
     files_base: String,
     secret_key: Secret,
     retry: RetryPolicy,
+    settings: StripeSettings,
 }
 
 impl std::fmt::Debug for StripeClient {
@@ -134,7 +169,13 @@ impl StripeClient {
             files_base: settings.files_base.clone(),
             secret_key,
             retry: RetryPolicy::sdk_default(settings.max_network_retries),
+            settings: settings.clone(),
         }
+    }
+
+    /// The settings the client was built from (per-API versions live there).
+    pub fn settings(&self) -> &StripeSettings {
+        &self.settings
     }
 
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
@@ -204,6 +245,7 @@ impl StripeClient {
         body: reqwest::Body,
         options: &RequestOptions,
     ) -> Result<Value, StripeError> {
+        let scope = options.scope_header()?;
         let part = reqwest::multipart::Part::stream_with_length(body, length)
             .file_name(filename.to_string())
             .mime_str(content_type)
@@ -223,8 +265,8 @@ impl StripeClient {
             .bearer_auth(self.secret_key.expose())
             .header("Idempotency-Key", key)
             .multipart(form);
-        if let Some(account) = &options.account {
-            request = request.header("Stripe-Account", account);
+        if let Some((name, value)) = scope {
+            request = request.header(name, value);
         }
         if let Some(version) = &options.version {
             request = request.header("Stripe-Version", version);
@@ -245,7 +287,7 @@ impl StripeClient {
             path,
             status = status.as_u16(),
             request_id = request_id.as_deref().unwrap_or(""),
-            account = options.account.as_deref().unwrap_or(""),
+            account = options.scope_for_log(),
             bytes = length,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "stripe upload"
@@ -294,6 +336,7 @@ impl StripeClient {
         path_or_url: &str,
         options: &RequestOptions,
     ) -> Result<reqwest::Response, StripeError> {
+        let scope = options.scope_header()?;
         let (url, ours) = if path_or_url.starts_with('/') {
             (format!("{}{path_or_url}", self.files_base), true)
         } else {
@@ -305,8 +348,8 @@ impl StripeClient {
         let mut request = self.http.get(&url);
         if ours {
             request = request.bearer_auth(self.secret_key.expose());
-            if let Some(account) = &options.account {
-                request = request.header("Stripe-Account", account);
+            if let Some((name, value)) = scope {
+                request = request.header(name, value);
             }
         }
         let response = request
@@ -342,6 +385,7 @@ impl StripeClient {
         body: Body,
         options: &RequestOptions,
     ) -> Result<Value, StripeError> {
+        let scope = options.scope_header()?;
         let base = match host {
             Host::Api => &self.api_base,
             Host::Files => &self.files_base,
@@ -362,11 +406,8 @@ impl StripeClient {
                 .request(method.clone(), &url)
                 .bearer_auth(self.secret_key.expose())
                 .query(query);
-            if let Some(account) = &options.account {
-                request = request.header("Stripe-Account", account);
-            }
-            if let Some(context) = &options.context {
-                request = request.header("Stripe-Context", context);
+            if let Some((name, value)) = scope {
+                request = request.header(name, value);
             }
             if let Some(version) = &options.version {
                 request = request.header("Stripe-Version", version);
@@ -415,7 +456,7 @@ impl StripeClient {
                         .map(Duration::from_secs);
                     tracing::info!(
                         %method, path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or(""),
-                        account = options.account.as_deref().unwrap_or(""), attempt, elapsed_ms,
+                        account = options.scope_for_log(), attempt, elapsed_ms,
                         "stripe request"
                     );
                     if !status.is_success()
@@ -483,6 +524,26 @@ mod tests {
             idempotency_key_for("x", &["a", "bc"])
         );
         assert!(a.len() <= 255);
+    }
+
+    #[test]
+    fn one_account_header_at_most() {
+        let both = RequestOptions {
+            account: Some("acct_1".into()),
+            ..RequestOptions::context("acct_1")
+        };
+        let err = both.scope_header().unwrap_err();
+        assert!(matches!(err, StripeError::NotSent(_)), "{err:?}");
+        assert!(!err.is_transient());
+        assert_eq!(
+            RequestOptions::context("acct_1").scope_header().unwrap(),
+            Some(("Stripe-Context", "acct_1"))
+        );
+        assert_eq!(
+            RequestOptions::account("acct_1").scope_header().unwrap(),
+            Some(("Stripe-Account", "acct_1"))
+        );
+        assert_eq!(RequestOptions::default().scope_header().unwrap(), None);
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub enum StripeError {
         message: String,
         request_id: Option<String>,
     },
+    /// A request the client refused to send because it is malformed on our side (e.g. both
+    /// `Stripe-Account` and `Stripe-Context`): a bug to fix, never worth a retry.
+    #[error("request not sent to Stripe: {0}")]
+    NotSent(String),
 }
 
 impl StripeError {
@@ -56,13 +60,14 @@ impl StripeError {
             StripeError::Api { status, .. } => *status == 409 || *status == 429 || *status >= 500,
             StripeError::Network(_) => true,
             StripeError::Decode { status, .. } => *status >= 500,
+            StripeError::NotSent(_) => false,
         }
     }
 
     pub fn status(&self) -> Option<u16> {
         match self {
             StripeError::Api { status, .. } | StripeError::Decode { status, .. } => Some(*status),
-            StripeError::Network(_) => None,
+            StripeError::Network(_) | StripeError::NotSent(_) => None,
         }
     }
 

@@ -1,12 +1,15 @@
 //! `POST /v1/account_sessions`: a short-lived `client_secret` with which the platform's
 //! front end mounts an embedded component for a connected account. Only the
-//! `agentic_commerce_settings` component exists here.
+//! `agentic_commerce_settings` component exists here, and it is a private-preview component:
+//! its session needs the embedded components beta flag in `Stripe-Version`
+//! (`SimConfig::account_sessions_beta`, docs/stripe.md §6.5).
 
 use super::{ApiResult, Ctx};
 use crate::checkout::parse_account;
 use crate::errors::ApiError;
 use crate::ids;
 use crate::timestamps::now;
+use crate::versions;
 use serde_json::{Value, json};
 
 const COMPONENT: &str = "agentic_commerce_settings";
@@ -64,6 +67,7 @@ pub fn create(ctx: &Ctx) -> ApiResult {
             ));
         }
     }
+    require_beta(ctx)?;
     Ok(json!({
         "object": "account_session",
         "account": account,
@@ -74,4 +78,27 @@ pub fn create(ctx: &Ctx) -> ApiResult {
             COMPONENT: { "enabled": true, "features": {} },
         },
     }))
+}
+
+/// Stripe's guide to private-preview embedded components asks for the beta flag
+/// `embedded_connect_beta=v2` in `Stripe-Version` when creating their account sessions; the
+/// refusal's wording is the emulator's own.
+fn require_beta(ctx: &Ctx) -> Result<(), ApiError> {
+    let Some(flag) = ctx.sim.config.account_sessions_beta.as_deref() else {
+        return Ok(());
+    };
+    let sent = ctx.stripe_version.as_deref();
+    if sent
+        .and_then(versions::parse)
+        .is_some_and(|v| v.has_beta(flag))
+    {
+        return Ok(());
+    }
+    Err(ApiError::invalid_param(
+        &format!("components[{COMPONENT}]"),
+        format!(
+            "stripe-sim: `{COMPONENT}` is a private-preview embedded component: create its account session with the beta flag in Stripe-Version, e.g. `Stripe-Version: 2026-06-24.dahlia; {flag}` (received {}).",
+            sent.map_or("no Stripe-Version".to_string(), |v| format!("`{v}`"))
+        ),
+    ))
 }

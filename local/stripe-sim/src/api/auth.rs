@@ -71,10 +71,19 @@ pub fn authenticate(headers: &HeaderMap, keys: &[String]) -> Result<String, ApiE
 }
 
 /// `Stripe-Account` (or a v2-style `Stripe-Context`) names the connected account to act as.
+/// Both at once are refused: stripe-node will not send both (its request options throw
+/// "Can't specify both stripeAccount and stripeContext."), and which one Stripe would honour
+/// is not documented. The message is the emulator's own (docs/stripe.md §8.3).
 pub fn account_scope(headers: &HeaderMap, api_key: &str) -> Result<Scope, ApiError> {
-    let value = headers
-        .get(HeaderName::from_static("stripe-account"))
-        .or_else(|| headers.get(HeaderName::from_static("stripe-context")));
+    let account = headers.get(HeaderName::from_static("stripe-account"));
+    let context = headers.get(HeaderName::from_static("stripe-context"));
+    if account.is_some() && context.is_some() {
+        return Err(ApiError::invalid(
+            "stripe-sim refuses a request with both Stripe-Account and Stripe-Context headers: send exactly one (Stripe-Context for /v2 APIs, Stripe-Account for /v1), as stripe-node does.",
+        )
+        .not_replayable());
+    }
+    let value = account.or(context);
     let Some(value) = value else {
         return Ok(None);
     };
@@ -200,5 +209,22 @@ mod tests {
         );
         h.insert("stripe-account", HeaderValue::from_static("cus_123"));
         assert!(account_scope(&h, "sk_test_sim").is_err());
+    }
+
+    #[test]
+    fn one_account_header_at_a_time() {
+        let mut h = HeaderMap::new();
+        h.insert("stripe-context", HeaderValue::from_static("acct_123"));
+        assert_eq!(
+            account_scope(&h, "sk_test_sim").ok(),
+            Some(Some("acct_123".into()))
+        );
+        h.insert("stripe-account", HeaderValue::from_static("acct_123"));
+        let err = account_scope(&h, "sk_test_sim").err();
+        assert!(err.is_some_and(|e| e.status == StatusCode::BAD_REQUEST
+            && e.kind == "invalid_request_error"
+            && e.message.contains("Stripe-Account")
+            && e.message.contains("Stripe-Context")
+            && !e.replayable));
     }
 }

@@ -26,6 +26,7 @@ use crate::idempotency::{self, Begin};
 use crate::state::events::RequestInfo;
 use crate::state::idempotency::{Fingerprint, IdemKey, StoredResponse};
 use crate::state::{Scope, Sim};
+use crate::versions::{self, Version};
 use crate::{control, faults, ids};
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
@@ -65,6 +66,47 @@ pub struct Ctx {
 impl Ctx {
     pub fn api_version(&self) -> &str {
         &self.sim.config.api_version
+    }
+
+    /// The version this request runs on: its `Stripe-Version`, else the account's default
+    /// (the configured `api_version`), as Stripe does.
+    pub fn version(&self) -> Result<Version<'_>, ApiError> {
+        let sent = self.stripe_version.as_deref().unwrap_or(self.api_version());
+        versions::parse(sent).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "stripe-sim: `{sent}` is not a Stripe-Version (expected `YYYY-MM-DD.name`, optionally followed by `; flag=vN` beta parts)."
+            ))
+            .not_replayable()
+        })
+    }
+
+    /// Refuses a request whose version is older than `needed`, the version that brought
+    /// `feature` (docs/stripe.md §1.1.4, §9). The wording is the emulator's: Stripe does not
+    /// document its answer to a too-old version.
+    pub fn require_version(
+        &self,
+        needed: &str,
+        feature: &str,
+        param: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let version = self.version()?;
+        if version.at_least(needed) {
+            return Ok(());
+        }
+        let source = if self.stripe_version.is_some() {
+            "its Stripe-Version header"
+        } else {
+            "the account's default: no Stripe-Version header was sent"
+        };
+        let error = ApiError::invalid(format!(
+            "stripe-sim: {feature} needs Stripe-Version {needed} or later; this request runs on {} ({source}).",
+            version.name
+        ))
+        .not_replayable();
+        Err(match param {
+            Some(param) => error.param(param),
+            None => error,
+        })
     }
 }
 

@@ -1,5 +1,9 @@
 //! v2 product catalog imports (`/v2/commerce/product_catalog/imports`) and the thin
 //! events they emit (`GET /v2/core/events/{id}`).
+//!
+//! Every import request needs a `Stripe-Version` at or after the API's own (see
+//! [`API_VERSION`]); `mode` and the `promotion` feed need [`MODE_VERSION`] (docs/stripe.md
+//! §1.1.4: the changelog entries CL-0422 and CL-0624).
 
 use super::{ApiResult, Ctx};
 use crate::catalog;
@@ -9,7 +13,17 @@ use crate::{ids, webhooks};
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime};
 
+/// The version that introduced the Product Catalog Import API v2.
+pub const API_VERSION: &str = "2026-04-22.dahlia";
+/// The version that added `mode` and the `promotion` feed type.
+pub const MODE_VERSION: &str = "2026-06-24.dahlia";
+
+fn require_api(ctx: &Ctx) -> Result<(), ApiError> {
+    ctx.require_version(API_VERSION, "the Product Catalog Import API", None)
+}
+
 pub fn create(ctx: &Ctx) -> ApiResult {
+    require_api(ctx)?;
     ctx.params.allow(&["feed_type", "mode", "metadata"])?;
     let config = &ctx.sim.config;
     let feed_type = ctx
@@ -24,7 +38,18 @@ pub fn create(ctx: &Ctx) -> ApiResult {
             ),
         )
     })?;
-    let mode = match ctx.params.non_empty_str("mode")? {
+    if feed == Feed::Promotion {
+        ctx.require_version(MODE_VERSION, "feed_type `promotion`", Some("feed_type"))?;
+    }
+    let sent_mode = ctx.params.non_empty_str("mode")?;
+    if sent_mode.is_some() {
+        ctx.require_version(MODE_VERSION, "`mode`", Some("mode"))?;
+    }
+    // From MODE_VERSION on the parameter is required. On an older version the emulator
+    // makes the import an upsert: its choice, Stripe does not say what those imports did.
+    let has_mode = ctx.version()?.at_least(MODE_VERSION);
+    let mode = match sent_mode {
+        None if !has_mode => Mode::Upsert,
         None => return Err(ApiError::missing_param("mode")),
         Some("upsert") => Mode::Upsert,
         Some("replace") => Mode::Replace,
@@ -69,6 +94,7 @@ pub fn create(ctx: &Ctx) -> ApiResult {
 }
 
 pub fn retrieve(ctx: &Ctx, id: &str) -> ApiResult {
+    require_api(ctx)?;
     ctx.params.allow(&[])?;
     let mut store = ctx.sim.lock();
     let visible = store

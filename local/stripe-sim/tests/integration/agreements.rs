@@ -442,7 +442,13 @@ async fn api_changes_deliver_events_and_control_walks_partial_states() {
 async fn account_sessions() {
     let env = Env::start().await;
     let create = |params: &'static [(&'static str, &'static str)], key: Option<&'static str>| {
-        let mut req = env.post("/v1/account_sessions", None).form(params);
+        let mut req = env
+            .post("/v1/account_sessions", None)
+            .header(
+                "Stripe-Version",
+                "2026-06-24.dahlia; embedded_connect_beta=v2",
+            )
+            .form(params);
         if let Some(key) = key {
             req = req.header("Idempotency-Key", key);
         }

@@ -1,7 +1,7 @@
 //! v2 product catalog imports: upload URLs, processing, string counts, error files and
 //! their expiring URLs, replace mode, the interval rule, idempotency and thin events.
 
-use crate::common::{ACCT, Env, Hit, OTHER, Receiver, body};
+use crate::common::{ACCT, Env, Hit, OTHER, Receiver, V2_VERSION, body};
 use crate::webhooks::verify;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -410,6 +410,7 @@ async fn imports_and_uploads_belong_to_their_account() {
             &format!("/v2/commerce/product_catalog/imports/{id}"),
             Some(ACCT),
         )
+        .header("Stripe-Version", V2_VERSION)
         .send()
         .await
         .expect("send"),

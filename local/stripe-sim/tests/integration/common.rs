@@ -11,6 +11,8 @@ use stripe_sim::{SimConfig, SimHandle};
 
 pub const KEY: &str = "sk_test_sim";
 pub const ACCT: &str = "acct_1TestMerchant";
+/// A version with the Product Catalog Import API, `mode` and the promotion feed.
+pub const V2_VERSION: &str = "2026-06-24.dahlia";
 
 pub struct Env {
     pub sim: SimHandle,
@@ -301,7 +303,7 @@ impl Env {
         if let Some(context) = context {
             req = req.header("Stripe-Context", context);
         }
-        req.header("Stripe-Version", "2025-12-15.preview")
+        req.header("Stripe-Version", V2_VERSION)
     }
 
     pub async fn create_catalog_import(

@@ -15,3 +15,4 @@ mod agreements;
 mod catalog_imports;
 mod files_api;
 mod import_sets;
+mod refusals;
