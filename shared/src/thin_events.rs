@@ -2,8 +2,6 @@
 //! wrong mode, deduplicate by event id, then act. Agreement events re-fetch the agreement
 //! (with `Stripe-Context` set to the event's context) and store it forward-only.
 
-use std::future::Future;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,6 +12,7 @@ use crate::merchants::is_account_id;
 use crate::signature::Verifier;
 use crate::store::{AgreementStore, Applied, Claim, IdempotencyStore};
 use crate::stripe::agreements::AgreementsApi;
+use crate::uploader::ImportEvents;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RelatedObject {
@@ -36,29 +35,6 @@ pub struct ThinEvent {
     pub context: Option<String>,
     #[serde(default)]
     pub related_object: Option<RelatedObject>,
-}
-
-/// What a v2 catalog import event does: finish the import now (the uploader).
-pub trait ImportEvents: Send + Sync {
-    /// The import's status afterwards, or None when it is not one of ours.
-    fn import_changed(
-        &self,
-        account: &str,
-        import_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, String>> + Send;
-}
-
-impl<T: ImportEvents> ImportEvents for Option<T> {
-    async fn import_changed(
-        &self,
-        account: &str,
-        import_id: &str,
-    ) -> Result<Option<String>, String> {
-        match self {
-            Some(inner) => inner.import_changed(account, import_id).await,
-            None => Ok(None),
-        }
-    }
 }
 
 pub struct ThinEvents<S, I, A, C, P> {

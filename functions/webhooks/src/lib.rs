@@ -37,6 +37,7 @@ pub type App = SnapshotWebhooks<
     StripeCheckoutSessions,
     SystemClock,
     Option<DynamoCatalog>,
+    Option<Imports>,
 >;
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +101,11 @@ impl Function {
                     &self.config.stripe,
                     secrets.stripe_secret_key,
                 );
+                let imports = self.uploader.as_ref().map(|(c, api, s3)| {
+                    DeployedUploader::deployed(c, api, &self.dynamo, s3, client.clone())
+                });
                 Ok::<_, InitError>(SnapshotWebhooks {
+                    imports,
                     verifier: Verifier::new(secrets.webhook_secrets, self.config.tolerance_seconds),
                     livemode: self.config.stripe.livemode,
                     orders: DynamoOrders::new(self.dynamo.clone(), &self.config.orders_table),

@@ -31,6 +31,30 @@ use crate::store::{
 use crate::stripe::StripeError;
 use crate::stripe::catalog::CatalogApi;
 
+/// What an import event does (a v2 thin event, or a v1 `data_management.import_set.*`
+/// webhook): finish the import now instead of at the next poll, which stays the base.
+pub trait ImportEvents: Send + Sync {
+    /// The import's status afterwards, or None when it is not one of ours.
+    fn import_changed(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, String>> + Send;
+}
+
+impl<T: ImportEvents> ImportEvents for Option<T> {
+    async fn import_changed(
+        &self,
+        account: &str,
+        import_id: &str,
+    ) -> Result<Option<String>, String> {
+        match self {
+            Some(inner) => inner.import_changed(account, import_id).await,
+            None => Ok(None),
+        }
+    }
+}
+
 /// Everything the uploader keeps in the Catalog table: feed slots, import records, the SKU
 /// records the hooks read, and the stock holds the schedule expires.
 pub trait CatalogStore: FeedSlots + ImportLog + SkuRecords + StockHolds {}
@@ -205,7 +229,7 @@ pub struct TickSummary {
 }
 
 /// A thin event said a v2 import changed: the uploader moves that feed forward now.
-impl<M, Cat, I, O, A, K> crate::thin_events::ImportEvents for Uploader<M, Cat, I, O, A, K>
+impl<M, Cat, I, O, A, K> ImportEvents for Uploader<M, Cat, I, O, A, K>
 where
     M: crate::store::MerchantDirectory,
     Cat: CatalogStore,

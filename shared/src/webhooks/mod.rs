@@ -16,9 +16,16 @@ use crate::signature::Verifier;
 use crate::store::{Claim, IdempotencyStore, OrderStore, StockHolds};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
+use crate::uploader::ImportEvents;
 use orders::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
 
-pub struct SnapshotWebhooks<O, I, A, C, R> {
+/// v1 catalog import events: they finish the import at once; the poll stays the base.
+pub const IMPORT_SET_EVENT_TYPES: &[&str] = &[
+    "data_management.import_set.succeeded",
+    "data_management.import_set.failed",
+];
+
+pub struct SnapshotWebhooks<O, I, A, C, R, P> {
     pub verifier: Verifier,
     pub livemode: bool,
     pub orders: O,
@@ -27,10 +34,13 @@ pub struct SnapshotWebhooks<O, I, A, C, R> {
     pub clock: C,
     /// Stock held by approved checkouts, released when a session expires or its payment fails.
     pub stock: R,
+    /// Catalog imports, when this deployment runs the uploader's stores here too.
+    pub imports: P,
 }
 
-impl<O, I, A, C, R> SnapshotWebhooks<O, I, A, C, R>
+impl<O, I, A, C, R, P> SnapshotWebhooks<O, I, A, C, R, P>
 where
+    P: ImportEvents,
     O: OrderStore,
     I: IdempotencyStore,
     A: CheckoutSessionApi,
@@ -84,6 +94,9 @@ where
                     mode(self.livemode)
                 ),
             );
+        }
+        if IMPORT_SET_EVENT_TYPES.contains(&event.kind.as_str()) {
+            return self.import_set_event(&event).await;
         }
         if !HANDLED_EVENT_TYPES.contains(&event.kind.as_str()) {
             tracing::info!(event_id = %event.id, event_type = %event.kind, "event type not handled; acknowledged");
@@ -172,6 +185,34 @@ where
                         HttpAnswer::error(400, "invalid_event", message)
                     }
                 }
+            }
+        }
+    }
+
+    /// A v1 import set finished: move its feed forward now. Moving a feed forward is
+    /// idempotent, so these events need no deduplication.
+    async fn import_set_event(&self, event: &SnapshotEvent) -> HttpAnswer {
+        let account = event.account.clone().filter(|a| a.starts_with("acct_"));
+        let import_set = event.data.object.get("id").and_then(Value::as_str);
+        let (Some(account), Some(import_set)) = (account, import_set) else {
+            return HttpAnswer::ok(
+                json!({"received": true, "handled": false, "reason": "not a connected account's import set"}),
+            );
+        };
+        match self.imports.import_changed(&account, import_set).await {
+            Ok(status) => {
+                tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, import_set, status = ?status, "import set event applied");
+                HttpAnswer::ok(
+                    json!({"received": true, "handled": status.is_some(), "import_status": status}),
+                )
+            }
+            Err(message) => {
+                tracing::error!(event_id = %event.id, error = %message, "import set event failed; Stripe will redeliver");
+                HttpAnswer::error(
+                    500,
+                    "api_error",
+                    "the import could not be updated now; it will be retried",
+                )
             }
         }
     }

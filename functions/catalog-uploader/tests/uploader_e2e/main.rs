@@ -52,13 +52,21 @@ struct Stack {
 
 impl Stack {
     async fn start(generation: ApiGeneration, validation: ValidationMode) -> Stack {
+        Self::start_with(generation, validation, SimConfig::default()).await
+    }
+
+    async fn start_with(
+        generation: ApiGeneration,
+        validation: ValidationMode,
+        sim_config: SimConfig,
+    ) -> Stack {
         let dynamo = testkit::dynamo().await;
         let s3 = testkit::s3().await;
         let merchants_table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
         let catalog_table = testkit::fresh_table(&dynamo, testkit::CATALOG).await;
         let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
         let bucket = testkit::fresh_bucket(&s3).await;
-        let sim = stripe_sim::start(SimConfig::default(), 0).await.unwrap();
+        let sim = stripe_sim::start(sim_config, 0).await.unwrap();
         let env = Env::from_map([
             ("STRIPE_SECRET_KEY", KEY.to_string()),
             ("STRIPE_API_BASE", sim.base_url()),

@@ -8,6 +8,7 @@ use super::feed_rows::process;
 use super::product_catalog_imports::{V2_EVENT_PREFIX, V2_OBJECT};
 use crate::SimConfig;
 use crate::ids;
+use crate::state::events::RequestInfo;
 use crate::state::files::{StoredFile, TSV};
 use crate::state::imports::{Content, Failure, Generation, Import, ImportState, Outcome};
 use crate::state::{Scope, Sim, Store};
@@ -135,8 +136,39 @@ pub fn finish(
     tracing::info!(import = id, status, "catalog import finished");
     match generation {
         Generation::V2 => vec![emit_import_event(store, &scope, id, status)],
-        Generation::V1 => Vec::new(),
+        Generation::V1 => vec![emit_import_set_event(store, config, &scope, id, status)],
     }
+}
+
+/// `data_management.import_set.succeeded` (also for `succeeded_with_errors`: Stripe names
+/// no event of its own for it) or `.failed`, with the import set as its object
+/// (docs/stripe.md §1.2).
+fn emit_import_set_event(
+    store: &mut Store,
+    config: &SimConfig,
+    scope: &Scope,
+    id: &str,
+    status: &str,
+) -> String {
+    let kind = if status == "failed" {
+        "data_management.import_set.failed"
+    } else {
+        "data_management.import_set.succeeded"
+    };
+    let object = store
+        .catalog
+        .imports
+        .get(id)
+        .map(super::import_sets::v1_json)
+        .unwrap_or_default();
+    store.emit(
+        &config.api_version,
+        scope,
+        kind,
+        object,
+        None,
+        &RequestInfo::default(),
+    )
 }
 
 pub fn emit_import_event(store: &mut Store, scope: &Scope, id: &str, status: &str) -> String {
