@@ -27,6 +27,7 @@ mod rules;
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) use formats::UsPostalArea;
 pub use id_hash::id_hash;
 pub use parse::{MAX_FIELDS, MAX_RECORD_BYTES, Validator, validate_reader};
 pub use record::{Header, Record};

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::request::CustomizeData;
+use crate::catalog::UsPostalArea;
 use crate::merchants::{CheckoutSettings, CostBasis, ManualTaxRate, ShippingRule};
 use crate::skus::{ShippingOption, SkuRecord};
 use crate::stripe::objects::Address;
@@ -105,8 +106,12 @@ fn from_rules(
     (!options.is_empty()).then_some(options)
 }
 
-/// A catalog shipping entry's area against the address: `ALL`, a region code, a US postal
-/// code, a range (`73114-74547`) or a prefix wildcard (`94*`).
+/// A catalog shipping entry's area against the address: `ALL`, a region code, or a US
+/// postal code, range (`73114-74547`), prefix wildcard (`94*`) or wildcard range (`94*-95*`,
+/// the codes whose leading digits lie between the two prefixes), as the feed validator reads
+/// them (docs/stripe.md §2.2). A postal area the validator would refuse matches nothing, and
+/// so does a buyer's code that is not 5 digits (ZIP+4 is cut to its first 5): offering no
+/// option is safer than offering one the merchant did not mean.
 fn area_matches(area: &str, address: &Address) -> bool {
     if area.eq_ignore_ascii_case("ALL") {
         return true;
@@ -114,21 +119,18 @@ fn area_matches(area: &str, address: &Address) -> bool {
     if address.state.as_deref().is_some_and(|s| same(s, area)) {
         return true;
     }
-    let Some(postal) = address
-        .postal_code
-        .as_deref()
-        .map(|p| p.split('-').next().unwrap_or(p).trim())
-    else {
+    let Some(zip) = address.postal_code.as_deref().map(|p| {
+        let p = p.trim();
+        match p.split_once('-') {
+            Some((zip, _)) => zip.trim_end(),
+            // `941051234`: ZIP+4 without the dash.
+            None if p.len() == 9 => p.get(..5).unwrap_or(p),
+            None => p,
+        }
+    }) else {
         return false;
     };
-    if let Some(prefix) = area.strip_suffix('*') {
-        return postal.starts_with(prefix);
-    }
-    if let Some((low, high)) = area.split_once('-') {
-        let number = |s: &str| s.trim().parse::<u32>().ok();
-        return matches!((number(low), number(high), number(postal)), (Some(l), Some(h), Some(p)) if l <= p && p <= h);
-    }
-    area == postal
+    UsPostalArea::parse(area).is_ok_and(|a| a.contains(zip))
 }
 
 /// One shipping service's price for the cart (or the lines seen so far).
@@ -421,6 +423,60 @@ mod tests {
         assert_eq!(offered(&tulsa), [("Standard".to_string(), 600)]);
         let elsewhere = customize(&settings, &request(&[("C", 1)], "US", "OK", "73000"), &skus);
         assert!(elsewhere.get("shipping_options").is_none(), "{elsewhere}");
+    }
+
+    #[test]
+    fn a_wildcard_range_covers_every_code_whose_prefix_lies_between_its_ends() {
+        let skus: HashMap<_, _> = [sku("W", "US:94*-95*:Standard:2-5:3.00 USD", None)]
+            .into_iter()
+            .collect();
+        let settings = CheckoutSettings::default();
+        let at = |postal: &str| {
+            offered(&customize(
+                &settings,
+                &request(&[("W", 1)], "US", "CA", postal),
+                &skus,
+            ))
+        };
+        for inside in ["94105", "95014", "94000", "95999", "95014-1234"] {
+            assert_eq!(at(inside), [("Standard".to_string(), 300)], "{inside}");
+        }
+        for outside in ["93999", "96001", "9", "9410", "ABCDE", ""] {
+            assert!(at(outside).is_empty(), "{outside}");
+        }
+    }
+
+    #[test]
+    fn postal_areas_match_only_the_forms_the_feed_allows() {
+        let address = |postal: &str| Address {
+            country: Some("US".into()),
+            state: Some("CA".into()),
+            postal_code: Some(postal.into()),
+            ..Default::default()
+        };
+        for (area, postal, expected) in [
+            ("ALL", "10001", true),
+            ("CA", "10001", true),
+            ("94105", "94105-0001", true),
+            ("94105", "94106", false),
+            ("73114-74547", "74103", true),
+            ("73114-74547", "73000", false),
+            ("94*", "94105", true),
+            ("94*", "95105", false),
+            ("940*-941*", "94199", true),
+            ("940*-941*", "94200", false),
+            // Malformed areas (the validator refuses them) match nothing.
+            ("95*-94*", "94500", false),
+            ("94*-955*", "95000", false),
+            ("94*-9x*", "94105", false),
+            ("100-200", "00150", false),
+        ] {
+            assert_eq!(
+                area_matches(area, &address(postal)),
+                expected,
+                "{area} vs {postal}"
+            );
+        }
     }
 
     #[test]

@@ -75,3 +75,38 @@ fn error_file_quotes_messages_with_quotes_and_delimiters() {
     assert_eq!(reread.rows[0].fields[1], "A\"1");
     assert_eq!(reread.rows[0].fields[2], "x, \"y\"");
 }
+
+/// A malformed US wildcard range is reported on the `shipping` column with what is wrong
+/// with it; a well-formed one passes (docs/stripe.md §2.2).
+#[test]
+fn shipping_wildcard_ranges_are_reported_with_their_fault() {
+    let fixture = String::from_utf8(fixture("product_valid.csv")).expect("utf-8");
+    let mut lines = fixture.lines();
+    let (header, row) = (lines.next().expect("header"), lines.next().expect("row"));
+    let shipping = "\"US:ALL:Standard:3-5:5.00 USD,US:ALL:Express:1-2:15.00 USD\"";
+    assert!(row.contains(shipping));
+    let with_area = |area: &str| {
+        let entries = format!("\"US:{area}:Standard:3-5:5.00 USD,US:ALL:Express:1-2:15.00 USD\"");
+        report(
+            FeedKind::Product,
+            format!("{header}\n{}\n", row.replace(shipping, &entries)).as_bytes(),
+        )
+    };
+    assert!(with_area("94*-95*").errors.is_empty());
+    for (area, says) in [
+        ("94*-9x*", "two prefixes of 1 to 4 digits"),
+        ("94*-95123", "two prefixes of 1 to 4 digits"),
+        ("95*-94*", "starts above its end"),
+        ("94*-955*", "same number of digits"),
+    ] {
+        let report = with_area(area);
+        assert_eq!(report.errors.len(), 1, "{area}: {:#?}", report.errors);
+        let error = &report.errors[0];
+        assert_eq!(error.column, Some("shipping"));
+        assert!(
+            error.message.contains(area) && error.message.contains(says),
+            "{area}: {}",
+            error.message
+        );
+    }
+}

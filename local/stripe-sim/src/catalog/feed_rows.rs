@@ -1,7 +1,7 @@
 //! Reading a feed file: decoding, the header and its key column, and the checks each row
 //! must pass. The result says what to apply and which rows fail; nothing is applied here.
 
-use super::delimited;
+use super::{delimited, feed_rules};
 use crate::SimConfig;
 use crate::state::catalog::Catalog;
 use crate::state::imports::{Content, Failure, Feed};
@@ -85,6 +85,11 @@ fn validate_row(
                 "Invalid inventory_quantity '{quantity}': must be an integer greater than or equal to 0."
             ),
         ));
+    }
+    match feed {
+        Feed::Product => problems.extend(feed_rules::shipping(get("shipping"))),
+        Feed::Promotion => feed_rules::promotion(get, &mut problems),
+        Feed::Inventory | Feed::Pricing => {}
     }
     let id = get("id");
     if matches!(feed, Feed::Inventory | Feed::Pricing)

@@ -13,6 +13,7 @@ mod apply;
 mod delimited;
 mod error_csv;
 mod feed_rows;
+mod feed_rules;
 mod import_sets;
 mod processing;
 mod product_catalog_imports;

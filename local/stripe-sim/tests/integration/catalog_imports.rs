@@ -355,6 +355,89 @@ async fn other_feeds() {
     assert_eq!(catalog["promotions"]["SPRING"]["title"], "Spring sale");
 }
 
+/// (id, field) of each sample of a finished import with row errors.
+fn refused(done: &Value) -> Vec<(String, String)> {
+    let details = &done["status_details"]["succeeded_with_errors"];
+    details["samples"]
+        .as_array()
+        .map(|samples| {
+            samples
+                .iter()
+                .map(|s| {
+                    let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+                    (text("id"), text("field"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn shipping_areas_follow_the_feed_spec() {
+    // FEED's postal forms (US only): code, range, prefix wildcard, wildcard range.
+    let env = Env::start().await;
+    let csv = "id,title,price,shipping\n\
+               OK-1,a,1.00 USD,US:94*-95*:Standard Shipping:2-5:0.00 USD\n\
+               OK-2,b,1.00 USD,\"US:94012:Standard:3-5:0.00 USD,US:73114-74547:Expedited:1-2:9.99 USD,US:94*:Expedited:1-2:9.99 USD\"\n\
+               OK-3,c,1.00 USD,\"US:ALL:Standard::5.00 USD,DE:BY:Standard:2-4:4.90 EUR\"\n\
+               BAD-1,d,1.00 USD,US:94*-9x*:Ground::1.00 USD\n\
+               BAD-2,e,1.00 USD,US:94*-95123:Ground::1.00 USD\n\
+               BAD-3,f,1.00 USD,US:95*-94*:Ground::1.00 USD\n\
+               BAD-4,g,1.00 USD,DE:94*-95*:Standard::4.90 EUR\n\
+               BAD-5,h,1.00 USD,US:CA:Standard\n";
+    let id = env.v2_import(Some(ACCT), product_upsert(), csv).await;
+    let (_, done) = env.catalog_import(Some(ACCT), &id).await;
+    assert_eq!(done["status"], "succeeded_with_errors", "{done}");
+    let details = &done["status_details"]["succeeded_with_errors"];
+    assert_eq!(details["success_count"], "3");
+    assert_eq!(details["error_count"], "5");
+    let expected: Vec<(String, String)> = (1..=5)
+        .map(|n| (format!("BAD-{n}"), "shipping".to_string()))
+        .collect();
+    assert_eq!(refused(&done), expected);
+    let products = &env.catalog(ACCT).await["products"];
+    assert_eq!(
+        products["OK-1"]["shipping"],
+        "US:94*-95*:Standard Shipping:2-5:0.00 USD"
+    );
+}
+
+#[tokio::test]
+async fn promotion_rows_follow_the_feed_spec() {
+    let env = Env::start().await;
+    let csv = "promotion_id,title,benefit_type,percent_off,target_selection,target_ids,target_item_group_ids,excluded_ids,excluded_item_group_ids\n\
+               ZERO,a,percent_off,0,all_products,,,,\n\
+               ALL-BUT,b,percent_off,100,specific_products,,,,POLO456\n\
+               SOME,c,free_shipping,,specific_products,,,SKU222,\n\
+               OVER,d,percent_off,101,all_products,,,,\n\
+               FRACTION,e,percent_off,12.5,all_products,,,,\n\
+               MISSING,f,percent_off,,all_products,,,,\n\
+               NO-LIST,g,amount_off,,specific_products,,,,\n";
+    let id = env
+        .v2_import(
+            Some(ACCT),
+            json!({"feed_type": "promotion", "mode": "upsert"}),
+            csv,
+        )
+        .await;
+    let (_, done) = env.catalog_import(Some(ACCT), &id).await;
+    assert_eq!(done["status"], "succeeded_with_errors", "{done}");
+    let pair = |id: &str, field: &str| (id.to_string(), field.to_string());
+    assert_eq!(
+        refused(&done),
+        [
+            pair("OVER", "percent_off"),
+            pair("FRACTION", "percent_off"),
+            pair("MISSING", "percent_off"),
+            pair("NO-LIST", "target_selection"),
+        ]
+    );
+    let promotions = &env.catalog(ACCT).await["promotions"];
+    for accepted in ["ZERO", "ALL-BUT", "SOME"] {
+        assert!(promotions[accepted].is_object(), "{accepted}: {promotions}");
+    }
+}
+
 #[tokio::test]
 async fn parameters_and_error_shapes() {
     let env = Env::start().await;

@@ -37,17 +37,77 @@ pub(crate) fn is_region(s: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-/// A US shipping area given by postal code: `94012`, a range `73114-74547`, or a prefix
-/// wildcard `94*`.
-#[inline]
-pub(crate) fn is_us_postal_area(s: &str) -> bool {
-    let zip = |z: &str| z.len() == 5 && is_digits(z);
-    if let Some(prefix) = s.strip_suffix('*') {
-        return (1..=4).contains(&prefix.len()) && is_digits(prefix);
+/// A US shipping area given by postal code, in one of the forms FEED lists for a
+/// `shipping` entry (docs/stripe.md §2.2). Borrowed from the field: parsing allocates
+/// nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UsPostalArea<'a> {
+    /// `94012`
+    Code(&'a str),
+    /// `73114-74547`: both ends included.
+    Range(&'a str, &'a str),
+    /// `94*`: every code starting with the prefix.
+    Prefix(&'a str),
+    /// `94*-95*`: every code whose first digits (as many as each prefix has) lie between the
+    /// two prefixes, both included. FEED shows the form without defining it; this is the
+    /// reading of Google's feed spec, where it comes from (docs/stripe.md §2.2).
+    PrefixRange(&'a str, &'a str),
+}
+
+impl<'a> UsPostalArea<'a> {
+    /// The area, or why `s` is not one (for a row error).
+    #[inline]
+    pub(crate) fn parse(s: &'a str) -> Result<Self, &'static str> {
+        let zip = |z: &str| z.len() == 5 && is_digits(z);
+        // 1 to 4 digits then `*`: five digits are a whole code, not a prefix.
+        let prefix = |p: &'a str| {
+            p.strip_suffix('*')
+                .filter(|d| (1..=4).contains(&d.len()) && is_digits(d))
+        };
+        let Some((lo, hi)) = split_once_byte(s, b'-') else {
+            if zip(s) {
+                return Ok(Self::Code(s));
+            }
+            return prefix(s).map(Self::Prefix).ok_or(
+                "a US postal area is 5 digits (`94012`), a range (`73114-74547`), 1 to 4 digits and `*` (`94*`) or a wildcard range (`94*-95*`)",
+            );
+        };
+        if zip(lo) && zip(hi) {
+            return if lo <= hi {
+                Ok(Self::Range(lo, hi))
+            } else {
+                Err("the range starts above its end")
+            };
+        }
+        match (prefix(lo), prefix(hi)) {
+            (Some(l), Some(h)) if l.len() != h.len() => {
+                Err("the two prefixes of a wildcard range must have the same number of digits")
+            }
+            (Some(l), Some(h)) if l > h => Err("the wildcard range starts above its end"),
+            (Some(l), Some(h)) => Ok(Self::PrefixRange(l, h)),
+            _ if lo.ends_with('*') || hi.ends_with('*') => Err(
+                "a wildcard range is two prefixes of 1 to 4 digits, each followed by `*` (`94*-95*`)",
+            ),
+            _ => Err("a range is two 5-digit codes (`73114-74547`)"),
+        }
     }
-    match split_once_byte(s, b'-') {
-        Some((lo, hi)) => zip(lo) && zip(hi) && lo <= hi,
-        None => zip(s),
+
+    /// Whether the area holds `zip`, a buyer's 5-digit code.
+    #[inline]
+    pub(crate) fn contains(self, zip: &str) -> bool {
+        if zip.len() != 5 || !is_digits(zip) {
+            return false;
+        }
+        match self {
+            Self::Code(code) => zip == code,
+            // Same length, digits only: text order is numeric order.
+            Self::Range(lo, hi) => lo <= zip && zip <= hi,
+            Self::Prefix(p) => zip.starts_with(p),
+            Self::PrefixRange(lo, hi) => {
+                let head = &zip[..lo.len()];
+                lo <= head && head <= hi
+            }
+        }
     }
 }
 
@@ -62,12 +122,43 @@ mod tests {
         assert!(is_country("US") && is_country("DE") && is_country("XK"));
         assert!(!is_country("UK") && !is_country("us") && !is_country("USA") && !is_country("ZZ"));
         assert!(is_region("CA") && is_region("75") && is_region("ALL"));
-        assert!(is_us_postal_area("94012"));
-        assert!(is_us_postal_area("73114-74547"));
-        assert!(is_us_postal_area("94*"));
-        assert!(!is_us_postal_area("74547-73114"));
-        assert!(!is_us_postal_area("9401"));
-        assert!(!is_us_postal_area("*"));
-        assert!(!is_us_postal_area("94012*"));
+    }
+
+    #[test]
+    fn us_postal_areas() {
+        use UsPostalArea::*;
+        fn area(s: &str) -> Result<UsPostalArea<'_>, &'static str> {
+            UsPostalArea::parse(s)
+        }
+        assert_eq!(area("94012"), Ok(Code("94012")));
+        assert_eq!(area("73114-74547"), Ok(Range("73114", "74547")));
+        assert_eq!(area("94*"), Ok(Prefix("94")));
+        assert_eq!(area("94*-95*"), Ok(PrefixRange("94", "95")));
+        assert_eq!(area("9410*-9410*"), Ok(PrefixRange("9410", "9410")));
+        for bad in [
+            "74547-73114",
+            "9401",
+            "*",
+            "94012*",
+            "94*-9x*",
+            "94*-95123",
+            "94123-95*",
+            "95*-94*",
+            "94*-955*",
+            "*-95*",
+            "94*-95*-96*",
+            "94-95",
+            "",
+        ] {
+            assert!(area(bad).is_err(), "{bad}");
+        }
+        let holds = |a: &str, zip: &str| area(a).unwrap().contains(zip);
+        assert!(holds("94*-95*", "94105") && holds("94*-95*", "95014"));
+        assert!(!holds("94*-95*", "93999") && !holds("94*-95*", "96001"));
+        assert!(holds("070*-078*", "07000") && holds("070*-078*", "07899"));
+        assert!(!holds("070*-078*", "07900") && !holds("070*-078*", "06999"));
+        assert!(holds("73114-74547", "73114") && !holds("73114-74547", "74548"));
+        assert!(holds("94*", "94999") && !holds("94*", "9499"));
+        assert!(!holds("94012", "9401a"));
     }
 }

@@ -11,7 +11,7 @@ mod dates;
 mod geo;
 
 pub(crate) use dates::instant;
-pub(crate) use geo::{is_country, is_region, is_us_postal_area};
+pub(crate) use geo::{UsPostalArea, is_country, is_region};
 
 /// A value quoted for an error message, cut short so one huge field cannot bloat a report.
 pub(crate) fn show(value: &str) -> String {

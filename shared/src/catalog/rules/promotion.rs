@@ -35,10 +35,11 @@ pub(super) fn check(row: &mut Row<'_, '_>, ids: &mut SeenIds) {
     match benefit {
         "percent_off" => {
             let v = row.required(PercentOff);
-            if !v.is_empty() && !formats::uint(v).is_some_and(|n| (1..=100).contains(&n)) {
+            // FEED: an integer from 0 to 100 (docs/stripe.md §2.3.3).
+            if !v.is_empty() && formats::uint(v).is_none_or(|n| n > 100) {
                 row.err(
                     PercentOff,
-                    format!("{} is not a whole number from 1 to 100", show(v)),
+                    format!("{} is not a whole number from 0 to 100", show(v)),
                 );
             }
         }
@@ -54,21 +55,21 @@ pub(super) fn check(row: &mut Row<'_, '_>, ids: &mut SeenIds) {
         target,
         &["all_products", "specific_products"],
     );
-    if target == "specific_products"
-        && row.v(TargetIds).is_empty()
-        && row.v(TargetItemGroupIds).is_empty()
-    {
-        row.missing(
-            TargetIds,
-            " (or target_item_group_ids) when target_selection is specific_products",
-        );
-    }
-    for col in [
+    let lists = [
         TargetIds,
         TargetItemGroupIds,
         ExcludedIds,
         ExcludedItemGroupIds,
-    ] {
+    ];
+    // FEED: `specific_products` takes at least one of the four lists; exclusions alone
+    // are enough (docs/stripe.md §2.3.3).
+    if target == "specific_products" && lists.iter().all(|&col| row.v(col).is_empty()) {
+        row.missing(
+            TargetIds,
+            " (or target_item_group_ids, excluded_ids or excluded_item_group_ids: at least one) when target_selection is specific_products",
+        );
+    }
+    for col in lists {
         let v = row.v(col);
         if !v.is_empty() && entries(v).any(str::is_empty) {
             row.err(col, "has an empty entry (a stray comma)");

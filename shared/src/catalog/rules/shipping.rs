@@ -29,17 +29,32 @@ pub(super) fn check_shipping(row: &mut Row<'_, '_>, shipping: &str) {
             }
         };
         let us = country(row, Shipping, country_code, entry) && country_code == "US";
-        let area_ok =
-            area == "ALL" || formats::is_region(area) || (us && formats::is_us_postal_area(area));
-        if !area_ok {
-            row.err(
-                Shipping,
-                format!(
-                    "{}: area {} must be a region code like `CA`, `ALL`, or in the US a postal code (`94012`), range (`73114-74547`) or prefix (`94*`)",
-                    show(entry),
-                    show(area)
+        if area != "ALL" && !formats::is_region(area) {
+            match formats::UsPostalArea::parse(area) {
+                Ok(_) if us => {}
+                // Postal codes are for the US only (docs/stripe.md §2.2).
+                Ok(_) => row.err(
+                    Shipping,
+                    format!(
+                        "{}: area {} is a postal code, which only US entries may use; elsewhere use a region code like `BY` or `ALL`",
+                        show(entry),
+                        show(area)
+                    ),
                 ),
-            );
+                // Something postal-looking: say what is wrong with it.
+                Err(why) if us && looks_postal(area) => row.err(
+                    Shipping,
+                    format!("{}: area {}: {why}", show(entry), show(area)),
+                ),
+                Err(_) => row.err(
+                    Shipping,
+                    format!(
+                        "{}: area {} must be a region code like `CA`, `ALL`, or in the US a postal code (`94012`), range (`73114-74547`), prefix (`94*`) or wildcard range (`94*-95*`)",
+                        show(entry),
+                        show(area)
+                    ),
+                ),
+            }
         }
         if service.is_empty() {
             row.err(
@@ -59,6 +74,14 @@ pub(super) fn check_shipping(row: &mut Row<'_, '_>, shipping: &str) {
         }
         entry_price(row, Shipping, price, entry);
     }
+}
+
+/// Letters, digits, `*` and `-`, with a digit or `*`: meant as a postal area, not a region
+/// name, so the error can say what is wrong with it.
+fn looks_postal(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_digit() || b == b'*')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'-')
 }
 
 fn is_speed(s: &str) -> bool {

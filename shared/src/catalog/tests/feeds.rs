@@ -104,7 +104,6 @@ fn promotion_rules() {
     ok(Promotion, &[("active_period", "2025-11-28/2025-12-01")]);
     bad(Promotion, &[("benefit_type", "bogo")], "benefit_type");
     bad(Promotion, &[("percent_off", "")], "percent_off");
-    bad(Promotion, &[("percent_off", "0")], "percent_off");
     bad(Promotion, &[("percent_off", "101")], "percent_off");
     bad(Promotion, &[("percent_off", "12.5")], "percent_off");
     bad(Promotion, &[("benefit_type", "amount_off")], "amount_off");
@@ -133,7 +132,10 @@ fn promotion_rules() {
     );
     bad(
         Promotion,
-        &[("target_selection", "specific_products")],
+        &[
+            ("target_selection", "specific_products"),
+            ("excluded_ids", ""),
+        ],
         "target_ids",
     );
     ok(
@@ -185,4 +187,35 @@ fn promotion_rules() {
     deletion.push(("promotion_id", "BF-2025"));
     deletion.push(("delete", "true"));
     ok(Promotion, &deletion);
+}
+
+/// FEED: `percent_off` is an integer from 0 to 100, and `specific_products` needs at least
+/// one of the four lists, exclusions alone included (docs/stripe.md §2.3.3).
+#[test]
+fn promotion_percent_off_and_target_lists_as_feed_documents() {
+    for percent in ["0", "100"] {
+        ok(Promotion, &[("percent_off", percent)]);
+    }
+    bad(Promotion, &[("percent_off", "-1")], "percent_off");
+    let lists = [
+        "target_ids",
+        "target_item_group_ids",
+        "excluded_ids",
+        "excluded_item_group_ids",
+    ];
+    let specific = |filled: Option<&'static str>| -> Vec<(&'static str, &'static str)> {
+        let mut row = vec![("target_selection", "specific_products")];
+        row.extend(lists.map(|c| (c, if Some(c) == filled { "X-1,X-2" } else { "" })));
+        row
+    };
+    for list in lists {
+        ok(Promotion, &specific(Some(list)));
+    }
+    let errors = row_errors(Promotion, &specific(None));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].column, Some("target_ids"));
+    let message = &errors[0].message;
+    for list in &lists[1..] {
+        assert!(message.contains(list), "{message}");
+    }
 }

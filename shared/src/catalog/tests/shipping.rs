@@ -71,6 +71,44 @@ fn product_shipping() {
     }
 }
 
+/// FEED lists a wildcard range (`94*-95*`) among the US postal areas of `shipping`; both
+/// ends are prefixes of the same length, the low one not above the high one
+/// (docs/stripe.md §2.2).
+#[test]
+fn product_shipping_wildcard_ranges() {
+    for good in [
+        "US:94*-95*:Standard Shipping:2-5:0.00 USD",
+        "US:9*-9*:Ground::1.00 USD",
+        "US:0*-1*:Ground:1.00 USD",
+        "US:940*-941*:Ground:1-2:1.00 USD,US:94*:Express:1:9.99 USD",
+    ] {
+        ok(
+            Product,
+            &[("shipping", good), ("free_shipping_threshold", "")],
+        );
+    }
+    for wrong in [
+        "US:94*-9x*:Ground::1.00 USD",
+        "US:94*-95123:Ground::1.00 USD",
+        "US:94123-95*:Ground::1.00 USD",
+        "US:95*-94*:Ground::1.00 USD",
+        "US:94*-955*:Ground::1.00 USD",
+        "US:*-95*:Ground::1.00 USD",
+        "US:94*-*:Ground::1.00 USD",
+        "US:94*-95*-96*:Ground::1.00 USD",
+        "US:94**-95*:Ground::1.00 USD",
+        "US:94012*-95012*:Ground::1.00 USD",
+        "US:94*-:Ground::1.00 USD",
+        "DE:94*-95*:Standard::4.90 EUR",
+    ] {
+        bad(
+            Product,
+            &[("shipping", wrong), ("free_shipping_threshold", "")],
+            "shipping",
+        );
+    }
+}
+
 #[test]
 fn product_free_shipping_threshold() {
     ok(
