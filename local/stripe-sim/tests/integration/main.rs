@@ -15,3 +15,5 @@ mod agreements;
 mod catalog_imports;
 mod files_api;
 mod import_sets;
+
+mod sdk_conformance;
