@@ -55,6 +55,35 @@ def eq(actual, expected, what):
         raise Fail(f"{what}: expected {expected!r}, got {actual!r}")
 
 
+# Fields the emulator sends that stripe-python's classes do not declare: documented
+# private-preview fields (docs/stripe.md §6.2, §6.5.2). Anything else is an invention.
+PREVIEW_FIELDS = {
+    "PaymentIntent.agent_details",
+    "Price.external_reference",
+    "Product.identifiers",
+    "AccountSession.components.agentic_commerce_settings",
+}
+
+
+def undeclared(cls, raw, path):
+    """Keys of `raw` (recursively through the class's inner types) that `cls` does not
+    declare: fields stripe-python has never heard of."""
+    declared, inner = {}, {}
+    for klass in reversed(cls.__mro__):
+        declared.update(getattr(klass, "__annotations__", {}))
+        inner.update(getattr(klass, "_inner_class_types", None) or {})
+    found = []
+    for key, value in raw.items():
+        if key not in declared:
+            found.append(f"{path}.{key}")
+        elif key in inner:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict):
+                    found += undeclared(inner[key], item, f"{path}.{key}")
+    return sorted(set(found) - PREVIEW_FIELDS)
+
+
 class Listener:
     """A loopback HTTP server standing in for the platform: it records every request
     (raw body and headers, as a signature check needs them) and answers the checkout hooks."""
@@ -360,6 +389,12 @@ class Driver:
             eq(related.id, created.id, "fetch_related_object")
             event = notification.fetch_event()
             eq(event.id, notification.id, "fetch_event")
+            eq(undeclared(type(event), event.to_dict(), "v2.Event"), [], "unknown v2 event fields")
+            eq(
+                undeclared(type(event), json.loads(body), "thin"),
+                [],
+                "unknown thin fields",
+            )
             try:
                 client.parse_event_notification(
                     body, headers.get("stripe-signature"), "whsec_wrong"
@@ -472,6 +507,49 @@ class Driver:
         except stripe.IdempotencyError as error:
             eq(error.http_status, 400, "v2 idempotency status")
 
+    def shapes(self):
+        """Every field the emulator sends is one stripe-python's classes declare (or a
+        documented preview field): the emulator leaves fields out, it invents none."""
+        session = self.purchase(capture_method="manual")
+        options = {"stripe_account": ACCT}
+        got = self.client.v1.checkout.sessions.retrieve(
+            session["id"], {"expand": F["order_expand"]}, options
+        ).to_dict()
+        line = got["line_items"]["data"][0]
+        intent = got["payment_intent"]
+        self.client.v1.payment_intents.capture(intent["id"], options=options)
+        refund = self.client.v1.refunds.create({"payment_intent": intent["id"]}, options)
+        upload = io.BytesIO(F["catalog_csv"].encode())
+        upload.name = "catalog.csv"
+        file = self.client.v1.files.create(
+            {"purpose": "data_management_manual_upload", "file": upload}, options
+        )
+        account_session = self.client.v1.account_sessions.create(
+            {"account": ACCT, "components": {"agentic_commerce_settings": {"enabled": True}}},
+            {"stripe_version": f"{stripe.api_version}; {ACCOUNT_SESSION_BETA}"},
+        )
+        catalog_import = self.client.v2.commerce.product_catalog.imports.create(
+            {"feed_type": "product", "mode": "upsert", "metadata": {}},
+            {"stripe_context": ACCT, "stripe_version": V2_CATALOG_VERSION},
+        )
+        samples = [
+            (stripe.checkout.Session, got),
+            (stripe.LineItem, line),
+            (stripe.Price, line["price"]),
+            (stripe.Product, line["price"]["product"]),
+            (stripe.TaxRate, line["taxes"][0]["rate"]),
+            (stripe.PaymentIntent, intent),
+            (stripe.Charge, intent["latest_charge"]),
+            (stripe.Refund, refund.to_dict()),
+            (stripe.File, file.to_dict()),
+            (stripe.AccountSession, account_session.to_dict()),
+            (type(catalog_import), catalog_import.to_dict()),
+        ]
+        found = []
+        for cls, raw in samples:
+            found += undeclared(cls, raw, cls.__name__)
+        eq(found, [], "fields stripe-python does not know")
+
     def retries(self):
         """The SDK's own retry rules over stripe-sim's injected faults (docs/stripe.md §7.7,
         §7.9): a lost response is retried with the SDK's automatic Idempotency-Key and gets
@@ -534,6 +612,7 @@ class Driver:
         for _, headers, body in received:
             event = self.client.construct_event(body, headers.get("stripe-signature"), secret)
             check(isinstance(event, stripe.Event), f"an Event: {type(event)}")
+            eq(undeclared(stripe.Event, json.loads(body), "Event"), [], "unknown event fields")
             eq(event.account, ACCT, "event.account")
             types.append(event.type)
             if event.type == "checkout.session.completed":
@@ -592,6 +671,7 @@ FLOWS = [
     "agreements",
     "account_sessions",
     "errors",
+    "shapes",
     "retries",
     "webhooks",
     "hooks",
