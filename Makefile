@@ -21,7 +21,7 @@ help: ## Show this help
 	@echo
 	@echo "ports: DYNAMODB_PORT (default 18000), S3_PORT (default 15000)"
 
-install: ## Install local tools into .local/ (DynamoDB Local, moto, SAM CLI, cargo-lambda); idempotent
+install: ## Install local tools into .local/ (DynamoDB Local, moto, SAM CLI, cargo-lambda, Stripe SDKs); idempotent
 	@bash $(SCRIPTS)/install.sh
 
 # ARGS go to the local stack: `make run ARGS=--once` plays the scenario and exits 0 only

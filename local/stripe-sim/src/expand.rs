@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     SessionList,
+    PaymentIntentList,
     Session,
     LineItemList,
     LineItem,
@@ -30,6 +31,7 @@ impl Kind {
         use Kind::*;
         match (self, field) {
             (SessionList, "data") => Some(Session),
+            (PaymentIntentList, "data") => Some(PaymentIntent),
             (Session, "line_items") => Some(LineItemList),
             (Session, "payment_intent") => Some(PaymentIntent),
             (LineItemList, "data") => Some(LineItem),
@@ -45,7 +47,10 @@ impl Kind {
     }
 
     fn is_list(self) -> bool {
-        matches!(self, Kind::SessionList | Kind::LineItemList)
+        matches!(
+            self,
+            Kind::SessionList | Kind::PaymentIntentList | Kind::LineItemList
+        )
     }
 }
 

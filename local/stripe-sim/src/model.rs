@@ -263,6 +263,10 @@ pub struct PaymentIntent {
     pub transfer_data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_details: Option<Value>,
+    /// Creation order, for `GET /v1/payment_intents` (newest first; `created` has 1 s
+    /// resolution).
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -241,21 +241,16 @@ pub fn create(ctx: &Ctx) -> ApiResult {
     if upload.data.len() as u64 > config.max_file_bytes {
         return Err(too_large(config.max_file_bytes));
     }
-    let content_type = upload.content_type.clone().unwrap_or_default();
-    let essence = files::essence(&content_type);
-    if essence != files::CSV && essence != files::TSV {
-        return Err(ApiError::invalid_param(
+    let content_type = stored_type(upload).ok_or_else(|| {
+        ApiError::invalid_param(
             "file",
             format!(
-                "Files with purpose `{purpose}` must be CSV (text/csv) or TSV (text/tab-separated-values), not `{}`.",
-                if content_type.is_empty() {
-                    "(no content type)"
-                } else {
-                    &content_type
-                }
+                "Files with purpose `{purpose}` must be CSV or TSV; `{}` ({}) is neither.",
+                upload.filename.as_deref().unwrap_or("(no filename)"),
+                upload.content_type.as_deref().unwrap_or("no content type")
             ),
-        ));
-    }
+        )
+    })?;
     let file = StoredFile {
         id: crate::ids::file(),
         scope: ctx.scope.clone(),
@@ -272,6 +267,51 @@ pub fn create(ctx: &Ctx) -> ApiResult {
     let value = file.to_json();
     ctx.sim.lock().catalog.files.insert(file.id.clone(), file);
     Ok(value)
+}
+
+/// How much of a nameless file is looked at to tell CSV, TSV and binary apart.
+const SNIFF_BYTES: usize = 8 << 10;
+
+/// The content type the File is stored with, or `None` when the upload is neither CSV nor
+/// TSV. Stripe takes a file's type from the file itself, not from the part's label:
+/// stripe-python sends every file part as `application/octet-stream` (stripe-node too when
+/// no `type` is given), browsers label `.csv` files `application/vnd.ms-excel`. So:
+/// 1. a part labelled `text/csv` or `text/tab-separated-values` is that (as labelled);
+/// 2. else the filename's extension decides: `.csv` → `text/csv`, `.tsv` or `.tab` → TSV,
+///    any other extension → refused;
+/// 3. a name without an extension: the content decides: text (no NUL byte) whose first
+///    line holds a tab is TSV, else one holding a comma is CSV; anything else is refused.
+fn stored_type(upload: &Upload) -> Option<String> {
+    if let Some(declared) = &upload.content_type {
+        let essence = files::essence(declared);
+        if essence == files::CSV || essence == files::TSV {
+            return Some(declared.clone());
+        }
+    }
+    let name = upload.filename.as_deref().unwrap_or("");
+    // A client may send a path (stripe-python sends the file object's `name`).
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    if let Some((stem, extension)) = base.rsplit_once('.') {
+        if !stem.is_empty() {
+            return match extension.to_ascii_lowercase().as_str() {
+                "csv" => Some(files::CSV.into()),
+                "tsv" | "tab" => Some(files::TSV.into()),
+                _ => None,
+            };
+        }
+    }
+    let head = &upload.data[..upload.data.len().min(SNIFF_BYTES)];
+    if head.contains(&0) {
+        return None;
+    }
+    let first_line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    if first_line.contains(&b'\t') {
+        Some(files::TSV.into())
+    } else if first_line.contains(&b',') {
+        Some(files::CSV.into())
+    } else {
+        None
+    }
 }
 
 fn find<T>(ctx: &Ctx, id: &str, f: impl FnOnce(&StoredFile) -> T) -> Result<T, ApiError> {
@@ -296,4 +336,67 @@ pub fn contents(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
         content_type: file.content_type.clone(),
         body: file.bytes.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(filename: Option<&str>, content_type: Option<&str>, data: &[u8]) -> Upload {
+        Upload {
+            filename: filename.map(str::to_string),
+            content_type: content_type.map(str::to_string),
+            data: Bytes::copy_from_slice(data),
+        }
+    }
+
+    #[test]
+    fn a_csv_or_tsv_label_is_kept_as_sent() {
+        let csv = upload(Some("x.bin"), Some("text/csv; charset=utf-8"), b"a,b\n");
+        assert_eq!(
+            stored_type(&csv).as_deref(),
+            Some("text/csv; charset=utf-8")
+        );
+        let tsv = upload(None, Some("Text/Tab-Separated-Values"), b"a\tb\n");
+        assert_eq!(
+            stored_type(&tsv).as_deref(),
+            Some("Text/Tab-Separated-Values")
+        );
+    }
+
+    #[test]
+    fn otherwise_the_extension_decides() {
+        let octet = Some("application/octet-stream");
+        for (name, want) in [
+            ("catalog.csv", Some(files::CSV)),
+            ("/tmp/run/Catalog.CSV", Some(files::CSV)),
+            ("C:\\feeds\\inventory.tsv", Some(files::TSV)),
+            ("inventory.tab", Some(files::TSV)),
+            ("logo.png", None),
+            ("catalog.csv.gz", None),
+            ("catalog.xlsx", None),
+        ] {
+            let file = upload(Some(name), octet, b"id,title\n1,a\n");
+            assert_eq!(stored_type(&file).as_deref(), want, "{name}");
+        }
+        // Browsers label .csv files this way.
+        let excel = upload(Some("feed.csv"), Some("application/vnd.ms-excel"), b"a,b\n");
+        assert_eq!(stored_type(&excel).as_deref(), Some(files::CSV));
+        let json = upload(Some("feed.json"), Some("application/json"), b"{}");
+        assert_eq!(stored_type(&json), None);
+    }
+
+    #[test]
+    fn a_nameless_file_is_sniffed() {
+        for (name, data, want) in [
+            (Some("blob"), &b"id,title\n1,a\n"[..], Some(files::CSV)),
+            (None, &b"id\ttitle, with comma\n"[..], Some(files::TSV)),
+            (Some(".csv"), &b"id,title\n"[..], Some(files::CSV)),
+            (Some("blob"), &b"just words\n"[..], None),
+            (Some("blob"), &b"\x89PNG\r\n\x1a\n\0\0,\t"[..], None),
+        ] {
+            let file = upload(name, Some("application/octet-stream"), data);
+            assert_eq!(stored_type(&file).as_deref(), want, "{name:?} {data:?}");
+        }
+    }
 }

@@ -337,6 +337,7 @@ fn route(ctx: &Ctx, method: &Method, path: &str) -> Result<Reply, ApiError> {
         ("GET", ["checkout", "sessions", id, "line_items"]) => {
             checkout_sessions::line_items(ctx, id)
         }
+        ("GET", ["payment_intents"]) => payment_intents::list(ctx),
         ("GET", ["payment_intents", id]) => payment_intents::retrieve(ctx, id),
         ("POST", ["payment_intents", id, "capture"]) => payment_intents::capture(ctx, id),
         ("GET", ["charges", id]) => charges::retrieve(ctx, id),

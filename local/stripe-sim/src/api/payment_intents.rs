@@ -1,10 +1,32 @@
-//! `GET /v1/payment_intents/{id}` and `POST /v1/payment_intents/{id}/capture`.
+//! `GET /v1/payment_intents`, `GET /v1/payment_intents/{id}` and
+//! `POST /v1/payment_intents/{id}/capture`.
 
-use super::{ApiResult, Ctx, merge_metadata};
+use super::{ApiResult, Ctx, merge_metadata, paginate};
 use crate::errors::ApiError;
 use crate::expand::{self, Expand, Kind};
-use crate::model::to_json;
+use crate::model::{PaymentIntent, to_json};
 use crate::webhooks;
+
+/// The account's intents, newest first, with `limit`, `starting_after`, `ending_before`
+/// and `expand[]=data.latest_charge` (the SDKs' list helpers and auto-pagination). Stripe's
+/// other filters (`created`, `customer`) are not emulated, so they are refused as unknown.
+pub fn list(ctx: &Ctx) -> ApiResult {
+    ctx.params
+        .allow(&["limit", "starting_after", "ending_before", "expand"])?;
+    let ex = Expand::parse(Kind::PaymentIntentList, &ctx.params.list("expand")?)?;
+    let mut store = ctx.sim.lock();
+    let acct = store.account(&ctx.scope);
+    let mut intents: Vec<&PaymentIntent> = acct.payment_intents.values().collect();
+    intents.sort_by(|a, b| (b.created, b.seq, &b.id).cmp(&(a.created, a.seq, &a.id)));
+    let (page, has_more) = paginate(ctx, intents, |pi| &pi.id, "payment_intent")?;
+    let empty = Expand::default();
+    let item_ex = ex.get("data").unwrap_or(&empty);
+    let data = page
+        .into_iter()
+        .map(|pi| expand::payment_intent(acct, &pi.id, item_ex))
+        .collect();
+    Ok(expand::list(data, has_more, "/v1/payment_intents"))
+}
 
 pub fn retrieve(ctx: &Ctx, id: &str) -> ApiResult {
     ctx.params.allow(&["expand", "client_secret"])?;

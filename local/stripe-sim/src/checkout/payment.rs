@@ -125,6 +125,7 @@ impl Draft {
                 .transfer_amount
                 .map(|amount| json!({ "amount": amount, "destination": scope })),
             agent_details: self.agent_details.clone(),
+            seq,
         };
         let charge = Charge {
             id: self.charge_id.clone(),

@@ -67,6 +67,7 @@ pub async fn payment_failure(State(sim): State<Arc<Sim>>, body: Bytes) -> Contro
     });
     let (snapshot, event) = {
         let mut store = sim.lock();
+        let seq = store.next_seq();
         let acct = store.account(&scope);
         let snapshot = match acct.payment_intents.get_mut(&id) {
             Some(pi) => {
@@ -113,6 +114,7 @@ pub async fn payment_failure(State(sim): State<Arc<Sim>>, body: Bytes) -> Contro
                     status: "requires_payment_method".into(),
                     transfer_data: None,
                     agent_details: None,
+                    seq,
                 };
                 acct.payment_intents.insert(id.clone(), intent.clone());
                 intent

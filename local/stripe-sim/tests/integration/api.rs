@@ -343,6 +343,69 @@ async fn sessions_list_by_payment_intent() {
     );
 }
 
+/// `GET /v1/payment_intents`: the list the SDKs' `payment_intents.list` and its
+/// auto-pagination read (found missing by the SDK conformance run, local/conformance/).
+#[tokio::test]
+async fn payment_intents_list_pages_newest_first() {
+    let env = Env::start().await;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let purchase = env.purchase(json!({})).await;
+        made.push(purchase["checkout_session"]["payment_intent"]["id"].clone());
+    }
+    made.reverse();
+    let page = |query: Vec<(&'static str, String)>| {
+        let req = env.get("/v1/payment_intents", Some(ACCT)).query(&query);
+        async move { body(req.send().await.expect("send")).await }
+    };
+    let (status, _, first) = page(vec![
+        ("limit", "2".into()),
+        ("expand[]", "data.latest_charge".into()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["object"], "list");
+    assert_eq!(first["url"], "/v1/payment_intents");
+    assert_eq!(first["has_more"], true);
+    let ids: Vec<Value> = first["data"]
+        .as_array()
+        .map(|d| d.iter().map(|pi| pi["id"].clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, made[..2].to_vec());
+    assert_eq!(first["data"][0]["latest_charge"]["object"], "charge");
+    let last = made[1].as_str().unwrap_or("").to_string();
+    let (_, _, rest) = page(vec![("starting_after", last)]).await;
+    assert_eq!(rest["has_more"], false);
+    assert_eq!(rest["data"][0]["id"], made[2]);
+    let newest = made[0].as_str().unwrap_or("").to_string();
+    let (_, _, before) = page(vec![(
+        "ending_before",
+        made[2].as_str().unwrap_or("").into(),
+    )])
+    .await;
+    assert_eq!(before["data"].as_array().map(Vec::len), Some(2));
+    assert_eq!(before["data"][0]["id"], json!(newest));
+
+    // Another account sees none of them; filters that are not emulated are refused.
+    let resp = env
+        .get("/v1/payment_intents", None)
+        .send()
+        .await
+        .expect("send");
+    let (_, _, platform) = body(resp).await;
+    assert_eq!(platform["data"], json!([]));
+    let (status, _, v) = page(vec![("customer", "cus_1".into())]).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, _, v) = page(vec![("expand[]", "latest_charge".into())]).await;
+    assert_eq!(status, 400);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("'data.latest_charge'")
+    );
+}
+
 #[tokio::test]
 async fn manual_capture_flow() {
     let env = Env::start().await;

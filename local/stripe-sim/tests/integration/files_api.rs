@@ -149,18 +149,44 @@ async fn missing_or_mistyped_files_are_refused() {
     assert_eq!(v["error"]["param"], "file");
     assert_eq!(v["error"]["code"], "parameter_missing");
 
-    for content_type in [
-        Some("application/json"),
-        Some("application/vnd.ms-excel"),
-        None,
+    // Neither the label nor the name nor the content says CSV or TSV.
+    for (content_type, filename, bytes) in [
+        (
+            Some("application/json"),
+            "catalog.json",
+            &b"{\"id\": 1}"[..],
+        ),
+        (
+            Some("application/vnd.ms-excel"),
+            "catalog.xls",
+            CSV.as_bytes(),
+        ),
+        (None, "catalog.pdf", CSV.as_bytes()),
+        (
+            Some("application/octet-stream"),
+            "blob",
+            &b"\x89PNG\r\n\x1a\n\0\0"[..],
+        ),
     ] {
+        let upload = Upload {
+            content_type,
+            filename,
+            bytes: bytes.to_vec(),
+            ..Upload::csv(CSV)
+        };
+        let (status, v) = env.upload(Some(ACCT), &upload).await;
+        assert_eq!(status, 400, "{content_type:?} {filename}");
+        assert_eq!(v["error"]["param"], "file");
+    }
+    // A `.csv` is CSV whatever its label (browsers send application/vnd.ms-excel).
+    for content_type in [Some("application/vnd.ms-excel"), None] {
         let upload = Upload {
             content_type,
             ..Upload::csv(CSV)
         };
         let (status, v) = env.upload(Some(ACCT), &upload).await;
-        assert_eq!(status, 400, "{content_type:?}");
-        assert_eq!(v["error"]["param"], "file");
+        assert_eq!(status, 200, "{content_type:?}: {v}");
+        assert_eq!(v["type"], "csv");
     }
     let empty = Upload {
         bytes: Vec::new(),
@@ -325,22 +351,38 @@ async fn hand_made_forms_are_read_like_any_client_s() {
     assert_eq!(ct, "text/csv");
     assert_eq!(bytes, b"id,title\r\n1,--a;\r\n");
 
-    // stripe-python's shape: every file part is application/octet-stream. The emulator
-    // goes by the part's Content-Type and refuses it; Stripe goes by the file itself, so
-    // there a `.csv` sent this way is accepted. This pins today's behaviour, not Stripe's.
-    let octet = form(
-        "XX",
-        &[
-            (PURPOSE_PART, PURPOSE),
-            (
-                "Content-Disposition: form-data; name=\"file\"; filename=\"catalog.csv\"\r\nContent-Type: application/octet-stream",
-                CSV,
-            ),
-        ],
-    );
-    let (status, v) = raw_upload(&env, "multipart/form-data; boundary=XX", octet).await;
-    assert_eq!(status, 400, "{v}");
-    assert_eq!(v["error"]["param"], "file");
+    // stripe-python's shape: every file part is application/octet-stream, named after the
+    // file object (a path). Stripe takes the type from the file, so a `.csv` is CSV, and
+    // its contents come back as text/csv; a nameless TSV is told by its first line.
+    for (filename, data, kind, served) in [
+        ("/tmp/feeds/catalog.csv", CSV, "csv", "text/csv"),
+        (
+            "blob",
+            "id\ttitle\nSKU-1\tShoe\n",
+            "tsv",
+            "text/tab-separated-values",
+        ),
+    ] {
+        let octet = form(
+            "XX",
+            &[
+                (PURPOSE_PART, PURPOSE),
+                (
+                    &format!(
+                        "Content-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream"
+                    ),
+                    data,
+                ),
+            ],
+        );
+        let (status, v) = raw_upload(&env, "multipart/form-data; boundary=XX", octet).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["type"], kind);
+        assert_eq!(v["filename"], filename);
+        let (_, ct, bytes) = contents(&env, Some(ACCT), v["id"].as_str().expect("id")).await;
+        assert_eq!(ct, served);
+        assert_eq!(bytes, data.as_bytes());
+    }
 }
 
 #[tokio::test]

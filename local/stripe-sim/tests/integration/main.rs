@@ -16,3 +16,4 @@ mod catalog_imports;
 mod files_api;
 mod import_sets;
 mod refusals;
+mod sdk_conformance;
