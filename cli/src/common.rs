@@ -39,6 +39,11 @@ pub const AGREEMENTS_TABLE: TableSpec = TableSpec {
     var: "AGREEMENTS_TABLE",
     output: "AgreementsTableName",
 };
+pub const DEAD_LETTERS_TABLE: TableSpec = TableSpec {
+    what: "DeadLetters",
+    var: "DEAD_LETTERS_TABLE",
+    output: "DeadLettersTableName",
+};
 
 /// A resolved table: its name and the DynamoDB it lives in.
 pub struct Table {

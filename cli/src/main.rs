@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod agreements;
 mod catalog;
 mod common;
+mod dead_letters;
 mod events;
 mod imports;
 mod merchants;
@@ -63,6 +64,13 @@ enum Command {
         #[command(flatten)]
         table: orders::OrdersArgs,
     },
+    /// Stripe events the webhooks function could not process and kept for an operator.
+    DeadLetters {
+        #[command(subcommand)]
+        command: dead_letters::DeadLettersCommand,
+        #[command(flatten)]
+        table: dead_letters::DeadLetterArgs,
+    },
     /// Play an agent's purchase with stripe-sim (local stack only).
     #[command(subcommand)]
     Simulate(simulate::SimulateCommand),
@@ -87,6 +95,7 @@ async fn main() -> ExitCode {
         Command::Merchants { command, table } => merchants::run(command, table).await,
         Command::Agreements { command, table } => agreements::run(command, table).await,
         Command::Orders { command, table } => orders::run(command, table).await,
+        Command::DeadLetters { command, table } => dead_letters::run(command, table).await,
         Command::Simulate(command) => simulate::run(command).await,
         // Validation has its own exit statuses (0 valid, 1 row errors, 2 rejected).
         Command::Catalog(command) => return catalog::run(command).await,

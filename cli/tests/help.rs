@@ -68,6 +68,7 @@ fn top_level_help_says_where_settings_come_from() {
         "catalog",
         "orders",
         "agreements",
+        "dead-letters",
         "simulate",
         "events",
     ] {

@@ -7,6 +7,7 @@ pub mod bucket;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod dead_letters;
 pub mod encoding;
 pub mod endpoint;
 pub mod holds;

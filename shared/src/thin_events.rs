@@ -1,6 +1,8 @@
-//! Receiving Stripe's thin (v2) events on their own route and secret: verify, refuse the
-//! wrong mode, deduplicate by event id, then act. Agreement events re-fetch the agreement
-//! (with `Stripe-Context` set to the event's context) and store it forward-only.
+//! Receiving Stripe's thin (v2) events on their own route and secret: verify, deduplicate
+//! by event id, then act. Agreement events re-fetch the agreement (with `Stripe-Context`
+//! set to the event's context) and store it forward-only. Answers fit Stripe's retries as
+//! on the webhook route (`crate::webhooks`): genuine events that cannot be processed are
+//! kept as dead letters and answered 2xx.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,7 +12,7 @@ use crate::clock::Clock;
 use crate::endpoint::HttpAnswer;
 use crate::merchants::is_account_id;
 use crate::signature::Verifier;
-use crate::store::{AgreementStore, Applied, Claim, IdempotencyStore};
+use crate::store::{AgreementStore, Applied, Claim, DeadLetterStore, IdempotencyStore};
 use crate::stripe::agreements::AgreementsApi;
 use crate::uploader::ImportEvents;
 
@@ -37,7 +39,7 @@ pub struct ThinEvent {
     pub related_object: Option<RelatedObject>,
 }
 
-pub struct ThinEvents<S, I, A, C, P> {
+pub struct ThinEvents<S, I, A, C, P, D> {
     pub verifier: Verifier,
     pub livemode: bool,
     pub agreements: S,
@@ -46,10 +48,13 @@ pub struct ThinEvents<S, I, A, C, P> {
     pub clock: C,
     /// Catalog imports, when this deployment runs the uploader's stores here too.
     pub imports: P,
+    /// Genuine events that cannot be processed are kept here for an operator.
+    pub dead_letters: D,
 }
 
-impl<S, I, A, C, P> ThinEvents<S, I, A, C, P>
+impl<S, I, A, C, P, D> ThinEvents<S, I, A, C, P, D>
 where
+    D: DeadLetterStore,
     S: AgreementStore,
     I: IdempotencyStore,
     A: AgreementsApi,
@@ -66,28 +71,31 @@ where
         let event: ThinEvent = match serde_json::from_slice(raw_body) {
             Ok(e) => e,
             Err(e) => {
-                return HttpAnswer::error(400, "invalid_event", format!("not a thin event: {e}"));
+                return self
+                    .keep_for_operator(raw_body, &format!("not a thin event: {e}"))
+                    .await;
             }
         };
         if event.object != "v2.core.event" {
-            return HttpAnswer::error(
-                400,
-                "invalid_event",
-                "this is a snapshot event: send it to /stripe/webhooks",
-            );
+            return self
+                .keep_for_operator(
+                    raw_body,
+                    "a snapshot event signed for the thin-event destination: point that endpoint at /stripe/webhooks",
+                )
+                .await;
         }
         if event.livemode != self.livemode {
-            return HttpAnswer::error(
-                400,
-                "livemode_mismatch",
-                format!("event {} is from the other mode", event.id),
+            let reason = format!(
+                "a {} event, but this deployment serves the other mode",
+                if event.livemode { "live" } else { "test" }
             );
+            return self.keep_for_operator(raw_body, &reason).await;
         }
         if event
             .kind
             .starts_with("v2.commerce.product_catalog.imports.")
         {
-            return self.import_event(&event).await;
+            return self.import_event(&event, raw_body).await;
         }
         if !event
             .kind
@@ -100,11 +108,12 @@ where
             event.context.clone().filter(|c| is_account_id(c)),
             event.related_object.clone(),
         ) else {
-            return HttpAnswer::error(
-                400,
-                "invalid_event",
-                "an agreement event needs a connected-account context and a related object",
-            );
+            return self
+                .keep_for_operator(
+                    raw_body,
+                    "an agreement event needs a connected-account context and a related object",
+                )
+                .await;
         };
         let key = format!("thin:{}", event.id);
         match self
@@ -120,7 +129,7 @@ where
             }
             Ok(_) => {
                 return HttpAnswer::error(
-                    409,
+                    503,
                     "in_progress",
                     "this event is being processed; retry later",
                 );
@@ -144,33 +153,52 @@ where
                 tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, outcome = %outcome, "thin event applied");
                 HttpAnswer::ok(json!({"received": true, "handled": true, "outcome": outcome}))
             }
-            Err((status, message)) => {
+            Err((status, message)) if status < 500 => {
+                // A retry cannot fix it (Stripe refuses the agreement, or it is unreadable):
+                // kept for an operator, and the claim completed so redeliveries stop here.
+                let answer = self.keep_for_operator(raw_body, &message).await;
+                if answer.status == 200 {
+                    let kept = json!({"dead_letter": true, "reason": message});
+                    let _ = self
+                        .idempotency
+                        .complete(&key, &kept.to_string(), self.clock.now_millis())
+                        .await;
+                } else {
+                    let _ = self.idempotency.release(&key).await;
+                }
+                answer
+            }
+            Err((_, message)) => {
                 let _ = self.idempotency.release(&key).await;
-                tracing::error!(event_id = %event.id, error = %message, "thin event failed");
-                HttpAnswer::error(
-                    status,
-                    if status >= 500 {
-                        "api_error"
-                    } else {
-                        "invalid_event"
-                    },
-                    message,
-                )
+                tracing::error!(event_id = %event.id, error = %message, "thin event failed; Stripe will redeliver");
+                HttpAnswer::error(500, "api_error", message)
             }
         }
     }
 
+    async fn keep_for_operator(&self, raw_body: &[u8], reason: &str) -> HttpAnswer {
+        crate::webhooks::keep_for_operator(
+            &self.dead_letters,
+            "events",
+            raw_body,
+            reason,
+            self.clock.now_millis(),
+        )
+        .await
+    }
+
     /// Import events need no deduplication: moving a feed forward is idempotent.
-    async fn import_event(&self, event: &ThinEvent) -> HttpAnswer {
+    async fn import_event(&self, event: &ThinEvent, raw_body: &[u8]) -> HttpAnswer {
         let (Some(account), Some(related)) = (
             event.context.clone().filter(|c| is_account_id(c)),
             event.related_object.clone(),
         ) else {
-            return HttpAnswer::error(
-                400,
-                "invalid_event",
-                "an import event needs a connected-account context and a related object",
-            );
+            return self
+                .keep_for_operator(
+                    raw_body,
+                    "an import event needs a connected-account context and a related object",
+                )
+                .await;
         };
         match self.imports.import_changed(&account, &related.id).await {
             Ok(status) => {
@@ -229,7 +257,7 @@ mod tests {
     use crate::clock::SystemClock;
     use crate::secret::Secret;
     use crate::signature::sign_header;
-    use crate::store::memory::{MemoryAgreements, MemoryIdempotency};
+    use crate::store::memory::{MemoryAgreements, MemoryDeadLetters, MemoryIdempotency};
     use crate::stripe::StripeError;
 
     const SECRET: &str = "whsec_unit_thin";
@@ -269,15 +297,16 @@ mod tests {
         }
     }
 
-    fn receiver(
-        stripe: ScriptedAgreements,
-    ) -> ThinEvents<
+    type Receiver = ThinEvents<
         MemoryAgreements,
         MemoryIdempotency,
         ScriptedAgreements,
         SystemClock,
         Option<NoImports>,
-    > {
+        MemoryDeadLetters,
+    >;
+
+    fn receiver(stripe: ScriptedAgreements) -> Receiver {
         ThinEvents {
             verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
             livemode: false,
@@ -286,6 +315,7 @@ mod tests {
             stripe,
             clock: SystemClock,
             imports: None,
+            dead_letters: MemoryDeadLetters::default(),
         }
     }
 
@@ -307,15 +337,7 @@ mod tests {
         (body, header)
     }
 
-    async fn stored(
-        events: &ThinEvents<
-            MemoryAgreements,
-            MemoryIdempotency,
-            ScriptedAgreements,
-            SystemClock,
-            Option<NoImports>,
-        >,
-    ) -> AgreementStatus {
+    async fn stored(events: &Receiver) -> AgreementStatus {
         events
             .agreements
             .agreement(ACCOUNT, "orca_1")
@@ -380,5 +402,72 @@ mod tests {
             (200, &json!(false))
         );
         assert_eq!(*events.stripe.calls.lock().unwrap(), 0, "nothing fetched");
+    }
+
+    #[tokio::test]
+    async fn genuine_events_that_cannot_be_processed_are_kept_and_answered_2xx() {
+        let events = receiver(ScriptedAgreements::default().then("paused", json!({})));
+        let signed = |body: serde_json::Value| {
+            let bytes = body.to_string().into_bytes();
+            let header = sign_header(&bytes, &[SECRET], SystemClock.now_seconds());
+            (bytes, header)
+        };
+        // The other mode, an event missing its context, and an agreement Stripe shows in a
+        // status this code does not know: none a retry could fix.
+        let live = signed(
+            json!({"id": "evt_live", "object": "v2.core.event", "type": "v2.orchestrated_commerce.agreement.created", "livemode": true, "context": ACCOUNT}),
+        );
+        let no_context = signed(
+            json!({"id": "evt_bare", "object": "v2.core.event", "type": "v2.orchestrated_commerce.agreement.created", "livemode": false}),
+        );
+        let (unknown, unknown_header) = event("evt_paused", "created");
+        for (body, header) in [live, no_context, (unknown.clone(), unknown_header.clone())] {
+            let answer = events.receive(&body, Some(&header)).await;
+            assert_eq!(
+                (answer.status, &answer.body["dead_letter"]),
+                (200, &json!(true)),
+                "{:?}",
+                answer
+            );
+        }
+        let kept = events.dead_letters.dead_letters(None, 10).await.unwrap();
+        let mut ids: Vec<&str> = kept.iter().map(|l| l.event_id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, ["evt_bare", "evt_live", "evt_paused"]);
+        let paused = kept.iter().find(|l| l.event_id == "evt_paused").unwrap();
+        assert_eq!(paused.account_id, ACCOUNT);
+        assert!(paused.reason.contains("paused"), "{}", paused.reason);
+        assert_eq!(paused.payload.as_bytes(), unknown);
+        // Redelivered, it is a duplicate: nothing fetched again, nothing kept twice.
+        let again = events.receive(&unknown, Some(&unknown_header)).await;
+        assert_eq!(again.status, 200);
+        assert_eq!(*events.stripe.calls.lock().unwrap(), 1);
+        assert_eq!(
+            events
+                .dead_letters
+                .dead_letters(None, 10)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_place_to_keep_it_the_event_is_answered_5xx_so_stripe_keeps_it() {
+        let base = receiver(ScriptedAgreements::default());
+        let events = ThinEvents {
+            verifier: base.verifier,
+            livemode: base.livemode,
+            agreements: base.agreements,
+            idempotency: base.idempotency,
+            stripe: base.stripe,
+            clock: base.clock,
+            imports: base.imports,
+            dead_letters: None::<MemoryDeadLetters>,
+        };
+        let body = json!({"id": "evt_live", "object": "v2.core.event", "type": "v2.orchestrated_commerce.agreement.created", "livemode": true, "context": ACCOUNT}).to_string().into_bytes();
+        let header = sign_header(&body, &[SECRET], SystemClock.now_seconds());
+        assert_eq!(events.receive(&body, Some(&header)).await.status, 503);
     }
 }

@@ -15,7 +15,7 @@ use shared::config::{
 use shared::endpoint::{self, HttpAnswer};
 use shared::signature::Verifier;
 use shared::store::dynamo::{
-    self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoOrders,
+    self, DynamoAgreements, DynamoCatalog, DynamoDeadLetters, DynamoIdempotency, DynamoOrders,
 };
 use shared::stripe::agreements::StripeAgreements;
 use shared::stripe::catalog::CatalogApiSettings;
@@ -28,8 +28,14 @@ use shared::webhooks::SnapshotWebhooks;
 /// The uploader, run here for v2 import events (same stores and code as catalog-uploader).
 pub type Imports = DeployedUploader;
 
-pub type ThinApp =
-    ThinEvents<DynamoAgreements, DynamoIdempotency, StripeAgreements, SystemClock, Option<Imports>>;
+pub type ThinApp = ThinEvents<
+    DynamoAgreements,
+    DynamoIdempotency,
+    StripeAgreements,
+    SystemClock,
+    Option<Imports>,
+    Option<DynamoDeadLetters>,
+>;
 
 pub type App = SnapshotWebhooks<
     DynamoOrders,
@@ -38,6 +44,7 @@ pub type App = SnapshotWebhooks<
     SystemClock,
     Option<DynamoCatalog>,
     Option<Imports>,
+    Option<DynamoDeadLetters>,
 >;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +113,7 @@ impl Function {
                 });
                 Ok::<_, InitError>(SnapshotWebhooks {
                     imports,
+                    dead_letters: self.dead_letters(),
                     verifier: Verifier::new(secrets.webhook_secrets, self.config.tolerance_seconds),
                     livemode: self.config.stripe.livemode,
                     orders: DynamoOrders::new(self.dynamo.clone(), &self.config.orders_table),
@@ -132,6 +140,13 @@ impl Function {
 }
 
 impl Function {
+    fn dead_letters(&self) -> Option<DynamoDeadLetters> {
+        self.config
+            .dead_letters_table
+            .as_ref()
+            .map(|t| DynamoDeadLetters::new(self.dynamo.clone(), t))
+    }
+
     /// The thin-event receiver, built on first use: it needs AGREEMENTS_TABLE and the
     /// thin-event destination's secret (STRIPE_THIN_EVENT_SECRETS).
     pub async fn thin(&self) -> Result<&ThinApp, InitError> {
@@ -158,6 +173,7 @@ impl Function {
                     DeployedUploader::deployed(c, api, &self.dynamo, s3, client.clone())
                 });
                 Ok::<_, InitError>(ThinEvents {
+                    dead_letters: self.dead_letters(),
                     imports,
                     verifier: Verifier::new(thin_secrets, self.config.tolerance_seconds),
                     livemode: self.config.stripe.livemode,

@@ -366,6 +366,7 @@ async fn start(args: &Args) -> Result<Stack, String> {
         ("MERCHANTS_TABLE", "MerchantsTable"),
         ("ORDERS_TABLE", "OrdersTable"),
         ("AGREEMENTS_TABLE", "AgreementsTable"),
+        ("DEAD_LETTERS_TABLE", "DeadLettersTable"),
         ("CATALOG_TABLE", "CatalogTable"),
     ] {
         cli_env.insert(

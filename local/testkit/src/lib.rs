@@ -50,6 +50,7 @@ pub const IDEMPOTENCY: &str = "IdempotencyTable";
 pub const MERCHANTS: &str = "MerchantsTable";
 pub const CATALOG: &str = "CatalogTable";
 pub const AGREEMENTS: &str = "AgreementsTable";
+pub const DEAD_LETTERS: &str = "DeadLettersTable";
 
 /// `template.yaml`, read once per test process (see [`sam_template::load`]).
 fn template() -> &'static Template {

@@ -140,10 +140,13 @@ pub struct WebhooksConfig {
     pub tolerance_seconds: i64,
     pub orders_table: String,
     pub idempotency_table: String,
-    /// Where stock reservations live; unset: none are released.
+    /// Where stock holds live; unset: no hold is converted or released here.
     pub catalog_table: Option<String>,
     /// Where agreements from thin events are kept; unset: `/stripe/events` is not served.
     pub agreements_table: Option<String>,
+    /// Where genuine events that cannot be processed are kept; unset: such events are
+    /// answered 503, so Stripe keeps retrying them until it is set.
+    pub dead_letters_table: Option<String>,
     /// `Stripe-Version` of the agreements API (a preview).
     pub agreements_api_version: String,
     pub dynamo: DynamoSettings,
@@ -167,6 +170,7 @@ impl WebhooksConfig {
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             catalog_table: env.optional("CATALOG_TABLE"),
             agreements_table: env.optional("AGREEMENTS_TABLE"),
+            dead_letters_table: env.optional("DEAD_LETTERS_TABLE"),
             agreements_api_version: env
                 .optional("STRIPE_AGREEMENTS_API_VERSION")
                 .unwrap_or_else(|| "2026-04-22.preview".into()),

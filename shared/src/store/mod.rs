@@ -11,6 +11,7 @@ pub mod memory;
 use std::future::Future;
 
 use crate::agreements::Agreement;
+use crate::dead_letters::DeadLetter;
 use crate::holds::Hold;
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::merchants::Merchant;
@@ -336,6 +337,43 @@ impl<T: AgreementStore> AgreementStore for Option<T> {
     async fn agreements(&self, account_id: &str) -> Result<Vec<Agreement>, StoreError> {
         match self {
             Some(inner) => inner.agreements(account_id).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Events kept for an operator (see `crate::dead_letters`).
+pub trait DeadLetterStore: Send + Sync {
+    /// Stores `letter`; the same event kept twice stays one record.
+    fn keep(&self, letter: &DeadLetter) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Newest first: one account's, or every account's when `account_id` is None.
+    fn dead_letters(
+        &self,
+        account_id: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
+}
+
+/// Without a dead-letter table nothing can be kept: the event is answered 5xx, so Stripe
+/// keeps it (and retries) until an operator sets DEAD_LETTERS_TABLE.
+impl<T: DeadLetterStore> DeadLetterStore for Option<T> {
+    async fn keep(&self, letter: &DeadLetter) -> Result<(), StoreError> {
+        match self {
+            Some(inner) => inner.keep(letter).await,
+            None => Err(StoreError::Permanent(
+                "DEAD_LETTERS_TABLE is not set: the event cannot be kept".into(),
+            )),
+        }
+    }
+
+    async fn dead_letters(
+        &self,
+        account_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        match self {
+            Some(inner) => inner.dead_letters(account_id, limit).await,
             None => Ok(Vec::new()),
         }
     }

@@ -1,19 +1,22 @@
-//! Receiving Stripe's snapshot webhooks: verify the raw bytes, refuse the wrong mode,
-//! deduplicate by event id, apply, and answer 2xx only once the effect is durable.
+//! Receiving Stripe's snapshot webhooks: verify the raw bytes, deduplicate by event id,
+//! apply, and answer 2xx only once the effect is durable.
 //!
-//! Status codes are chosen for Stripe's redelivery: 400 for what redelivery cannot fix
-//! (bad signature, malformed or wrong-mode event), 409 while another delivery of the same
-//! event is in flight, 5xx for transient failures, 200 otherwise (handled or deliberately
-//! ignored event types alike, so Stripe does not retry what we will never process).
+//! Answers fit Stripe's retries (docs/stripe.md §4.2): 400 only for what is not Stripe's
+//! (no valid signature); 5xx for what a retry can fix (a store or Stripe unavailable,
+//! another delivery of the same event in flight); 200 for everything else: events handled,
+//! events deliberately ignored, and genuine events that cannot be processed (wrong mode,
+//! unreadable, an object Stripe no longer has), which are first kept as dead letters for
+//! an operator (`crate::dead_letters`).
 
 pub mod orders;
 
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
+use crate::dead_letters::{DeadLetter, LOG_MESSAGE};
 use crate::endpoint::HttpAnswer;
 use crate::signature::Verifier;
-use crate::store::{Claim, IdempotencyStore, OrderStore, StockHolds};
+use crate::store::{Claim, DeadLetterStore, IdempotencyStore, OrderStore, StockHolds};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
 use crate::uploader::ImportEvents;
@@ -25,7 +28,7 @@ pub const IMPORT_SET_EVENT_TYPES: &[&str] = &[
     "data_management.import_set.failed",
 ];
 
-pub struct SnapshotWebhooks<O, I, A, C, R, P> {
+pub struct SnapshotWebhooks<O, I, A, C, R, P, D> {
     pub verifier: Verifier,
     pub livemode: bool,
     pub orders: O,
@@ -36,11 +39,14 @@ pub struct SnapshotWebhooks<O, I, A, C, R, P> {
     pub stock: R,
     /// Catalog imports, when this deployment runs the uploader's stores here too.
     pub imports: P,
+    /// Genuine events that cannot be processed are kept here for an operator.
+    pub dead_letters: D,
 }
 
-impl<O, I, A, C, R, P> SnapshotWebhooks<O, I, A, C, R, P>
+impl<O, I, A, C, R, P, D> SnapshotWebhooks<O, I, A, C, R, P, D>
 where
     P: ImportEvents,
+    D: DeadLetterStore,
     O: OrderStore,
     I: IdempotencyStore,
     A: CheckoutSessionApi,
@@ -58,42 +64,34 @@ where
         let envelope: Value = match serde_json::from_slice(raw_body) {
             Ok(v) => v,
             Err(e) => {
-                return HttpAnswer::error(
-                    400,
-                    "invalid_event",
-                    format!("the body is not JSON: {e}"),
-                );
+                return self
+                    .keep_for_operator(raw_body, &format!("the body is not JSON: {e}"))
+                    .await;
             }
         };
         if envelope.get("object").and_then(Value::as_str) == Some("v2.core.event") {
-            return HttpAnswer::error(
-                400,
-                "invalid_event",
-                "this is a thin (v2) event: send it to /stripe/events",
-            );
+            return self
+                .keep_for_operator(
+                    raw_body,
+                    "a thin (v2) event signed for the webhook endpoint: point that event destination at /stripe/events",
+                )
+                .await;
         }
         let event: SnapshotEvent = match serde_json::from_value(envelope) {
             Ok(e) => e,
             Err(e) => {
-                return HttpAnswer::error(
-                    400,
-                    "invalid_event",
-                    format!("not a Stripe snapshot event: {e}"),
-                );
+                return self
+                    .keep_for_operator(raw_body, &format!("not a Stripe snapshot event: {e}"))
+                    .await;
             }
         };
         if event.livemode != self.livemode {
-            tracing::warn!(event_id = %event.id, event_livemode = event.livemode, "event refused: wrong mode");
-            return HttpAnswer::error(
-                400,
-                "livemode_mismatch",
-                format!(
-                    "event {} is a {} event but this deployment serves {} mode",
-                    event.id,
-                    mode(event.livemode),
-                    mode(self.livemode)
-                ),
+            let reason = format!(
+                "a {} event, but this deployment serves {} mode",
+                mode(event.livemode),
+                mode(self.livemode)
             );
+            return self.keep_for_operator(raw_body, &reason).await;
         }
         if IMPORT_SET_EVENT_TYPES.contains(&event.kind.as_str()) {
             return self.import_set_event(&event).await;
@@ -125,18 +123,11 @@ where
                     json!({"received": true, "duplicate": true, "outcome": outcome}),
                 );
             }
-            Ok(Claim::InProgress) => {
+            // Another delivery of this event is being applied: Stripe comes back later.
+            // (Webhook claims carry no payload hash, so a mismatch is one of these too.)
+            Ok(Claim::InProgress | Claim::PayloadMismatch) => {
                 return HttpAnswer::error(
-                    409,
-                    "in_progress",
-                    format!("event {} is being processed; retry later", event.id),
-                );
-            }
-            // Webhook claims carry no payload hash, so a mismatch cannot happen; treat it
-            // like a concurrent delivery rather than drop the event.
-            Ok(Claim::PayloadMismatch) => {
-                return HttpAnswer::error(
-                    409,
+                    503,
                     "in_progress",
                     format!("event {} is being processed; retry later", event.id),
                 );
@@ -151,9 +142,24 @@ where
             }
         }
 
-        match apply_event_with_stock(&self.orders, &self.stripe, &self.stock, &account, &event)
-            .await
-        {
+        let result =
+            apply_event_with_stock(&self.orders, &self.stripe, &self.stock, &account, &event).await;
+        if let Err(ApplyError::Invalid(message)) = &result {
+            // A retry cannot fix it: kept for an operator, and the claim completed so
+            // redeliveries stop here. If it cannot be kept, Stripe retries (5xx).
+            let answer = self.keep_for_operator(raw_body, message).await;
+            if answer.status == 200 {
+                let kept = json!({"dead_letter": true, "reason": message});
+                let _ = self
+                    .idempotency
+                    .complete(&key, &kept.to_string(), self.clock.now_millis())
+                    .await;
+            } else {
+                let _ = self.idempotency.release(&key).await;
+            }
+            return answer;
+        }
+        match result {
             Ok(outcome) => {
                 let outcome_json = serde_json::to_value(&outcome).unwrap_or(Value::Null);
                 tracing::info!(event_id = %event.id, event_type = %event.kind, account = %account, outcome = %outcome_json, "event applied");
@@ -180,13 +186,22 @@ where
                             "the event could not be applied now; it will be retried",
                         )
                     }
-                    ApplyError::Invalid(message) => {
-                        tracing::error!(event_id = %event.id, event_type = %event.kind, account = %account, error = %message, "event cannot be applied");
-                        HttpAnswer::error(400, "invalid_event", message)
-                    }
+                    // Kept for an operator above.
+                    ApplyError::Invalid(message) => HttpAnswer::error(500, "api_error", message),
                 }
             }
         }
+    }
+
+    async fn keep_for_operator(&self, raw_body: &[u8], reason: &str) -> HttpAnswer {
+        keep_for_operator(
+            &self.dead_letters,
+            "webhooks",
+            raw_body,
+            reason,
+            self.clock.now_millis(),
+        )
+        .await
     }
 
     /// A v1 import set finished: move its feed forward now. Moving a feed forward is
@@ -220,4 +235,42 @@ where
 
 fn mode(livemode: bool) -> &'static str {
     if livemode { "live" } else { "test" }
+}
+
+/// Keeps a genuine event that cannot be processed, then answers 2xx so Stripe stops
+/// retrying it; if it cannot be kept, answers 5xx so Stripe keeps it instead.
+pub(crate) async fn keep_for_operator<D: DeadLetterStore>(
+    store: &D,
+    route: &str,
+    raw_body: &[u8],
+    reason: &str,
+    now_millis: i64,
+) -> HttpAnswer {
+    let letter = DeadLetter::of(route, raw_body, reason, now_millis);
+    match store.keep(&letter).await {
+        Ok(()) => {
+            tracing::error!(
+                event_id = %letter.event_id,
+                event_type = letter.event_type.as_deref().unwrap_or(""),
+                account = %letter.account_id,
+                route,
+                reason,
+                "{LOG_MESSAGE}"
+            );
+            HttpAnswer::ok(json!({
+                "received": true,
+                "handled": false,
+                "dead_letter": true,
+                "reason": reason,
+            }))
+        }
+        Err(e) => {
+            tracing::error!(event_id = %letter.event_id, reason, error = %e, "an event that cannot be processed could not be kept either; answering 503 so Stripe retries");
+            HttpAnswer::error(
+                503,
+                "store_unavailable",
+                "the event cannot be processed and could not be kept for an operator; retry later",
+            )
+        }
+    }
 }

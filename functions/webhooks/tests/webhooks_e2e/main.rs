@@ -25,6 +25,7 @@ struct Stack {
     dynamo: Client,
     orders_table: String,
     idempotency_table: String,
+    dead_letters_table: String,
     http: reqwest::Client,
 }
 
@@ -33,6 +34,7 @@ impl Stack {
         let dynamo = testkit::dynamo().await;
         let orders_table = testkit::fresh_table(&dynamo, testkit::ORDERS).await;
         let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
+        let dead_letters_table = testkit::fresh_table(&dynamo, testkit::DEAD_LETTERS).await;
         let sim = stripe_sim::start(
             SimConfig {
                 webhook_secret: TEST_WEBHOOK_SECRET.into(),
@@ -49,6 +51,7 @@ impl Stack {
             ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET.to_string()),
             ("ORDERS_TABLE", orders_table.clone()),
             ("IDEMPOTENCY_TABLE", idempotency_table.clone()),
+            ("DEAD_LETTERS_TABLE", dead_letters_table.clone()),
             (
                 "DYNAMODB_ENDPOINT",
                 std::env::var("DYNAMODB_ENDPOINT").unwrap(),
@@ -61,8 +64,17 @@ impl Stack {
             dynamo,
             orders_table,
             idempotency_table,
+            dead_letters_table,
             http: reqwest::Client::new(),
         }
+    }
+
+    async fn dead_letters(&self) -> Vec<shared::dead_letters::DeadLetter> {
+        use shared::store::DeadLetterStore;
+        shared::store::dynamo::DynamoDeadLetters::new(self.dynamo.clone(), &self.dead_letters_table)
+            .dead_letters(None, 100)
+            .await
+            .unwrap()
     }
 
     fn orders(&self) -> DynamoOrders {

@@ -104,8 +104,10 @@ async fn bad_signatures_get_400_and_write_nothing() {
     assert_eq!(stack.item_count(&stack.idempotency_table).await, 0);
 }
 
+/// A genuine event of the other mode: nothing a retry fixes, so it is kept for an operator
+/// and answered 2xx (Stripe would otherwise retry it for three days).
 #[tokio::test]
-async fn events_of_the_other_mode_are_refused() {
+async fn events_of_the_other_mode_are_kept_for_an_operator() {
     let stack = Stack::start().await;
     let mut fixture = testkit::fixture("webhooks/checkout_session_completed.json");
     let body = fixture["body"].as_str().unwrap().replace(
@@ -116,9 +118,18 @@ async fn events_of_the_other_mode_are_refused() {
     let (status, body) = stack
         .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["type"], "livemode_mismatch");
-    assert_eq!(stack.item_count(&stack.idempotency_table).await, 0);
+    assert_eq!(
+        (status, &body["dead_letter"]),
+        (200, &json!(true)),
+        "{body}"
+    );
+    assert_eq!(stack.item_count(&stack.orders_table).await, 0);
+    let kept = stack.dead_letters().await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].event_id, "evt_1FixtureCompleted");
+    assert_eq!(kept[0].account_id, "acct_1FixtureMerchant");
+    assert!(kept[0].reason.contains("live event"), "{}", kept[0].reason);
+    assert!(kept[0].payload.contains("\"livemode\": true"));
 }
 
 #[tokio::test]
@@ -145,12 +156,14 @@ async fn unhandled_types_and_thin_events_are_answered_clearly() {
     let (status, body) = stack
         .deliver(&testkit::signed_request(&fixture, TEST_WEBHOOK_SECRET))
         .await;
-    assert_eq!(status, 400);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/stripe/events")
+    assert_eq!(
+        (status, &body["dead_letter"]),
+        (200, &json!(true)),
+        "{body}"
     );
-    assert_eq!(stack.item_count(&stack.idempotency_table).await, 0);
+    assert!(
+        body["reason"].as_str().unwrap().contains("/stripe/events"),
+        "{body}"
+    );
+    assert_eq!(stack.dead_letters().await[0].event_id, "evt_thin");
 }

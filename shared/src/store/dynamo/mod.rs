@@ -3,6 +3,7 @@
 
 mod agreements;
 mod catalog;
+mod dead_letters;
 mod holds;
 mod idempotency;
 mod merchants;
@@ -20,6 +21,7 @@ use serde::de::DeserializeOwned;
 
 pub use agreements::DynamoAgreements;
 pub use catalog::DynamoCatalog;
+pub use dead_letters::DynamoDeadLetters;
 pub use holds::{MAX_HOLD_LINES, OPEN_HOLDS_INDEX};
 pub use idempotency::DynamoIdempotency;
 pub use merchants::DynamoMerchants;

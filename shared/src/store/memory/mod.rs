@@ -6,12 +6,14 @@
 
 mod agreements;
 mod catalog;
+mod dead_letters;
 mod idempotency;
 mod merchants;
 mod orders;
 
 pub use agreements::MemoryAgreements;
 pub use catalog::MemoryCatalog;
+pub use dead_letters::MemoryDeadLetters;
 pub use idempotency::MemoryIdempotency;
 pub use merchants::MemoryMerchants;
 pub use orders::MemoryOrders;
