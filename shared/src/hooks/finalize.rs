@@ -80,6 +80,11 @@ pub async fn finalize<S: SkuRecords + StockHolds, G: AgreementStore>(
     if let Some(reason) = rule_decline(settings, data) {
         return Ok(declined(&reason));
     }
+    // Every stock and catalog check below runs per line: a request with none would pass
+    // them all, so an empty (or unreadable) cart is never approved.
+    if data.line_items_details.is_empty() {
+        return Ok(declined("This checkout has no items to approve."));
+    }
     if let Some(reason) = agreement_decline(agreements, account_id, settings, data).await? {
         return Ok(declined(&reason));
     }
@@ -368,6 +373,38 @@ mod tests {
             let answer = decide(&s, &data(&lines, Some("US"), json!({}))).await;
             assert_eq!(reason(&answer), expected, "{lines:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn either_spelling_of_the_lines_is_checked_and_an_empty_cart_is_declined() {
+        let s = settings();
+        let singular: FinalizeData = serde_json::from_value(json!({
+            "currency": "usd", "amount_total": 6000,
+            "shipping_details": {"address": {"country": "US"}},
+            "line_item_details": [{"id": "li_0", "sku_id": "MUG", "name": "Mug", "quantity": 4}]}))
+        .unwrap();
+        assert_eq!(
+            reason(&decide(&s, &singular).await),
+            "Only 3 of Mug left in stock."
+        );
+
+        for empty in [json!({}), json!({"line_items_details": []})] {
+            let mut value = json!({"currency": "usd", "amount_total": 0,
+                "shipping_details": {"address": {"country": "US"}}});
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(empty.as_object().unwrap().clone());
+            let data: FinalizeData = serde_json::from_value(value).unwrap();
+            assert_eq!(
+                reason(&decide(&s, &data).await),
+                "This checkout has no items to approve.",
+                "{empty}"
+            );
+        }
+
+        let both = json!({"currency": "usd", "line_items_details": [], "line_item_details": []});
+        assert!(serde_json::from_value::<FinalizeData>(both).is_err());
     }
 
     #[tokio::test]

@@ -114,8 +114,11 @@ pub struct PaymentMethodDetails {
 #[derive(Debug, Clone, Deserialize)]
 pub struct FinalizeData {
     pub currency: String,
-    /// Note the plural: finalize says `line_items_details`.
-    #[serde(default)]
+    /// Stripe's finalize payload says `line_items_details` (plural); the WooCommerce module
+    /// reads `line_item_details` as customize spells it (docs/stripe.md §3.4.1, §3.4.3).
+    /// Either is taken, so a renamed field can never read as an empty cart; both at once
+    /// is refused as ambiguous.
+    #[serde(default, alias = "line_item_details")]
     pub line_items_details: Vec<LineItem>,
     #[serde(default)]
     pub payment_method_details: Option<PaymentMethodDetails>,
