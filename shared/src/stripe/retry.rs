@@ -43,14 +43,17 @@ impl RetryPolicy {
     }
 
     /// Delay before retry number `attempt` (1-based): 0.5 s × 2^(n−1) capped at 5 s, jittered
-    /// into [d/2, d], and never shorter than an acceptable `Retry-After`.
+    /// into [d/2, d] but never below 0.5 s, and never shorter than an acceptable `Retry-After`.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
         let exp = attempt.saturating_sub(1).min(16);
         let base = self
             .initial_delay
             .saturating_mul(1u32 << exp)
             .min(self.max_delay);
-        let jittered = base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+        // Both SDKs never sleep less than the initial delay (docs/stripe.md §7.8).
+        let jittered = base
+            .mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+            .max(self.initial_delay);
         match retry_after {
             Some(after) if after <= self.max_retry_after => jittered.max(after),
             _ => jittered,
@@ -79,10 +82,12 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_caps_and_jitters_into_the_upper_half() {
+    fn backoff_doubles_caps_and_jitters_but_never_below_the_initial_delay() {
         let p = RetryPolicy::sdk_default(10);
         assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(500));
-        assert_eq!(p.delay(1, None, 0.0), Duration::from_millis(250));
+        assert_eq!(p.delay(1, None, 0.0), Duration::from_millis(500), "floor");
+        assert_eq!(p.delay(2, None, 0.0), Duration::from_millis(500));
+        assert_eq!(p.delay(2, None, 0.5), Duration::from_millis(750));
         assert_eq!(p.delay(3, None, 1.0), Duration::from_secs(2));
         assert_eq!(p.delay(9, None, 1.0), Duration::from_secs(5));
         assert_eq!(p.delay(40, None, 0.0), Duration::from_millis(2500));
