@@ -24,6 +24,14 @@ impl<T> BuiltWithSecrets<T> {
         }
     }
 
+    /// A value that needs no secrets to build.
+    pub fn ready(value: T) -> Self {
+        BuiltWithSecrets {
+            env: Env::default(),
+            value: tokio::sync::OnceCell::new_with(Some(value)),
+        }
+    }
+
     /// True when the value can (and should) be built at cold start.
     pub fn build_at_start(&self) -> bool {
         !self.env.secrets_are_deferred()

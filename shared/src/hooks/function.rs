@@ -1,12 +1,14 @@
 //! The wiring both hook functions share: configuration, clients built and warmed at cold
-//! start, the secret read once, and the request checked before the hook runs. The function
+//! start, the signing secrets loaded once, and the request checked before the hook runs. The function
 //! binaries hand it `lambda_http`'s `http::Request`; tests hand it their own.
 
+use std::time::Duration;
+
+use super::keys::HookKeys;
 use super::{Hook, HookService};
 use crate::clock::SystemClock;
-use crate::config::{BuiltWithSecrets, ConfigError, Env, HooksConfig, secret_names};
+use crate::config::{ConfigError, Env, HooksConfig};
 use crate::endpoint::{self, HttpAnswer};
-use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Verifier};
 use crate::store::cache::CachedMerchants;
 use crate::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoMerchants,
@@ -21,66 +23,63 @@ pub type Service = HookService<
 >;
 
 pub struct HookFunction {
-    hook: Hook,
     path: &'static str,
-    config: HooksConfig,
-    dynamo: aws_sdk_dynamodb::Client,
-    service: BuiltWithSecrets<Service>,
+    service: Service,
 }
+
+/// How long cold start waits for deployed signing secrets. Past it, init goes on and the
+/// first request tries again inside its own deadline.
+const INIT_SECRETS_WAIT: Duration = Duration::from_secs(2);
 
 impl HookFunction {
     /// Cold start: settings checked (a bad one stops here, named), the DynamoDB client built
-    /// and its connection opened, so the first hook call pays no handshake.
+    /// and its connection opened, so the first hook call pays no handshake, and the signing
+    /// secrets loaded if they come within [`INIT_SECRETS_WAIT`].
     pub async fn init(hook: Hook, path: &'static str, env: Env) -> Result<Self, ConfigError> {
-        let config = HooksConfig::from_env(&env)?;
-        let dynamo = dynamo::client(&config.dynamo).await;
-        dynamo::warm_up(&dynamo, &config.catalog_table).await;
-        let function = Self {
+        let c = HooksConfig::from_env(&env)?;
+        let dynamo = dynamo::client(&c.dynamo).await;
+        dynamo::warm_up(&dynamo, &c.catalog_table).await;
+        let service = HookService {
             hook,
-            path,
-            config,
-            dynamo,
-            service: BuiltWithSecrets::new(env),
+            keys: HookKeys::from_env(env)?,
+            livemode: c.livemode,
+            merchants: CachedMerchants::new(
+                DynamoMerchants::new(dynamo.clone(), &c.merchants_table),
+                c.merchant_cache,
+            ),
+            store: DynamoCatalog::new(dynamo.clone(), &c.catalog_table),
+            idempotency: DynamoIdempotency::new(
+                dynamo.clone(),
+                &c.idempotency_table,
+                c.idempotency.ttl_seconds,
+                c.idempotency.in_progress_seconds,
+            ),
+            clock: SystemClock,
+            agreements: c
+                .agreements_table
+                .as_ref()
+                .map(|t| DynamoAgreements::new(dynamo.clone(), t)),
+            deadline: c.deadline,
+            hold_for: c.hold_for,
         };
-        if function.service.build_at_start() {
-            function.service().await?;
+        match tokio::time::timeout(INIT_SECRETS_WAIT, service.keys.verifier()).await {
+            Ok(Ok(_)) => {}
+            // Plain variables (local) cannot get better by waiting: a missing one is named now.
+            Ok(Err(error)) if !service.keys.deferred() => return Err(error),
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "signing secrets not loaded at start; the first request tries again");
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "signing secrets not loaded within the start-up wait; the first request tries again"
+                );
+            }
         }
-        Ok(function)
+        Ok(Self { path, service })
     }
 
-    pub async fn service(&self) -> Result<&Service, ConfigError> {
-        self.service
-            .get(|env| async move {
-                let secrets = env.secret_list(secret_names::STRIPE_HOOK_SECRETS, "whsec_")?;
-                let c = &self.config;
-                Ok(HookService {
-                    hook: self.hook,
-                    verifier: Verifier::new(
-                        secrets,
-                        env.parsed_or("HOOK_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS)?,
-                    ),
-                    livemode: c.livemode,
-                    merchants: CachedMerchants::new(
-                        DynamoMerchants::new(self.dynamo.clone(), &c.merchants_table),
-                        c.merchant_cache,
-                    ),
-                    store: DynamoCatalog::new(self.dynamo.clone(), &c.catalog_table),
-                    idempotency: DynamoIdempotency::new(
-                        self.dynamo.clone(),
-                        &c.idempotency_table,
-                        c.idempotency.ttl_seconds,
-                        c.idempotency.in_progress_seconds,
-                    ),
-                    clock: SystemClock,
-                    agreements: c
-                        .agreements_table
-                        .as_ref()
-                        .map(|t| DynamoAgreements::new(self.dynamo.clone(), t)),
-                    deadline: c.deadline,
-                    hold_for: c.hold_for,
-                })
-            })
-            .await
+    pub fn service(&self) -> &Service {
+        &self.service
     }
 
     /// Answers one HTTP request: a signed POST to this hook's path, or a 404/405.
@@ -92,20 +91,15 @@ impl HookFunction {
     }
 
     async fn route<B: AsRef<[u8]>>(&self, request: &http::Request<B>) -> HttpAnswer {
-        let post = match endpoint::signed_post(request, self.path) {
-            Ok(post) => post,
-            Err(answer) => return answer,
-        };
-        match self.service().await {
-            Ok(service) => service.receive(post.body, post.signature).await,
-            Err(error) => {
-                tracing::error!(error = %error, "the hook is not configured; answering 500");
-                HttpAnswer::error(
-                    500,
-                    "configuration_error",
-                    "the hook endpoint is not configured yet; see the function's logs",
-                )
+        // The budget starts here, with the whole request in hand.
+        let answer_by = tokio::time::Instant::now() + self.service.deadline;
+        match endpoint::signed_post(request, self.path) {
+            Ok(post) => {
+                self.service
+                    .receive_by(post.body, post.signature, answer_by)
+                    .await
             }
+            Err(answer) => answer,
         }
     }
 }

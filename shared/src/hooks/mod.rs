@@ -7,20 +7,22 @@
 pub mod customize;
 pub mod finalize;
 pub mod function;
+pub mod keys;
 pub mod request;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tokio::time::{Instant, timeout_at};
 
 use crate::clock::Clock;
 use crate::endpoint::HttpAnswer;
 use crate::merchants::{Fallback, Merchant, is_account_id};
-use crate::signature::Verifier;
 use crate::store::{
     AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuRecords, StockHolds, StoreError,
 };
+use keys::HookKeys;
 use request::{CUSTOMIZE, CustomizeData, Envelope, FINALIZE, FinalizeData};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,7 @@ impl Hook {
 
 pub struct HookService<M, S, I, C, G> {
     pub hook: Hook,
-    pub verifier: Verifier,
+    pub keys: HookKeys,
     pub livemode: bool,
     pub merchants: M,
     pub store: S,
@@ -48,8 +50,9 @@ pub struct HookService<M, S, I, C, G> {
     pub clock: C,
     /// Agreements, for merchants that sell only through agents they have confirmed.
     pub agreements: G,
-    /// Our own deadline, inside Stripe's 4 s: past it we answer with the merchant's
-    /// fail-open or fail-closed choice instead of risking Stripe's timeout (a decline).
+    /// Our own deadline, inside Stripe's 4 s, counted from the request's arrival: past it
+    /// we answer with the merchant's fail-open or fail-closed choice instead of risking
+    /// Stripe's timeout (a decline).
     pub deadline: Duration,
     /// How long an approval keeps its stock without an order (STOCK_HOLD_MINUTES).
     pub hold_for: Duration,
@@ -63,13 +66,39 @@ where
     C: Clock,
     G: AgreementStore,
 {
+    /// Answers one request within [`HookService::deadline`] from now.
     pub async fn receive(&self, raw_body: &[u8], signature: Option<&str>) -> HttpAnswer {
-        if let Err(error) = self
-            .verifier
-            .verify(raw_body, signature, self.clock.now_seconds())
-        {
-            return HttpAnswer::error(400, "signature_verification_failed", error.to_string());
-        }
+        self.receive_by(raw_body, signature, Instant::now() + self.deadline)
+            .await
+    }
+
+    /// Answers one request by `answer_by`. It is one budget: loading the signing secrets,
+    /// reading the merchant, the work and releasing an unfinished claim all fit in it, so
+    /// the merchant's fallback always leaves in time.
+    pub async fn receive_by(
+        &self,
+        raw_body: &[u8],
+        signature: Option<&str>,
+        answer_by: Instant,
+    ) -> HttpAnswer {
+        // The work stops a little early, so an unfinished claim can still be released.
+        let work_by = answer_by
+            .checked_sub(self.deadline / 20)
+            .unwrap_or(answer_by);
+        let verified = match timeout_at(work_by, self.keys.verifier()).await {
+            Ok(Ok(verifier)) => {
+                if let Err(error) = verifier.verify(raw_body, signature, self.clock.now_seconds()) {
+                    return HttpAnswer::error(
+                        400,
+                        "signature_verification_failed",
+                        error.to_string(),
+                    );
+                }
+                Ok(())
+            }
+            Ok(Err(error)) => Err(format!("the signing secrets are unavailable: {error}")),
+            Err(_) => Err("the signing secrets did not load in time".to_string()),
+        };
         let envelope: Envelope = match serde_json::from_slice(raw_body) {
             Ok(e) => e,
             Err(e) => {
@@ -124,25 +153,33 @@ where
             }
         };
 
-        let merchant =
-            match tokio::time::timeout(self.deadline, self.merchants.merchant(&account)).await {
-                Ok(Ok(Some(m))) if m.enabled => m,
-                Ok(Ok(_)) => {
-                    return HttpAnswer::error(
-                        404,
-                        "unknown_merchant",
-                        format!("{account} is not a merchant of this platform"),
-                    );
+        let merchant = match timeout_at(work_by, self.merchants.merchant(&account)).await {
+            Ok(Ok(Some(m))) if m.enabled => m,
+            Ok(Ok(_)) => {
+                if let Err(why) = verified {
+                    return secrets_unavailable(&why);
                 }
-                Ok(Err(e)) => return self.unavailable(None, &parsed, &e.to_string()),
-                Err(_) => {
-                    return self.unavailable(
-                        None,
-                        &parsed,
-                        "the merchant store did not answer in time",
-                    );
-                }
-            };
+                return HttpAnswer::error(
+                    404,
+                    "unknown_merchant",
+                    format!("{account} is not a merchant of this platform"),
+                );
+            }
+            Ok(Err(e)) => return self.unavailable(None, &parsed, &e.to_string()),
+            Err(_) => {
+                return self.unavailable(
+                    None,
+                    &parsed,
+                    "the merchant store did not answer in time",
+                );
+            }
+        };
+        if let Err(why) = verified {
+            // Unchecked, the request may not change anything: no claim, no hold. A 5xx
+            // would be a decline for every merchant (docs/stripe.md §3.4); the merchant's
+            // own fallback is what it chose for exactly this case.
+            return self.unavailable(Some(&merchant), &parsed, &why);
+        }
 
         let key = format!(
             "hook:{}:{}:{}",
@@ -211,7 +248,7 @@ where
             }
             Ok::<_, StoreError>(Ok(HttpAnswer::ok(answer)))
         };
-        let outcome = tokio::time::timeout(self.deadline, work).await;
+        let outcome = timeout_at(work_by, work).await;
         let elapsed = self.clock.now_millis() - started;
         match outcome {
             Ok(Ok(Ok(answer))) => {
@@ -223,16 +260,12 @@ where
                 HttpAnswer::ok(serde_json::from_str(&previous).unwrap_or(Value::Null))
             }
             Ok(Err(e)) => {
-                let _ = self.idempotency.release(&key).await;
+                // Let a retry compute a real answer, if the budget still allows.
+                let _ = timeout_at(answer_by, self.idempotency.release(&key)).await;
                 self.unavailable(Some(&merchant), &parsed, &e.to_string())
             }
             Err(_) => {
-                // Let a retry compute a real answer; bounded, as the deadline has passed.
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(200),
-                    self.idempotency.release(&key),
-                )
-                .await;
+                let _ = timeout_at(answer_by, self.idempotency.release(&key)).await;
                 self.unavailable(Some(&merchant), &parsed, "the store did not answer in time")
             }
         }
@@ -267,211 +300,16 @@ enum Parsed {
     Finalize(FinalizeData),
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
-    use crate::clock::SystemClock;
-    use crate::merchants::Merchant;
-    use crate::secret::Secret;
-    use crate::signature::sign_header;
-    use crate::skus::{SkuChange, SkuRecord};
-    use crate::store::memory::{
-        MemoryAgreements, MemoryCatalog, MemoryIdempotency, MemoryMerchants,
-    };
-
-    const SECRET: &str = "whsec_unit_hooks";
-
-    /// A store that never answers: what a stalled DynamoDB looks like from the hook.
-    struct Stalled;
-
-    impl SkuRecords for Stalled {
-        async fn sku(&self, _: &str, _: &str) -> Result<Option<SkuRecord>, StoreError> {
-            std::future::pending().await
-        }
-        async fn skus(
-            &self,
-            _: &str,
-            _: &[String],
-        ) -> Result<HashMap<String, SkuRecord>, StoreError> {
-            std::future::pending().await
-        }
-        async fn apply_sku_changes(
-            &self,
-            _: &str,
-            _: &str,
-            _: i64,
-            _: &[SkuChange],
-        ) -> Result<(), StoreError> {
-            std::future::pending().await
-        }
-    }
-
-    impl StockHolds for Stalled {
-        async fn place(
-            &self,
-            _: &crate::holds::Hold,
-        ) -> Result<crate::store::Placement, StoreError> {
-            std::future::pending().await
-        }
-        async fn convert(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, StoreError> {
-            std::future::pending().await
-        }
-        async fn release_for_session(&self, _: &str, _: &str) -> Result<bool, StoreError> {
-            std::future::pending().await
-        }
-        async fn expire_due(&self, _: i64, _: usize) -> Result<usize, StoreError> {
-            std::future::pending().await
-        }
-    }
-
-    fn service(
-        fallback: Fallback,
-    ) -> HookService<MemoryMerchants, Stalled, MemoryIdempotency, SystemClock, MemoryAgreements>
-    {
-        let mut merchant = Merchant::new("acct_1Unit");
-        merchant.checkout.when_unavailable = fallback;
-        HookService {
-            hook: Hook::Finalize,
-            verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
-            livemode: false,
-            merchants: MemoryMerchants::with([merchant]),
-            store: Stalled,
-            idempotency: MemoryIdempotency::new(3600, 60),
-            clock: SystemClock,
-            agreements: MemoryAgreements::default(),
-            deadline: Duration::from_millis(50),
-            hold_for: Duration::from_secs(1800),
-        }
-    }
-
-    fn request() -> (Vec<u8>, String) {
-        let body = json!({"type": FINALIZE, "id": "req_1", "livemode": false, "context": "acct_1Unit",
-            "data": {"currency": "usd", "line_items_details": [{"id": "li_1", "sku_id": "MUG", "quantity": 1}], "amount_total": 1500}})
-        .to_string()
-        .into_bytes();
-        let header = sign_header(&body, &[SECRET], SystemClock.now_seconds());
-        (body, header)
-    }
-
-    #[tokio::test]
-    async fn a_stalled_store_gets_the_merchants_fallback_before_the_deadline() {
-        let (body, header) = request();
-        let closed = service(Fallback::Decline)
-            .receive(&body, Some(&header))
-            .await;
-        assert_eq!(closed.status, 200);
-        assert_eq!(closed.body["manual_approval_details"]["type"], "declined");
-        let open = service(Fallback::Approve)
-            .receive(&body, Some(&header))
-            .await;
-        assert_eq!(open.body["manual_approval_details"]["type"], "approved");
-    }
-
-    /// The hook over in-memory stores with one in-stock SKU.
-    async fn live_service()
-    -> HookService<MemoryMerchants, MemoryCatalog, MemoryIdempotency, SystemClock, MemoryAgreements>
-    {
-        let catalog = MemoryCatalog::default();
-        let mug = SkuRecord {
-            account_id: "acct_1Unit".into(),
-            sku: "MUG".into(),
-            title: Some("Mug".into()),
-            availability: crate::skus::Availability::InStock,
-            quantity: Some(5),
-            available: Some(5),
-            held: None,
-            price: None,
-            shipping: vec![],
-            shipping_cost_basis: None,
-            source_import: "import-1".into(),
-            updated_at: 0,
-        };
-        catalog
-            .apply_sku_changes("acct_1Unit", "import-1", 0, &[SkuChange::Replace(mug)])
-            .await
-            .unwrap();
-        HookService {
-            hook: Hook::Finalize,
-            verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
-            livemode: false,
-            merchants: MemoryMerchants::with([Merchant::new("acct_1Unit")]),
-            store: catalog,
-            idempotency: MemoryIdempotency::new(3600, 60),
-            clock: SystemClock,
-            agreements: MemoryAgreements::default(),
-            deadline: Duration::from_secs(2),
-            hold_for: Duration::from_secs(1800),
-        }
-    }
-
-    async fn available<M, I, C, G>(
-        service: &HookService<M, MemoryCatalog, I, C, G>,
-    ) -> Option<i64> {
-        let mug = service.store.sku("acct_1Unit", "MUG").await.unwrap();
-        mug.and_then(|m| m.available)
-    }
-
-    fn signed(body: &Value) -> (Vec<u8>, String) {
-        let bytes = body.to_string().into_bytes();
-        let header = sign_header(&bytes, &[SECRET], SystemClock.now_seconds());
-        (bytes, header)
-    }
-
-    #[tokio::test]
-    async fn a_repeated_request_gets_the_same_answer_and_a_changed_one_409() {
-        let service = live_service().await;
-        let (body, header) = request();
-        let first = service.receive(&body, Some(&header)).await;
-        assert_eq!(first.body["manual_approval_details"]["type"], "approved");
-        let again = service.receive(&body, Some(&header)).await;
-        assert_eq!(again, first);
-        assert_eq!(available(&service).await, Some(4), "reserved once");
-        let mut changed: Value = serde_json::from_slice(&body).unwrap();
-        changed["data"]["amount_total"] = json!(1);
-        let (body, header) = signed(&changed);
-        let mismatch = service.receive(&body, Some(&header)).await;
-        assert_eq!(mismatch.status, 409);
-        assert_eq!(mismatch.body["error"]["type"], "idempotency_error");
-    }
-
-    #[tokio::test]
-    async fn requests_that_are_not_this_merchants_finalize_are_refused_before_any_write() {
-        let service = live_service().await;
-        let base: Value = serde_json::from_slice(&request().0).unwrap();
-        let with = |pointer: &str, value: Value| {
-            let mut v = base.clone();
-            *v.pointer_mut(pointer).unwrap() = value;
-            v
-        };
-        let cases = [
-            (with("/type", json!(CUSTOMIZE)), 400, "invalid_request"),
-            (with("/livemode", json!(true)), 400, "livemode_mismatch"),
-            (
-                with("/context", json!("acct_1Stranger")),
-                404,
-                "unknown_merchant",
-            ),
-            (with("/context", json!("acct_../x")), 400, "invalid_request"),
-            (
-                with("/data", json!({"line_items_details": "x"})),
-                400,
-                "invalid_request",
-            ),
-        ];
-        for (body, status, kind) in cases {
-            let (bytes, header) = signed(&body);
-            let answer = service.receive(&bytes, Some(&header)).await;
-            assert_eq!(
-                (answer.status, answer.body["error"]["type"].as_str()),
-                (status, Some(kind)),
-                "{body}"
-            );
-        }
-        let (bytes, _) = request();
-        let unsigned = service.receive(&bytes, None).await;
-        assert_eq!(unsigned.status, 400);
-        assert_eq!(available(&service).await, Some(5));
-    }
+/// The signing secrets could not be loaded and the request names no merchant of ours:
+/// nothing to fall back on, and nothing to say about the merchant to an unchecked caller.
+fn secrets_unavailable(why: &str) -> HttpAnswer {
+    tracing::error!(error = why, "hook secrets unavailable; answering 503");
+    HttpAnswer::error(
+        503,
+        "secrets_unavailable",
+        "the hook's signing secrets could not be loaded; see the function's logs",
+    )
 }
+
+#[cfg(test)]
+mod tests;
