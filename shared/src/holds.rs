@@ -50,6 +50,16 @@ pub struct Hold {
     /// The order that converted it.
     #[serde(default)]
     pub order_session: Option<String>,
+    /// How many of `lines` (in order) are out of stock so far, while a hold too large for
+    /// one transaction is being placed in steps; None once all of them are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_lines: Option<usize>,
+    /// While a hold too large for one transaction is ending in steps: how it ends...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending_to: Option<HoldStatus>,
+    /// ...and how many of its placed lines have moved so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending_moved: Option<usize>,
 }
 
 impl Hold {
@@ -57,7 +67,21 @@ impl Hold {
     /// belongs to that session only.
     pub fn may_convert_for(&self, session_id: &str) -> bool {
         self.status == HoldStatus::Open
+            && self.is_whole()
             && self.session_id.as_deref().is_none_or(|s| s == session_id)
+    }
+
+    /// Open, fully placed and not ending: only such a hold was ever approved.
+    pub fn is_whole(&self) -> bool {
+        self.placed_lines.is_none() && self.ending_to.is_none()
+    }
+
+    /// The lines whose stock this hold took (all of them, unless it is still being placed).
+    pub fn placed(&self) -> &[HoldLine] {
+        &self.lines[..self
+            .placed_lines
+            .unwrap_or(self.lines.len())
+            .min(self.lines.len())]
     }
 }
 
@@ -119,6 +143,9 @@ mod tests {
             created_at,
             expires_at: created_at + 1,
             order_session: None,
+            placed_lines: None,
+            ending_to: None,
+            ending_moved: None,
         }
     }
 
@@ -163,6 +190,12 @@ mod tests {
         // The hold naming another session is never taken.
         let only_other = vec![hold("h4", 5, Some("cs_other"), HoldStatus::Open)];
         assert!(hold_to_convert(&only_other, "cs_1").is_none());
+        // Nor one still being placed (never approved) or already ending.
+        let mut placing = hold("h6", 1, None, HoldStatus::Open);
+        placing.placed_lines = Some(99);
+        let mut ending = hold("h7", 2, None, HoldStatus::Open);
+        ending.ending_to = Some(HoldStatus::Released);
+        assert!(hold_to_convert(&[placing, ending], "cs_1").is_none());
     }
 
     #[test]

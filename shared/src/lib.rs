@@ -4,6 +4,7 @@
 pub mod account_sessions;
 pub mod agreements;
 pub mod bucket;
+pub mod budget;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod hooks;
 pub mod imports;
 pub mod logging;
 pub mod merchants;
+pub mod metrics;
 pub mod money;
 
 pub mod orders;

@@ -53,6 +53,9 @@ fn hold(
         created_at,
         expires_at: created_at + 100,
         order_session: None,
+        placed_lines: None,
+        ending_to: None,
+        ending_moved: None,
     }
 }
 
@@ -255,6 +258,112 @@ async fn the_in_memory_catalog_behaves_like_dynamodb() {
         "missing sku {:?}",
         Placement::Short { sku: "Z".into() }
     ));
+}
+
+/// A cart at Stripe's limit of 100 line items (docs/stripe.md), every one a counted SKU:
+/// more than one DynamoDB transaction holds beside the hold itself.
+const STRIPE_MAX_LINES: usize = 100;
+
+fn many(prefix: &str) -> Vec<(String, i64)> {
+    (0..STRIPE_MAX_LINES)
+        .map(|i| (format!("{prefix}{i:03}"), 1))
+        .collect()
+}
+
+fn big_hold(id: &str, prefix: &str, created_at: i64, session: Option<&str>) -> Hold {
+    let lines = many(prefix);
+    let lines: Vec<(&str, i64)> = lines.iter().map(|(s, q)| (s.as_str(), *q)).collect();
+    hold(id, &format!("fp-{id}"), &lines, created_at, session)
+}
+
+/// (available, held) summed over a prefix's SKUs.
+async fn totals<C: SkuRecords>(store: &C, prefix: &str) -> (i64, i64) {
+    let skus: Vec<String> = many(prefix).into_iter().map(|(s, _)| s).collect();
+    let found = store.skus(ACCOUNT, &skus).await.unwrap();
+    found.values().fold((0, 0), |(a, h), r| {
+        (a + r.available.unwrap_or(0), h + r.held.unwrap_or(0))
+    })
+}
+
+async fn large_cart_trace<C: SkuRecords + StockHolds>(store: &C) -> Vec<String> {
+    let mut trace = Vec::new();
+    for prefix in ["L", "M", "N", "P"] {
+        let mut feed: Vec<SkuChange> = many(prefix)
+            .iter()
+            .map(|(sku, _)| record(sku, 1, "import-big"))
+            .collect();
+        if prefix == "M" {
+            // The last SKU of the cart is sold out: found only in the last step.
+            feed[STRIPE_MAX_LINES - 1] = record("M099", 0, "import-big");
+        }
+        store
+            .apply_sku_changes(ACCOUNT, "import-big", 1, &feed)
+            .await
+            .unwrap();
+    }
+    let big = big_hold("big", "L", 10, Some("cs_big"));
+    trace.push(format!("place {:?}", store.place(&big).await.unwrap()));
+    trace.push(format!("again {:?}", store.place(&big).await.unwrap()));
+    trace.push(format!("L held {:?}", totals(store, "L").await));
+    let short = big_hold("short", "M", 20, Some("cs_short"));
+    trace.push(format!("short {:?}", store.place(&short).await.unwrap()));
+    trace.push(format!("M after short {:?}", totals(store, "M").await));
+    trace.push(format!(
+        "convert {:?}",
+        store.convert(ACCOUNT, "fp-big", "cs_big").await.unwrap()
+    ));
+    trace.push(format!(
+        "convert again {:?}",
+        store.convert(ACCOUNT, "fp-big", "cs_big").await.unwrap()
+    ));
+    trace.push(format!("L sold {:?}", totals(store, "L").await));
+    store
+        .place(&big_hold("given-up", "N", 30, Some("cs_n")))
+        .await
+        .unwrap();
+    trace.push(format!("N held {:?}", totals(store, "N").await));
+    trace.push(format!(
+        "release {}",
+        store.release_for_session(ACCOUNT, "cs_n").await.unwrap()
+    ));
+    trace.push(format!("N back {:?}", totals(store, "N").await));
+    store
+        .place(&big_hold("forgotten", "P", 40, None))
+        .await
+        .unwrap();
+    trace.push(format!(
+        "expired {}",
+        store.expire_due(1_000, 10).await.unwrap()
+    ));
+    trace.push(format!("P back {:?}", totals(store, "P").await));
+    trace
+}
+
+#[tokio::test]
+async fn carts_at_stripes_line_limit_are_held_whole_or_not_at_all_in_both_stores() {
+    let client = testkit::dynamo().await;
+    let table = testkit::fresh_table(&client, testkit::CATALOG).await;
+    let dynamo = large_cart_trace(&DynamoCatalog::new(client, table)).await;
+    let memory = large_cart_trace(&MemoryCatalog::default()).await;
+    assert_eq!(memory, dynamo);
+    assert_eq!(
+        dynamo,
+        vec![
+            "place Placed".to_string(),
+            "again AlreadyPlaced".into(),
+            "L held (0, 100)".into(),
+            format!("short {:?}", Placement::Short { sku: "M099".into() }),
+            "M after short (99, 0)".into(),
+            "convert Some(\"big\")".into(),
+            "convert again Some(\"big\")".into(),
+            "L sold (0, 0)".into(),
+            "N held (0, 100)".into(),
+            "release true".into(),
+            "N back (100, 0)".into(),
+            "expired 1".into(),
+            "P back (100, 0)".into(),
+        ]
+    );
 }
 
 async fn agreements_trace<S: AgreementStore>(store: &S) -> Vec<String> {

@@ -254,3 +254,63 @@ async fn network_failures_are_transient_errors_not_panics() {
     assert!(matches!(err, StripeError::Network(_)), "{err:?}");
     assert!(err.is_transient());
 }
+
+/// The invocation's time budget (shared::budget) bounds every call: a stalled Stripe, a
+/// `Retry-After` longer than what is left, or no time at all give a transient error in
+/// time, so the function answers "retry later" instead of being killed by its timeout.
+#[tokio::test]
+async fn a_call_never_outlives_the_invocations_budget() {
+    use shared::budget;
+    use tokio::time::Instant;
+
+    let sim = sim().await;
+    let created = purchase(&sim, "acct_1A").await;
+    let id = created["checkout_session"]["id"].as_str().unwrap();
+    let sessions = StripeCheckoutSessions::new(client(&sim, KEY, 2), "2025-12-15.preview");
+
+    // Stripe stalls for 5 s on every attempt; the budget is 600 ms.
+    fault(
+        &sim,
+        json!({"path_prefix": "/v1/checkout/sessions", "delay_ms": 5000, "count": 3}),
+    )
+    .await;
+    let started = Instant::now();
+    let stalled = budget::within(
+        Instant::now() + Duration::from_millis(600),
+        sessions.retrieve_for_order("acct_1A", id),
+    )
+    .await
+    .unwrap_err();
+    assert!(stalled.is_transient(), "{stalled}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the stall was cut off at the budget, not after 3 × 5 s: {:?}",
+        started.elapsed()
+    );
+    let cleared = reqwest::Client::new()
+        .delete(format!("{}/_sim/faults", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success());
+
+    // Stripe asks for 30 s before a retry; 2 s are left: the 503 comes back now.
+    fault(&sim, json!({"path_prefix": "/v1/checkout/sessions", "status": 503, "count": 1, "retry_after": 30})).await;
+    let started = Instant::now();
+    let busy = budget::within(
+        Instant::now() + Duration::from_secs(2),
+        sessions.retrieve_for_order("acct_1A", id),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(busy.status(), Some(503));
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // Nothing left: not even sent, and the fault-free call outside the budget still works.
+    let spent = budget::within(Instant::now(), sessions.retrieve_for_order("acct_1A", id))
+        .await
+        .unwrap_err();
+    assert!(spent.is_transient());
+    assert!(spent.to_string().contains("time budget"), "{spent}");
+    assert!(sessions.retrieve_for_order("acct_1A", id).await.is_ok());
+}

@@ -1,6 +1,13 @@
+use std::time::Duration;
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use shared::budget;
 use shared::config::Env;
+
+/// Kept from the 15-minute timeout for writing the report and freeing the feed's slot
+/// after the last Stripe call.
+const RESERVE: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,9 +17,14 @@ async fn main() -> Result<(), Error> {
         .inspect_err(|e| tracing::error!(error = %e, "start-up failed"))?;
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        catalog_uploader::handle(function, event.payload)
-            .await
-            .map_err(Error::from)
+        let deadline = Some(event.context.deadline);
+        budget::within_invocation(
+            deadline,
+            RESERVE,
+            catalog_uploader::handle(function, event.payload),
+        )
+        .await
+        .map_err(Error::from)
     }))
     .await
 }

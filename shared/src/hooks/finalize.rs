@@ -1,8 +1,10 @@
 //! `finalize_checkout`: approve or decline, reserve stock, charge the platform's fee.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::request::FinalizeData;
 use crate::holds::{Hold, HoldLine, HoldStatus, fingerprint};
@@ -10,13 +12,20 @@ use crate::merchants::{AgreementRequirement, CheckoutSettings};
 use crate::skus::{Availability, SkuRecord};
 use crate::store::{AgreementStore, Placement, SkuRecords, StockHolds, StoreError};
 
-/// When a hold placed now runs out.
+/// When a hold placed now runs out, and how long placing it may keep trying.
 #[derive(Debug, Clone, Copy)]
 pub struct HoldTerms {
     pub now_millis: i64,
     /// How long an approved checkout keeps its stock without an order (setting, 30 minutes).
-    pub hold_for: std::time::Duration,
+    pub hold_for: Duration,
+    /// The request's own deadline: a reservation that keeps meeting conflicts is tried
+    /// again until then, and then its error goes to the merchant's fallback.
+    pub retry_until: Instant,
 }
+
+/// The first pause after a conflicting transaction; it doubles up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(10);
+const MAX_RETRY_DELAY: Duration = Duration::from_millis(200);
 
 pub fn approved(settings: &CheckoutSettings, data: &FinalizeData) -> Value {
     let mut answer = json!({"manual_approval_details": {"type": "approved"}});
@@ -136,10 +145,15 @@ pub async fn finalize<S: SkuRecords + StockHolds, G: AgreementStore>(
             created_at: terms.now_millis,
             expires_at: terms.now_millis + terms.hold_for.as_millis() as i64,
             order_session: None,
+            placed_lines: None,
+            ending_to: None,
+            ending_moved: None,
         };
         // The store's conditions decide: a retried request finds its own hold
         // (AlreadyPlaced), however little stock is left for others.
-        if let Placement::Short { sku } = store.place(&hold).await? {
+        if let Placement::Short { sku } =
+            place_with_retries(store, &hold, terms.retry_until).await?
+        {
             let label = wanted.get(sku.as_str()).map_or("An item", |w| w.2);
             let left = store
                 .skus(account_id, std::slice::from_ref(&sku))
@@ -151,6 +165,37 @@ pub async fn finalize<S: SkuRecords + StockHolds, G: AgreementStore>(
         }
     }
     Ok(approved(settings, data))
+}
+
+/// Places the hold, and after a transient failure (most often a conflict: another
+/// checkout's transaction on the same SKU at the same moment) tries again after a jittered
+/// pause, as long as the pause ends before `retry_until`. Each attempt is one transaction
+/// keyed by the request, so trying again never holds twice.
+async fn place_with_retries<S: StockHolds>(
+    store: &S,
+    hold: &Hold,
+    retry_until: Instant,
+) -> Result<Placement, StoreError> {
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut attempt = 1u32;
+    loop {
+        match store.place(hold).await {
+            Err(StoreError::Transient(why)) => {
+                // Full jitter: racing checkouts spread out instead of meeting again.
+                let pause = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
+                if Instant::now() + pause >= retry_until {
+                    return Err(StoreError::Transient(format!(
+                        "{why} (after {attempt} attempts)"
+                    )));
+                }
+                tracing::debug!(hold = %hold.hold_id, attempt, error = %why, "reservation not placed; trying again");
+                tokio::time::sleep(pause).await;
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The merchant's agreement requirement: a reason to decline, or None.
@@ -212,10 +257,13 @@ mod tests {
     use crate::store::memory::{MemoryAgreements, MemoryCatalog};
 
     const ACCOUNT: &str = "acct_1Unit";
-    const TERMS: HoldTerms = HoldTerms {
-        now_millis: 1_000,
-        hold_for: std::time::Duration::from_secs(1800),
-    };
+    fn terms() -> HoldTerms {
+        HoldTerms {
+            now_millis: 1_000,
+            hold_for: Duration::from_secs(1800),
+            retry_until: Instant::now() + Duration::from_secs(3),
+        }
+    }
 
     fn record(sku: &str, availability: Availability, quantity: Option<i64>) -> SkuChange {
         SkuChange::Replace(SkuRecord {
@@ -303,7 +351,7 @@ mod tests {
             "req_1",
             settings,
             data,
-            TERMS,
+            terms(),
         )
         .await
         .unwrap()
@@ -417,7 +465,7 @@ mod tests {
             Some("US"),
             json!({}),
         );
-        let answer = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order, TERMS)
+        let answer = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order, terms())
             .await
             .unwrap();
         assert_eq!(
@@ -439,7 +487,7 @@ mod tests {
             "preorders and untracked stock are not counted"
         );
         // The same request again (its stored answer lost) reserves nothing more.
-        let again = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order, TERMS)
+        let again = finalize(&catalog, &agreements, ACCOUNT, "req_1", &s, &order, terms())
             .await
             .unwrap();
         assert_eq!(again["manual_approval_details"]["type"], "approved");
@@ -447,11 +495,11 @@ mod tests {
         // Other buyers take what is left, then find it gone.
         let mut two = order.clone();
         two.line_items_details[0].quantity = Some(2);
-        let other = finalize(&catalog, &agreements, ACCOUNT, "req_2", &s, &two, TERMS)
+        let other = finalize(&catalog, &agreements, ACCOUNT, "req_2", &s, &two, terms())
             .await
             .unwrap();
         assert_eq!(other["manual_approval_details"]["type"], "approved");
-        let late = finalize(&catalog, &agreements, ACCOUNT, "req_3", &s, &order, TERMS)
+        let late = finalize(&catalog, &agreements, ACCOUNT, "req_3", &s, &order, terms())
             .await
             .unwrap();
         assert_eq!(reason(&late), "Item MUG is sold out.");
@@ -476,7 +524,7 @@ mod tests {
         let decide = |d: FinalizeData, id: &'static str| {
             let (catalog, agreements, s) = (&catalog, &agreements, &s);
             async move {
-                finalize(catalog, agreements, ACCOUNT, id, s, &d, TERMS)
+                finalize(catalog, agreements, ACCOUNT, id, s, &d, terms())
                     .await
                     .unwrap()
             }

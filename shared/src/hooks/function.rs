@@ -9,6 +9,7 @@ use super::{Hook, HookService};
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, Env, HooksConfig};
 use crate::endpoint::{self, HttpAnswer};
+use crate::metrics::Metrics;
 use crate::store::cache::CachedMerchants;
 use crate::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoIdempotency, DynamoMerchants,
@@ -31,12 +32,24 @@ pub struct HookFunction {
 /// first request tries again inside its own deadline.
 const INIT_SECRETS_WAIT: Duration = Duration::from_secs(2);
 
+/// The function's name in its metrics.
+fn path_function(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Customize => "customize-checkout",
+        Hook::Finalize => "finalize-checkout",
+    }
+}
+
 impl HookFunction {
     /// Cold start: settings checked (a bad one stops here, named), the DynamoDB client built
     /// and its connection opened, so the first hook call pays no handshake, and the signing
     /// secrets loaded if they come within [`INIT_SECRETS_WAIT`].
     pub async fn init(hook: Hook, path: &'static str, env: Env) -> Result<Self, ConfigError> {
         let c = HooksConfig::from_env(&env)?;
+        let metrics = Metrics::emf(
+            env.optional("METRICS_NAMESPACE").as_deref(),
+            path_function(hook),
+        );
         let dynamo = dynamo::client(&c.dynamo).await;
         dynamo::warm_up(&dynamo, &c.catalog_table).await;
         let service = HookService {
@@ -61,6 +74,7 @@ impl HookFunction {
                 .map(|t| DynamoAgreements::new(dynamo.clone(), t)),
             deadline: c.deadline,
             hold_for: c.hold_for,
+            metrics,
         };
         match tokio::time::timeout(INIT_SECRETS_WAIT, service.keys.verifier()).await {
             Ok(Ok(_)) => {}

@@ -19,6 +19,7 @@ use tokio::time::{Instant, timeout_at};
 use crate::clock::Clock;
 use crate::endpoint::HttpAnswer;
 use crate::merchants::{Fallback, Merchant, is_account_id};
+use crate::metrics::Metrics;
 use crate::store::{
     AgreementStore, Claim, IdempotencyStore, MerchantDirectory, SkuRecords, StockHolds, StoreError,
 };
@@ -36,6 +37,14 @@ impl Hook {
         match self {
             Hook::Customize => CUSTOMIZE,
             Hook::Finalize => FINALIZE,
+        }
+    }
+
+    /// The `Hook` dimension of its metrics.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Hook::Customize => "customize",
+            Hook::Finalize => "finalize",
         }
     }
 }
@@ -56,6 +65,8 @@ pub struct HookService<M, S, I, C, G> {
     pub deadline: Duration,
     /// How long an approval keeps its stock without an order (STOCK_HOLD_MINUTES).
     pub hold_for: Duration,
+    /// Decisions, refusals, fallbacks and latency, for the operator's alarms.
+    pub metrics: Metrics,
 }
 
 impl<M, S, I, C, G> HookService<M, S, I, C, G>
@@ -76,6 +87,39 @@ where
     /// reading the merchant, the work and releasing an unfinished claim all fit in it, so
     /// the merchant's fallback always leaves in time.
     pub async fn receive_by(
+        &self,
+        raw_body: &[u8],
+        signature: Option<&str>,
+        answer_by: Instant,
+    ) -> HttpAnswer {
+        let started = Instant::now();
+        let answer = self.answer(raw_body, signature, answer_by).await;
+        self.record(&answer, started.elapsed());
+        answer
+    }
+
+    /// What the operator's alarms watch: every answer by outcome, and the time it took.
+    fn record(&self, answer: &HttpAnswer, elapsed: Duration) {
+        let hook = self.hook.metric_name();
+        self.metrics
+            .milliseconds("HookLatency", elapsed.as_millis() as u64, &[("Hook", hook)]);
+        if answer.status >= 400 {
+            let error = answer.body["error"]["type"].as_str().unwrap_or("unknown");
+            self.metrics
+                .count("HookRejected", &[("Hook", hook), ("Error", error)]);
+            return;
+        }
+        let decision = match self.hook {
+            Hook::Customize => "answered",
+            Hook::Finalize => answer.body["manual_approval_details"]["type"]
+                .as_str()
+                .unwrap_or("unknown"),
+        };
+        self.metrics
+            .count("HookDecision", &[("Hook", hook), ("Decision", decision)]);
+    }
+
+    async fn answer(
         &self,
         raw_body: &[u8],
         signature: Option<&str>,
@@ -165,11 +209,12 @@ where
                     format!("{account} is not a merchant of this platform"),
                 );
             }
-            Ok(Err(e)) => return self.unavailable(None, &parsed, &e.to_string()),
+            Ok(Err(e)) => return self.unavailable(None, &parsed, Cause::Merchants, &e.to_string()),
             Err(_) => {
                 return self.unavailable(
                     None,
                     &parsed,
+                    Cause::Deadline,
                     "the merchant store did not answer in time",
                 );
             }
@@ -178,7 +223,7 @@ where
             // Unchecked, the request may not change anything: no claim, no hold. A 5xx
             // would be a decline for every merchant (docs/stripe.md §3.4); the merchant's
             // own fallback is what it chose for exactly this case.
-            return self.unavailable(Some(&merchant), &parsed, &why);
+            return self.unavailable(Some(&merchant), &parsed, Cause::Secrets, &why);
         }
 
         let key = format!(
@@ -233,6 +278,7 @@ where
                         finalize::HoldTerms {
                             now_millis: self.clock.now_millis(),
                             hold_for: self.hold_for,
+                            retry_until: work_by,
                         },
                     )
                     .await?
@@ -262,11 +308,16 @@ where
             Ok(Err(e)) => {
                 // Let a retry compute a real answer, if the budget still allows.
                 let _ = timeout_at(answer_by, self.idempotency.release(&key)).await;
-                self.unavailable(Some(&merchant), &parsed, &e.to_string())
+                self.unavailable(Some(&merchant), &parsed, Cause::Store, &e.to_string())
             }
             Err(_) => {
                 let _ = timeout_at(answer_by, self.idempotency.release(&key)).await;
-                self.unavailable(Some(&merchant), &parsed, "the store did not answer in time")
+                self.unavailable(
+                    Some(&merchant),
+                    &parsed,
+                    Cause::Deadline,
+                    "the store did not answer in time",
+                )
             }
         }
     }
@@ -274,30 +325,79 @@ where
     /// The store could not answer: customize answers with nothing to add; finalize applies
     /// the merchant's fail-open or fail-closed choice (fail-closed when even the merchant
     /// could not be read).
-    fn unavailable(&self, merchant: Option<&Merchant>, parsed: &Parsed, why: &str) -> HttpAnswer {
+    ///
+    /// Every fallback is counted (`HookFallback`, by cause and decision): a fail-open
+    /// approval is stock sold without a reservation, which the operator must see.
+    fn unavailable(
+        &self,
+        merchant: Option<&Merchant>,
+        parsed: &Parsed,
+        cause: Cause,
+        why: &str,
+    ) -> HttpAnswer {
         tracing::error!(
             hook = self.hook.event_type(),
+            cause = cause.as_str(),
             error = why,
             "store unavailable; answering the fallback"
         );
-        match parsed {
-            Parsed::Customize(_) => HttpAnswer::ok(json!({})),
+        let (decision, answer) = match parsed {
+            Parsed::Customize(_) => ("nothing_added", json!({})),
             Parsed::Finalize(data) => match merchant.map(|m| m.checkout.when_unavailable) {
-                Some(Fallback::Approve) => HttpAnswer::ok(finalize::approved(
-                    &merchant.map(|m| m.checkout.clone()).unwrap_or_default(),
-                    data,
-                )),
-                _ => HttpAnswer::ok(finalize::declined(
-                    "The store could not confirm this order in time. Please try again.",
-                )),
+                Some(Fallback::Approve) => (
+                    "approved_unreserved",
+                    finalize::approved(
+                        &merchant.map(|m| m.checkout.clone()).unwrap_or_default(),
+                        data,
+                    ),
+                ),
+                _ => (
+                    "declined",
+                    finalize::declined(
+                        "The store could not confirm this order in time. Please try again.",
+                    ),
+                ),
             },
-        }
+        };
+        self.metrics.count(
+            "HookFallback",
+            &[
+                ("Hook", self.hook.metric_name()),
+                ("Cause", cause.as_str()),
+                ("Decision", decision),
+            ],
+        );
+        HttpAnswer::ok(answer)
     }
 }
 
 enum Parsed {
     Customize(CustomizeData),
     Finalize(FinalizeData),
+}
+
+/// Why a hook answered its fallback.
+#[derive(Debug, Clone, Copy)]
+enum Cause {
+    /// The signing secrets could not be loaded.
+    Secrets,
+    /// The merchant could not be read.
+    Merchants,
+    /// A store call failed (after the retries it allows).
+    Store,
+    /// The request's deadline came first.
+    Deadline,
+}
+
+impl Cause {
+    fn as_str(self) -> &'static str {
+        match self {
+            Cause::Secrets => "secrets",
+            Cause::Merchants => "merchants",
+            Cause::Store => "store",
+            Cause::Deadline => "deadline",
+        }
+    }
 }
 
 /// The signing secrets could not be loaded and the request names no merchant of ours:

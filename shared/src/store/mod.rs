@@ -226,7 +226,9 @@ pub enum Placement {
 /// the hold's status and every SKU it touches change together or not at all.
 pub trait StockHolds: Send + Sync {
     /// Takes the hold's lines out of `available` (each SKU must have enough) and stores the
-    /// open hold. A hold of the same id that was released or expired may be placed again.
+    /// open hold, whatever the number of lines. A hold of the same id that was released or
+    /// expired may be placed again; one left partly placed is carried on. A transient error
+    /// means nothing this call could see as approved happened: calling again is safe.
     fn place(&self, hold: &Hold) -> impl Future<Output = Result<Placement, StoreError>> + Send;
 
     /// The order of `session_id` (with `fingerprint`) keeps its stock sold: converts the hold

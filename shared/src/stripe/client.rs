@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ErrorEnvelope, StripeError};
 use super::retry::RetryPolicy;
+use crate::budget;
 use crate::config::StripeSettings;
 use crate::secret::Secret;
 
@@ -95,6 +96,46 @@ pub fn idempotency_key_for(purpose: &str, trigger_parts: &[&str]) -> String {
     }
     let digest = hex::encode(hasher.finalize());
     format!("acb-{purpose}-{}", &digest[..40])
+}
+
+/// With less than this left of the invocation's budget, an attempt could not finish: it is
+/// not started (see `crate::budget`).
+const MIN_ATTEMPT: Duration = Duration::from_millis(250);
+
+/// How long a file transfer (upload, presigned PUT, download) may take when no budget is
+/// set: a 4 GB feed at a modest 10 MB/s, within the uploader's 15 minutes.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(14 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// An API call: each attempt gets the configured request timeout.
+    Call,
+    /// A file's bytes: the whole remaining budget.
+    Transfer,
+}
+
+/// The timeout for one attempt that starts now, or the error to return at once when the
+/// invocation's budget has no room left for one.
+fn attempt_timeout(kind: Kind, request_timeout: Duration) -> Result<Duration, StripeError> {
+    let configured = match kind {
+        Kind::Call => request_timeout,
+        Kind::Transfer => TRANSFER_TIMEOUT,
+    };
+    match budget::remaining() {
+        None => Ok(configured),
+        Some(left) if left < MIN_ATTEMPT => Err(StripeError::Network(format!(
+            "not sent: only {} ms of this invocation's time budget left",
+            left.as_millis()
+        ))),
+        Some(left) => Ok(configured.min(left)),
+    }
+}
+
+/// Whether pausing `delay` before a retry still leaves room for the attempt after it.
+/// A `Retry-After` longer than what is left is not waited for: the caller gets the error
+/// now and retries the whole operation later.
+fn can_wait(delay: Duration) -> bool {
+    budget::remaining().is_none_or(|left| left >= delay + MIN_ATTEMPT)
 }
 
 fn random_idempotency_key() -> String {
@@ -310,6 +351,10 @@ impl StripeClient {
         let response = self
             .http
             .put(url)
+            .timeout(attempt_timeout(
+                Kind::Transfer,
+                self.settings.request_timeout,
+            )?)
             .header("Content-Type", content_type)
             .header("Content-Length", length)
             .body(body)
@@ -345,7 +390,10 @@ impl StripeClient {
                 .any(|base| path_or_url.starts_with(&format!("{base}/")));
             (path_or_url.to_string(), ours)
         };
-        let mut request = self.http.get(&url);
+        let mut request = self.http.get(&url).timeout(attempt_timeout(
+            Kind::Transfer,
+            self.settings.request_timeout,
+        )?);
         if ours {
             request = request.bearer_auth(self.secret_key.expose());
             if let Some((name, value)) = scope {
@@ -401,9 +449,11 @@ impl StripeClient {
 
         let mut attempt = 0u32;
         loop {
+            let timeout = attempt_timeout(Kind::Call, self.settings.request_timeout)?;
             let mut request = self
                 .http
                 .request(method.clone(), &url)
+                .timeout(timeout)
                 .bearer_auth(self.secret_key.expose())
                 .query(query);
             if let Some((name, value)) = scope {
@@ -434,9 +484,13 @@ impl StripeClient {
                     // reqwest errors can carry the URL but never our headers, so no key leaks.
                     tracing::warn!(%method, path, attempt, elapsed_ms, error = %error, "stripe request failed");
                     if self.retry.should_retry(attempt, None, None) {
-                        attempt += 1;
-                        tokio::time::sleep(self.retry.delay(attempt, None, fastrand::f64())).await;
-                        continue;
+                        let delay = self.retry.delay(attempt + 1, None, fastrand::f64());
+                        if can_wait(delay) {
+                            attempt += 1;
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        tracing::warn!(%method, path, attempt, "not retried: the invocation's time budget is spent");
                     }
                     return Err(StripeError::Network(error.without_url().to_string()));
                 }
@@ -466,10 +520,13 @@ impl StripeClient {
                             should_retry.as_deref(),
                         )
                     {
-                        attempt += 1;
-                        tokio::time::sleep(self.retry.delay(attempt, retry_after, fastrand::f64()))
-                            .await;
-                        continue;
+                        let delay = self.retry.delay(attempt + 1, retry_after, fastrand::f64());
+                        if can_wait(delay) {
+                            attempt += 1;
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        tracing::warn!(%method, path, attempt, delay_ms = delay.as_millis() as u64, "not retried: the invocation's time budget is spent");
                     }
                     let bytes = response
                         .bytes()

@@ -379,6 +379,9 @@ fn mug_hold(id: &str, quantity: i64, expires_at: i64) -> crate::holds::Hold {
         created_at: 0,
         expires_at,
         order_session: None,
+        placed_lines: None,
+        ending_to: None,
+        ending_moved: None,
     }
 }
 

@@ -77,6 +77,7 @@ fn hook<M: MerchantDirectory, S: SkuRecords + StockHolds>(
         agreements: MemoryAgreements::default(),
         deadline: DEADLINE,
         hold_for: Duration::from_secs(1800),
+        metrics: crate::metrics::Metrics::recording("finalize-checkout").0,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The hook service end to end over in-memory stores: idempotency, refusals, deadlines.
 
+mod contention;
 mod deadline;
 
 use std::collections::HashMap;
@@ -66,6 +67,7 @@ fn service(
         agreements: MemoryAgreements::default(),
         deadline: Duration::from_millis(50),
         hold_for: Duration::from_secs(1800),
+        metrics: crate::metrics::Metrics::recording("finalize-checkout").0,
     }
 }
 
@@ -125,6 +127,7 @@ async fn live_service()
         agreements: MemoryAgreements::default(),
         deadline: Duration::from_secs(2),
         hold_for: Duration::from_secs(1800),
+        metrics: crate::metrics::Metrics::recording("finalize-checkout").0,
     }
 }
 

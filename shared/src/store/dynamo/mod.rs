@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 pub use agreements::DynamoAgreements;
 pub use catalog::DynamoCatalog;
 pub use dead_letters::DynamoDeadLetters;
-pub use holds::{MAX_HOLD_LINES, OPEN_HOLDS_INDEX};
+pub use holds::{OPEN_HOLDS_INDEX, TRANSACTION_ITEMS};
 pub use idempotency::DynamoIdempotency;
 pub use merchants::DynamoMerchants;
 pub use orders::DynamoOrders;

@@ -12,9 +12,6 @@ use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::skus::{Availability, SkuChange, SkuRecord};
 use crate::store::{FeedSlots, ImportLog, Placement, SkuRecords, StockHolds, StoreError};
 
-/// What the DynamoDB adapter allows in one transaction (see `dynamo::MAX_HOLD_LINES`).
-const MAX_HOLD_LINES: usize = 98;
-
 #[derive(Debug, Default)]
 struct Tables {
     slots: BTreeMap<(String, &'static str), FeedSlot>,
@@ -255,11 +252,8 @@ impl MemoryCatalog {
 
 impl StockHolds for MemoryCatalog {
     async fn place(&self, hold: &Hold) -> Result<Placement, StoreError> {
-        if hold.lines.len() > MAX_HOLD_LINES {
-            return Err(StoreError::Permanent(format!(
-                "a hold covers at most {MAX_HOLD_LINES} SKUs"
-            )));
-        }
+        // One lock makes a hold of any size one step: what DynamoDB does in several
+        // transactions for a large cart has the same outcome here.
         let mut tables = lock(&self.tables);
         let key = (hold.account_id.clone(), hold.hold_id.clone());
         if tables
