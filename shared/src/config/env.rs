@@ -206,7 +206,9 @@ impl Env {
             .ok_or_else(|| ConfigError::Missing { name: name.into() })
     }
 
-    /// A comma-separated list of secrets (several while one is being rolled).
+    /// A comma-separated list of signing secrets (several while one is being rolled), each
+    /// starting with `prefix`. With `STRIPE_LIVEMODE=true`, one of the test secrets published
+    /// in this repository is refused ([`super::livemode`]).
     pub fn secret_list(&self, name: &str, prefix: &str) -> Result<Vec<Secret>, ConfigError> {
         let raw = self
             .secret_value(name)?
@@ -228,6 +230,9 @@ impl Env {
         }
         if secrets.is_empty() {
             return Err(ConfigError::Missing { name: name.into() });
+        }
+        if self.bool_or("STRIPE_LIVEMODE", false)? {
+            super::livemode::refuse_published_secrets(name, &secrets)?;
         }
         Ok(secrets)
     }

@@ -1,6 +1,6 @@
 //! Typed configuration, loaded once at cold start: [`Env`] reads variables and secrets,
 //! `secrets_extension` fetches the deployed secrets, `functions` holds each function's
-//! settings.
+//! settings, `livemode` refuses test credentials in a live deployment.
 //!
 //! Plain settings come from environment variables. Secrets come from the same variables
 //! locally, and when deployed from one AWS Secrets Manager secret per value (a plain string,
@@ -11,6 +11,7 @@
 
 mod env;
 mod functions;
+mod livemode;
 mod secrets_extension;
 
 pub use env::{Env, secret_names};
@@ -18,6 +19,7 @@ pub use functions::{
     DynamoSettings, HooksConfig, IdempotencySettings, StripeSettings, UploaderConfig,
     WebhooksConfig, WebhooksSecrets, stripe_secret_key,
 };
+pub use livemode::PUBLISHED_TEST_SECRETS;
 pub use secrets_extension::BuiltWithSecrets;
 
 #[derive(Debug, thiserror::Error)]
