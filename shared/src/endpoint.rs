@@ -39,6 +39,18 @@ impl HttpAnswer {
         );
         response
     }
+
+    /// As [`HttpAnswer::into_response`], with `Cache-Control: no-store`: for answers that carry
+    /// a secret meant for one client (an account session's `client_secret`), which no browser
+    /// cache or proxy may keep.
+    pub fn into_uncacheable_response(self) -> http::Response<String> {
+        let mut response = self.into_response();
+        response.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
 }
 
 /// A signed POST as Stripe sends it: the exact body bytes and the `Stripe-Signature` header.
@@ -129,5 +141,14 @@ mod tests {
         assert_eq!(response.headers()["content-type"], "application/json");
         let body: Value = serde_json::from_str(response.body()).unwrap();
         assert_eq!(body["error"]["type"], "in_progress");
+        assert!(!response.headers().contains_key("cache-control"));
+    }
+
+    #[test]
+    fn uncacheable_answers_say_no_store() {
+        let response = HttpAnswer::ok(json!({"client_secret": "x"})).into_uncacheable_response();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(response.headers()["content-type"], "application/json");
     }
 }

@@ -1,6 +1,8 @@
 //! The `account-session` Lambda: `POST /account_sessions` behind the API's JWT authorizer.
 //! The connected account comes from a claim of the verified token (ACCOUNT_CLAIM), which
-//! API Gateway hands over in the request context: `lambda_http` exposes it.
+//! API Gateway hands over in the request context: `lambda_http` exposes it. When
+//! ACCOUNT_SESSION_SCOPE is set, the token must also grant that scope. Every answer carries
+//! `Cache-Control: no-store`: a successful one holds a client secret.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,8 @@ pub struct Function {
     stripe: StripeSettings,
     merchants_table: String,
     account_claim: String,
+    /// The OAuth scope the token must grant (ACCOUNT_SESSION_SCOPE); none when unset.
+    required_scope: Option<String>,
     dynamo: aws_sdk_dynamodb::Client,
     http: reqwest::Client,
     app: BuiltWithSecrets<App>,
@@ -41,6 +45,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
     let account_claim = env
         .optional("ACCOUNT_CLAIM")
         .unwrap_or_else(|| "stripe_account".into());
+    let required_scope = required_scope(&env)?;
     let dynamo = dynamo::client(&DynamoSettings::from_env(&env)?).await;
     let http = stripe::http_client(&stripe)?;
     tokio::join!(
@@ -52,6 +57,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         stripe,
         merchants_table,
         account_claim,
+        required_scope,
         dynamo,
         http,
     };
@@ -79,14 +85,37 @@ impl Function {
     }
 }
 
+/// ACCOUNT_SESSION_SCOPE: one OAuth scope (no spaces), or unset for none.
+pub fn required_scope(env: &Env) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "ACCOUNT_SESSION_SCOPE";
+    match env.optional(NAME) {
+        Some(scope) if scope.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err(ConfigError::Malformed {
+                name: NAME.into(),
+                reason: format!("{scope:?} is not one scope"),
+            })
+        }
+        other => Ok(other),
+    }
+}
+
 /// Answers one HTTP request (a POST from the platform's front end, already authorized).
 pub async fn handle(function: &Function, request: &Request) -> http::Response<String> {
-    route(function, request).await.into_response()
+    respond(route(function, request).await)
+}
+
+/// The answer as a response nobody may store: a successful one holds the account session's
+/// client secret, and neither a browser nor a proxy should keep it.
+pub fn respond(answer: HttpAnswer) -> http::Response<String> {
+    answer.into_uncacheable_response()
 }
 
 async fn route(function: &Function, request: &Request) -> HttpAnswer {
     if request.method() != http::Method::POST {
         return HttpAnswer::error(405, "method_not_allowed", "use POST");
+    }
+    if let Err(refused) = check_scope(function.required_scope.as_deref(), request) {
+        return refused;
     }
     match function.app().await {
         Ok(app) => app.create(&verified_claims(request)).await,
@@ -99,6 +128,55 @@ async fn route(function: &Function, request: &Request) -> HttpAnswer {
             )
         }
     }
+}
+
+/// Refuses with 403 a token that does not grant `required` (when one is required). API
+/// Gateway already checks it when the template's `AccountSessionScope` is set; checking again
+/// here keeps the rule when the function sits behind another front (a REST API, an ALB).
+pub fn check_scope(required: Option<&str>, request: &Request) -> Result<(), HttpAnswer> {
+    let Some(required) = required else {
+        return Ok(());
+    };
+    if granted_scopes(request).iter().any(|s| s == required) {
+        return Ok(());
+    }
+    Err(HttpAnswer::error(
+        403,
+        "insufficient_scope",
+        format!("the token does not grant the `{required}` scope"),
+    ))
+}
+
+/// The scopes the verified token grants: the list API Gateway's JWT authorizer hands over
+/// (`authorizer.jwt.scopes`), and the `scope` claim (space-separated, RFC 8693 §4.2) or the
+/// `scp` claim some identity providers use instead (space-separated, or a list that API
+/// Gateway passes on as `[a b]` text, or JSON array text).
+pub fn granted_scopes(request: &Request) -> Vec<String> {
+    let mut scopes: Vec<String> = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .and_then(|jwt| jwt.scopes.clone())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let claims = verified_claims(request);
+    for claim in ["scope", "scp"] {
+        if let Some(text) = claims.get(claim) {
+            let list = match serde_json::from_str::<Vec<String>>(text) {
+                Ok(list) => list,
+                Err(_) => text
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split([' ', ','])
+                    .map(|s| s.trim_matches('"').to_string())
+                    .collect(),
+            };
+            scopes.extend(list.into_iter().filter(|s| !s.is_empty()));
+        }
+    }
+    scopes
 }
 
 /// The claims of the token API Gateway's authorizer has verified; none when the request
@@ -135,5 +213,108 @@ pub fn verified_claims(request: &Request) -> HashMap<String, String> {
                 .unwrap_or_default()
         }
         _ => HashMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An HTTP API (payload 2.0) request after the JWT authorizer, with these claims and scopes.
+    fn http_api(claims: Value, scopes: Value) -> Request {
+        let mut event = serde_json::to_value(sample_events::aws::http_api_request(
+            "POST",
+            "/account_sessions",
+            "",
+            &[],
+            b"{}",
+        ))
+        .unwrap();
+        event["requestContext"]["authorizer"] =
+            json!({"jwt": {"claims": claims, "scopes": scopes}});
+        testkit::lambda_request(&event)
+    }
+
+    /// A REST API (payload 1.0) request after a Cognito authorizer, with these claims.
+    fn rest_api(claims: Value) -> Request {
+        let mut event = serde_json::to_value(sample_events::aws::rest_api_request(
+            "POST",
+            "/account_sessions",
+            &[],
+            b"{}",
+        ))
+        .unwrap();
+        event["requestContext"]["authorizer"] = json!({"claims": claims});
+        testkit::lambda_request(&event)
+    }
+
+    const SCOPE: &str = "agentic-commerce/settings";
+
+    #[test]
+    fn no_required_scope_lets_every_verified_token_through() {
+        assert!(check_scope(None, &http_api(json!({"sub": "u"}), Value::Null)).is_ok());
+    }
+
+    #[test]
+    fn the_required_scope_is_read_from_the_authorizer_or_the_scope_claims() {
+        let granted = [
+            http_api(json!({"sub": "u"}), json!(["openid", SCOPE])),
+            http_api(json!({"scope": format!("openid {SCOPE}")}), Value::Null),
+            http_api(json!({"scp": format!("[openid {SCOPE}]")}), Value::Null),
+            http_api(
+                json!({"scp": format!("[\"openid\",\"{SCOPE}\"]")}),
+                Value::Null,
+            ),
+            rest_api(json!({"scope": SCOPE})),
+        ];
+        for (i, request) in granted.iter().enumerate() {
+            assert!(check_scope(Some(SCOPE), request).is_ok(), "request {i}");
+        }
+    }
+
+    #[test]
+    fn a_token_without_the_scope_gets_a_403_json_error_that_is_not_stored() {
+        let refused = [
+            http_api(json!({"sub": "u"}), Value::Null),
+            http_api(
+                json!({"scope": "openid agentic-commerce/settings.read"}),
+                json!(["openid"]),
+            ),
+            rest_api(json!({"scope": "openid"})),
+        ];
+        for (i, request) in refused.iter().enumerate() {
+            let answer = check_scope(Some(SCOPE), request).unwrap_err();
+            let response = respond(answer);
+            assert_eq!(response.status(), 403, "request {i}");
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            assert_eq!(response.headers()["content-type"], "application/json");
+            let body: Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(body["error"]["type"], "insufficient_scope", "request {i}");
+            assert!(
+                body["error"]["message"].as_str().unwrap().contains(SCOPE),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_secret_is_answered_with_no_store() {
+        let response = respond(HttpAnswer::ok(json!({
+            "account": "acct_1Known",
+            "client_secret": "accs_secret_abc",
+            "expires_at": 1
+        })));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
+
+    #[test]
+    fn the_scope_setting_is_one_scope_or_none() {
+        let env = |v: &'static str| Env::from_map([("ACCOUNT_SESSION_SCOPE", v)]);
+        assert_eq!(required_scope(&env("")).unwrap(), None);
+        assert_eq!(required_scope(&env(SCOPE)).unwrap().as_deref(), Some(SCOPE));
+        let err = required_scope(&env("a b")).unwrap_err();
+        assert!(err.to_string().contains("ACCOUNT_SESSION_SCOPE"), "{err}");
     }
 }

@@ -72,6 +72,11 @@ async fn known_merchants_get_a_client_secret_and_others_403() {
     )
     .await;
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-store",
+        "a client secret is never cached"
+    );
     let answer = body(&response);
     assert_eq!(answer["account"], "acct_1Known");
     assert!(
@@ -116,6 +121,42 @@ async fn known_merchants_get_a_client_secret_and_others_403() {
         account_session::handle(&function, &bare).await.status(),
         403
     );
+}
+
+#[tokio::test]
+async fn a_required_scope_is_checked_before_anything_else() {
+    let dynamo = testkit::dynamo().await;
+    let table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
+    DynamoMerchants::new(dynamo.clone(), &table)
+        .put_merchant(&Merchant::new("acct_1Known"))
+        .await
+        .unwrap();
+    let sim = stripe_sim::start(SimConfig::default(), 0).await.unwrap();
+    let function = account_session::init(Env::from_map([
+        ("STRIPE_SECRET_KEY", "sk_test_sim".to_string()),
+        ("STRIPE_API_BASE", sim.base_url()),
+        ("MERCHANTS_TABLE", table),
+        ("ACCOUNT_CLAIM", "custom:stripe_account".to_string()),
+        (
+            "ACCOUNT_SESSION_SCOPE",
+            "agentic-commerce/settings".to_string(),
+        ),
+        (
+            "DYNAMODB_ENDPOINT",
+            std::env::var("DYNAMODB_ENDPOINT").unwrap(),
+        ),
+    ]))
+    .await
+    .unwrap();
+    let claims = json!({"custom:stripe_account": "acct_1Known", "scope": "openid"});
+    let response = account_session::handle(&function, &request(claims, "{}")).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(body(&response)["error"]["type"], "insufficient_scope");
+    let claims = json!({"custom:stripe_account": "acct_1Known", "scope": "openid agentic-commerce/settings"});
+    let response = account_session::handle(&function, &request(claims, "{}")).await;
+    assert_eq!(response.status(), 200, "{}", response.body());
+    assert_eq!(response.headers()["cache-control"], "no-store");
 }
 
 /// The committed sample request carries its claims where API Gateway's JWT authorizer puts

@@ -207,24 +207,20 @@ async fn start(args: &Args) -> Result<Stack, String> {
         if created { "created" } else { "kept" }
     );
 
-    // The secrets document, served the way the Lambda extension serves it.
+    // One secret per value, each served the way the Lambda extension serves it, under the id
+    // the template gives the functions that use it.
     let session_token = format!("local-session-{:032x}", fastrand::u128(..));
-    let secret_id = functions
-        .iter()
-        .find_map(|f| f.environment.get("SECRETS_ID").cloned())
-        .unwrap_or_default();
-    let secrets_port = secrets::serve(
-        &secret_id,
-        &session_token,
-        &json!({
-            "STRIPE_SECRET_KEY": LOCAL_STRIPE_KEY,
-            "STRIPE_WEBHOOK_SECRETS": TEST_WEBHOOK_SECRET,
-            "STRIPE_THIN_EVENT_SECRETS": TEST_THIN_EVENT_SECRET,
-            "STRIPE_HOOK_SECRETS": TEST_HOOK_SECRET,
-        }),
-    )
-    .await
-    .map_err(|e| format!("secrets extension: {e}"))?;
+    let local_values = HashMap::from([
+        ("STRIPE_SECRET_KEY", LOCAL_STRIPE_KEY),
+        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET),
+        ("STRIPE_THIN_EVENT_SECRETS", TEST_THIN_EVENT_SECRET),
+        ("STRIPE_HOOK_SECRETS", TEST_HOOK_SECRET),
+    ]);
+    let served =
+        secrets::secrets_to_serve(functions.iter().map(|f| &f.environment), &local_values)?;
+    let secrets_port = secrets::serve(&session_token, served)
+        .await
+        .map_err(|e| format!("secrets extension: {e}"))?;
 
     let dead_letters = args.run_dir.join("dead-letters.jsonl");
     let mut routes = Vec::new();

@@ -1,15 +1,17 @@
 //! Typed configuration, loaded once at cold start: [`Env`] reads variables and secrets,
-//! `secrets_extension` fetches the deployed secrets document, `functions` holds each
-//! function's settings.
+//! `secrets_extension` fetches the deployed secrets, `functions` holds each function's
+//! settings, `livemode` refuses test credentials in a live deployment.
 //!
 //! Plain settings come from environment variables. Secrets come from the same variables
-//! locally, and when deployed from one AWS Secrets Manager secret (a JSON object whose keys
-//! are the variable names) read through the Parameters and Secrets Lambda Extension, which
-//! serves it over plain HTTP on localhost and caches it. A missing or malformed setting fails
+//! locally, and when deployed from one AWS Secrets Manager secret per value (a plain string,
+//! named by the variable `<NAME>_SECRET_ID`) read through the Parameters and Secrets Lambda
+//! Extension, which serves it over plain HTTP on localhost and caches it. Each function is
+//! given, and may read, only the secrets it uses. A missing or malformed setting fails
 //! start-up with a message naming it; a secret's value never appears in any message.
 
 mod env;
 mod functions;
+mod livemode;
 mod secrets_extension;
 
 pub use env::{Env, secret_names};
@@ -17,6 +19,7 @@ pub use functions::{
     DynamoSettings, HooksConfig, IdempotencySettings, StripeSettings, UploaderConfig,
     WebhooksConfig, WebhooksSecrets, stripe_secret_key,
 };
+pub use livemode::PUBLISHED_TEST_SECRETS;
 pub use secrets_extension::BuiltWithSecrets;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +29,13 @@ pub enum ConfigError {
     #[error("configuration: {name} is malformed: {reason}")]
     Malformed { name: String, reason: String },
     #[error(
-        "configuration: could not read secrets {secret_id} through the Secrets Manager extension: {reason}"
+        "configuration: could not read {name} (secret {secret_id}) through the Secrets Manager extension: {reason}"
     )]
-    SecretsUnavailable { secret_id: String, reason: String },
+    SecretsUnavailable {
+        name: String,
+        secret_id: String,
+        reason: String,
+    },
 }
 
 /// An environment for unit tests: the webhooks function's required settings, with

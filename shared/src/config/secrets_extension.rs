@@ -1,15 +1,14 @@
-//! Deployed secrets: one Secrets Manager document (a JSON object whose keys are the
-//! variable names) read through the Parameters and Secrets Lambda Extension, which serves
-//! it over plain HTTP on localhost and caches it. [`BuiltWithSecrets`] decides when.
+//! Deployed secrets: one Secrets Manager secret per value (a plain string), read through the
+//! Parameters and Secrets Lambda Extension, which serves it over plain HTTP on localhost and
+//! caches it. [`BuiltWithSecrets`] decides when.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{ConfigError, Env};
 
 /// What a function builds from its secrets, once: at cold start when the secrets are
-/// plain variables (local), on first use when they live in the Secrets Manager document
-/// (`SECRETS_ID`, deployed), because the extension is not guaranteed to answer during init.
+/// plain variables (local), on first use when they live in Secrets Manager (`<NAME>_SECRET_ID`
+/// variables, deployed), because the extension is not guaranteed to answer during init.
 /// A failed build is not kept: the next use tries again (the secret may be filled by then).
 pub struct BuiltWithSecrets<T> {
     env: Env,
@@ -46,29 +45,27 @@ impl<T> BuiltWithSecrets<T> {
     {
         self.value
             .get_or_try_init(|| async {
-                let env = self.env.clone().with_secrets_document().await?;
+                let env = self.env.clone().with_deployed_secrets().await;
                 build(env).await
             })
             .await
     }
 }
 
-/// Reads the secrets document through the Parameters and Secrets Lambda Extension.
-pub(super) async fn fetch(
-    env: &Env,
-    secret_id: &str,
-) -> Result<HashMap<String, String>, ConfigError> {
-    let unavailable = |reason: String| ConfigError::SecretsUnavailable {
-        secret_id: secret_id.to_string(),
-        reason,
-    };
-    let port: u16 = env.parsed_or("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)?;
-    let token = env.required("AWS_SESSION_TOKEN")?;
+/// Reads one secret's string through the Parameters and Secrets Lambda Extension. The error
+/// is the reason, worded for the log: it never carries the value, nor the extension's body.
+pub(super) async fn fetch(env: &Env, secret_id: &str) -> Result<String, String> {
+    let port: u16 = env
+        .parsed_or("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)
+        .map_err(|e| e.to_string())?;
+    let token = env
+        .required("AWS_SESSION_TOKEN")
+        .map_err(|e| e.to_string())?;
     let url = format!("http://localhost:{port}/secretsmanager/get");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
-        .map_err(|e| unavailable(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     // The extension may still be starting during the very first milliseconds of init.
     let mut last_error = String::new();
     for attempt in 0..5u64 {
@@ -90,36 +87,43 @@ pub(super) async fn fetch(
         };
         let status = response.status();
         if !status.is_success() {
-            // The body may echo request details but never the secret value.
-            return Err(unavailable(format!("extension answered HTTP {status}")));
+            // Only the error's type is looked at: the body is never repeated.
+            let body = response.text().await.unwrap_or_default();
+            return Err(if body.contains("ResourceNotFoundException") {
+                format!(
+                    "extension answered HTTP {status}: the secret has no value yet (or does not \
+                     exist); fill it with `aws secretsmanager put-secret-value --secret-id {secret_id} \
+                     --secret-string …`"
+                )
+            } else {
+                format!("extension answered HTTP {status}")
+            });
         }
         let body: serde_json::Value = response
             .json()
             .await
-            .map_err(|e| unavailable(format!("extension answer is not JSON: {e}")))?;
-        return parse_secret_string(body.get("SecretString").and_then(|s| s.as_str()))
-            .map_err(unavailable);
+            .map_err(|e| format!("extension answer is not JSON: {e}"))?;
+        return secret_string(&body);
     }
-    Err(unavailable(last_error))
+    Err(last_error)
 }
 
-fn parse_secret_string(secret_string: Option<&str>) -> Result<HashMap<String, String>, String> {
-    let text = secret_string.ok_or("the secret has no SecretString")?;
-    let doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|_| "the SecretString is not a JSON object of strings".to_string())?;
-    doc.into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => Ok((k, s)),
-            _ => Err(format!("the secret's key {k} is not a string")),
-        })
-        .collect()
+/// The value of a `GetSecretValue` answer: its `SecretString`, a plain string.
+fn secret_string(answer: &serde_json::Value) -> Result<String, String> {
+    match answer.get("SecretString") {
+        Some(serde_json::Value::String(text)) => Ok(text.clone()),
+        Some(_) => Err("the secret's SecretString is not a string".into()),
+        None => Err("the secret has no SecretString (a binary secret is not read)".into()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{WebhooksSecrets, test_env};
+    use crate::config::env::Fetched;
+    use crate::config::{WebhooksSecrets, secret_names, test_env};
     use crate::secret::Secret;
+    use serde_json::json;
 
     #[tokio::test]
     async fn built_with_secrets_builds_once_and_retries_a_failed_build() {
@@ -129,8 +133,17 @@ mod tests {
             plain.build_at_start(),
             "secrets in plain variables: build at start"
         );
-        let deferred = BuiltWithSecrets::<String>::new(test_env(&[("SECRETS_ID", "arn:secret")]));
-        assert!(!deferred.build_at_start(), "SECRETS_ID: build on first use");
+        for name in secret_names::ALL {
+            let variable: &'static str =
+                Box::leak(secret_names::secret_id_variable(name).into_boxed_str());
+            let deferred = BuiltWithSecrets::<String>::new(test_env(&[(variable, "arn:secret")]));
+            assert!(!deferred.build_at_start(), "{variable}: build on first use");
+        }
+        let legacy = BuiltWithSecrets::<String>::new(test_env(&[("SECRETS_ID", "arn:secret")]));
+        assert!(
+            legacy.build_at_start(),
+            "the one-document SECRETS_ID is no longer read"
+        );
 
         let counter = AtomicUsize::new(0);
         let builds = &counter;
@@ -159,10 +172,11 @@ mod tests {
     }
 
     #[test]
-    fn secrets_document_overrides_environment() {
-        let env = test_env(&[]).with_secrets(
-            parse_secret_string(Some(r#"{"STRIPE_WEBHOOK_SECRETS":"whsec_from_sm"}"#)).unwrap(),
-        );
+    fn a_deployed_secret_overrides_the_variable() {
+        let env = test_env(&[]).with_fetched([(
+            secret_names::STRIPE_WEBHOOK_SECRETS.to_string(),
+            Fetched::Value("whsec_from_sm".into()),
+        )]);
         assert_eq!(
             WebhooksSecrets::from_env(&env, false)
                 .unwrap()
@@ -172,9 +186,54 @@ mod tests {
     }
 
     #[test]
-    fn secrets_document_must_be_an_object_of_strings() {
-        assert!(parse_secret_string(Some("[1]")).is_err());
-        assert!(parse_secret_string(Some(r#"{"A":1}"#)).is_err());
-        assert!(parse_secret_string(None).is_err());
+    fn an_unreadable_secret_fails_only_where_it_is_used_and_is_named() {
+        let env = test_env(&[]).with_fetched([(
+            secret_names::STRIPE_HOOK_SECRETS.to_string(),
+            Fetched::Unavailable {
+                secret_id: "arn:hooks".into(),
+                reason: "extension answered HTTP 500".into(),
+            },
+        )]);
+        assert!(
+            WebhooksSecrets::from_env(&env, false).is_ok(),
+            "other secrets stay usable"
+        );
+        let message = env
+            .secret_list(secret_names::STRIPE_HOOK_SECRETS, "whsec_")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("STRIPE_HOOK_SECRETS")
+                && message.contains("arn:hooks")
+                && message.contains("HTTP 500"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_value_is_the_plain_secret_string() {
+        assert_eq!(
+            secret_string(&json!({"Name": "x", "SecretString": "whsec_abc"})).unwrap(),
+            "whsec_abc"
+        );
+        assert!(secret_string(&json!({"SecretString": 1})).is_err());
+        assert!(secret_string(&json!({"SecretBinary": "AAEC"})).is_err());
+    }
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let env = test_env(&[]).with_fetched([(
+            secret_names::STRIPE_HOOK_SECRETS.to_string(),
+            Fetched::Value("whsec_deployedvalue9876".into()),
+        )]);
+        let text = format!("{env:?}");
+        assert!(
+            text.contains("STRIPE_HOOK_SECRETS") && text.contains("STRIPE_SECRET_KEY"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("deployedvalue9876") && !text.contains("abcdefghijkl"),
+            "{text}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The hooks' signing secrets. Deployed, they come from the secrets document through the
-//! Parameters and Secrets extension, which can be slow or down: a hook must then still answer
+//! The hooks' signing secrets (`STRIPE_HOOK_SECRETS`, the only secret a hook function is
+//! given). Deployed, they come from their own Secrets Manager secret through the Parameters
+//! and Secrets extension, which can be slow or down: a hook must then still answer
 //! inside Stripe's deadline, so loading them is something a request can give up on.
 
 use crate::config::{BuiltWithSecrets, ConfigError, Env, secret_names};
@@ -30,7 +31,7 @@ impl HookKeys {
         }
     }
 
-    /// True when the secrets live in the secrets document, so loading them may fail or stall.
+    /// True when the secrets live in Secrets Manager, so loading them may fail or stall.
     pub fn deferred(&self) -> bool {
         !self.built.build_at_start()
     }

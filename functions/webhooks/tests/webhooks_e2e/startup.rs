@@ -4,7 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn deployed_secrets_are_read_at_first_invocation_and_failures_answer_500() {
-    // SECRETS_ID set and no extension listening: start-up succeeds (the extension may not
+    // Deployed secrets (*_SECRET_ID) and no extension listening: start-up succeeds (the extension may not
     // be ready during init), and a delivery gets a retryable 500 that writes nothing.
     let dynamo = testkit::dynamo().await;
     let orders_table = testkit::fresh_table(&dynamo, testkit::ORDERS).await;
@@ -15,7 +15,14 @@ async fn deployed_secrets_are_read_at_first_invocation_and_failures_answer_500()
         .unwrap()
         .port();
     let env = Env::from_map([
-        ("SECRETS_ID", "acb/stripe".to_string()),
+        (
+            "STRIPE_SECRET_KEY_SECRET_ID",
+            "acb/stripe-secret-key".to_string(),
+        ),
+        (
+            "STRIPE_WEBHOOK_SECRETS_SECRET_ID",
+            "acb/stripe-webhook-secrets".to_string(),
+        ),
         ("AWS_SESSION_TOKEN", "token".to_string()),
         (
             "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",

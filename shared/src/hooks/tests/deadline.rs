@@ -12,7 +12,7 @@ const DEADLINE: Duration = Duration::from_millis(3_000);
 fn deployed_env(port: u16) -> Env {
     Env::from_map([
         (
-            "SECRETS_ID",
+            "STRIPE_HOOK_SECRETS_SECRET_ID",
             "arn:aws:secretsmanager:us-east-1:000000000000:secret:acb".to_string(),
         ),
         ("AWS_SESSION_TOKEN", "session-token".to_string()),
