@@ -26,16 +26,34 @@ pub async fn within<F: Future>(deadline: Instant, work: F) -> F::Output {
 }
 
 /// Runs `work` within the invocation's deadline (`Context::deadline`, ms since the epoch)
-/// less `reserve`. A missing or zero deadline (a hand-built test request) sets no budget.
+/// less `reserve`. A deadline that is not in the future sets no budget: Lambda never sends
+/// one, but hand-built test requests carry 0 and `cargo lambda watch` sends its timeout
+/// itself (600000) rather than a time, and starving every call of time would turn a
+/// tool's quirk into an outage.
 pub async fn within_invocation<F: Future>(
     deadline_epoch_ms: Option<u64>,
     reserve: Duration,
     work: F,
 ) -> F::Output {
-    match deadline_epoch_ms.filter(|ms| *ms > 0) {
+    match deadline_epoch_ms.filter(|ms| *ms > now_epoch_ms()) {
         Some(ms) => within(from_lambda_deadline(ms, reserve), work).await,
-        None => work.await,
+        None => {
+            if let Some(ms) = deadline_epoch_ms.filter(|ms| *ms > 0) {
+                tracing::warn!(
+                    deadline_ms = ms,
+                    "the invocation's deadline is not a future time; running without a time budget"
+                );
+            }
+            work.await
+        }
     }
+}
+
+fn now_epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// The current budget's deadline, if the caller set one.
@@ -49,16 +67,13 @@ pub fn remaining() -> Option<Duration> {
 }
 
 /// The deadline for an invocation whose Lambda context says it must end by
-/// `deadline_epoch_ms` (milliseconds since the epoch), keeping `reserve` for answering.
-/// A context deadline already past (a clock skew, a test event) gives no time at all
-/// rather than a panic.
+/// `deadline_epoch_ms` (milliseconds since the epoch), keeping `reserve` for answering,
+/// but never more than a tenth of the time left: a function deployed (or run locally)
+/// with a shorter timeout than planned still gets most of it. A context deadline already
+/// past (a clock skew, a test event) gives no time at all rather than a panic.
 pub fn from_lambda_deadline(deadline_epoch_ms: u64, reserve: Duration) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
-    Instant::now() + left.saturating_sub(reserve)
+    let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_epoch_ms()));
+    Instant::now() + left.saturating_sub(reserve.min(left / 10))
 }
 
 #[cfg(test)]
@@ -87,6 +102,22 @@ mod tests {
         .await;
     }
 
+    #[tokio::test]
+    async fn an_invocation_deadline_in_the_past_sets_no_budget_and_a_future_one_does() {
+        let seen =
+            |ms: Option<u64>| within_invocation(ms, Duration::from_secs(2), async { remaining() });
+        assert_eq!(seen(None).await, None);
+        assert_eq!(seen(Some(0)).await, None);
+        assert_eq!(
+            seen(Some(600_000)).await,
+            None,
+            "cargo lambda's relative value"
+        );
+        let in_a_minute = now_epoch_ms() + 60_000;
+        let left = seen(Some(in_a_minute)).await.expect("a budget");
+        assert!(left > Duration::from_secs(57) && left <= Duration::from_secs(58));
+    }
+
     #[test]
     fn the_lambda_deadline_keeps_the_reserve_and_a_past_one_gives_nothing() {
         let now_ms = SystemTime::now()
@@ -98,6 +129,13 @@ mod tests {
         let left = d.saturating_duration_since(start);
         assert!(
             left <= Duration::from_millis(18_001) && left > Duration::from_secs(17),
+            "{left:?}"
+        );
+        // A reserve larger than a tenth of the time left shrinks to that tenth.
+        let short = from_lambda_deadline(now_ms + 30_000, Duration::from_secs(30));
+        let left = short.saturating_duration_since(start);
+        assert!(
+            left <= Duration::from_millis(27_001) && left > Duration::from_secs(26),
             "{left:?}"
         );
         let past = from_lambda_deadline(now_ms.saturating_sub(5_000), Duration::from_secs(2));

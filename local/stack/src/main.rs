@@ -187,9 +187,9 @@ async fn start(args: &Args) -> Result<Stack, String> {
     let tables = template.tables().map_err(|e| e.to_string())?;
     let bucket = template.bucket().map_err(|e| e.to_string())?;
 
-    let dynamo = shared::store::dynamo::client(&shared::config::DynamoSettings {
-        endpoint: Some(args.dynamodb_endpoint.clone()),
-    })
+    let dynamo = shared::store::dynamo::client(&shared::config::DynamoSettings::for_tooling(
+        args.dynamodb_endpoint.clone(),
+    ))
     .await;
     let s3 = shared::bucket::S3Objects::client(Some(&args.s3_endpoint)).await;
     for table in &tables {

@@ -34,10 +34,7 @@ pub async fn dynamo() -> Client {
             unsafe { std::env::set_var(name, value) };
         }
     }
-    shared::store::dynamo::client(&DynamoSettings {
-        endpoint: Some(endpoint),
-    })
-    .await
+    shared::store::dynamo::client(&DynamoSettings::for_tooling(endpoint)).await
 }
 
 pub fn unique_name(prefix: &str) -> String {

@@ -38,8 +38,17 @@ impl S3Objects {
     }
 
     /// Built once per cold start; `endpoint` (path-style) is for the local S3 emulator.
+    /// Timeouts: 3 s to connect, 60 s per attempt (a multipart part of a large feed at a
+    /// slow moment) and 180 s per operation with retries, all inside the uploader's 15
+    /// minutes; a stalled connection is dropped and retried rather than waited on.
     pub async fn client(endpoint: Option<&str>) -> Client {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .operation_attempt_timeout(std::time::Duration::from_secs(60))
+            .operation_timeout(std::time::Duration::from_secs(180))
+            .build();
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
         if let Some(endpoint) = endpoint {
             loader = loader.endpoint_url(endpoint);
         }

@@ -96,15 +96,46 @@ pub fn stripe_secret_key(env: &Env, livemode: bool) -> Result<Secret, ConfigErro
 #[derive(Debug, Clone)]
 pub struct DynamoSettings {
     pub endpoint: Option<String>,
+    /// One HTTP attempt (`DYNAMODB_ATTEMPT_TIMEOUT_MS`, 3000): a stalled connection is
+    /// abandoned and retried by the SDK instead of hanging the invocation.
+    pub attempt_timeout: Duration,
+    /// A whole operation with the SDK's retries (`DYNAMODB_OPERATION_TIMEOUT_MS`, 10000),
+    /// inside the shortest timeout of a function that calls DynamoDB without its own
+    /// deadline (webhooks, 20 s). The hooks cut their calls shorter still.
+    pub operation_timeout: Duration,
 }
 
 impl DynamoSettings {
+    /// A client for tooling against `endpoint` (tests, the local stack's setup): generous
+    /// timeouts, since an emulator on a busy laptop is slower than DynamoDB.
+    pub fn for_tooling(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: Some(endpoint.into()),
+            attempt_timeout: Duration::from_secs(30),
+            operation_timeout: Duration::from_secs(120),
+        }
+    }
+
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let endpoint = match env.optional("DYNAMODB_ENDPOINT") {
             Some(_) => Some(env.url_or("DYNAMODB_ENDPOINT", "")?),
             None => None,
         };
-        Ok(Self { endpoint })
+        let attempt_timeout =
+            Duration::from_millis(env.parsed_or("DYNAMODB_ATTEMPT_TIMEOUT_MS", 3_000u64)?);
+        let operation_timeout =
+            Duration::from_millis(env.parsed_or("DYNAMODB_OPERATION_TIMEOUT_MS", 10_000u64)?);
+        if attempt_timeout.is_zero() || operation_timeout < attempt_timeout {
+            return Err(ConfigError::Malformed {
+                name: "DYNAMODB_OPERATION_TIMEOUT_MS".into(),
+                reason: "must be at least DYNAMODB_ATTEMPT_TIMEOUT_MS, and both above 0".into(),
+            });
+        }
+        Ok(Self {
+            endpoint,
+            attempt_timeout,
+            operation_timeout,
+        })
     }
 }
 
@@ -313,6 +344,39 @@ mod tests {
 
     fn secrets(env: &Env) -> Result<WebhooksSecrets, ConfigError> {
         WebhooksSecrets::from_env(env, env.bool_or("STRIPE_LIVEMODE", false)?)
+    }
+
+    #[test]
+    fn dynamodb_calls_have_timeouts_that_an_operator_can_tune_but_not_invert() {
+        let defaults = DynamoSettings::from_env(&with(&[])).unwrap();
+        assert_eq!(defaults.attempt_timeout, Duration::from_secs(3));
+        assert_eq!(defaults.operation_timeout, Duration::from_secs(10));
+        let tuned = DynamoSettings::from_env(&with(&[
+            ("DYNAMODB_ATTEMPT_TIMEOUT_MS", "500"),
+            ("DYNAMODB_OPERATION_TIMEOUT_MS", "1500"),
+        ]))
+        .unwrap();
+        assert_eq!(tuned.attempt_timeout, Duration::from_millis(500));
+        assert_eq!(tuned.operation_timeout, Duration::from_millis(1500));
+        for bad in [
+            [
+                ("DYNAMODB_ATTEMPT_TIMEOUT_MS", "5000"),
+                ("DYNAMODB_OPERATION_TIMEOUT_MS", "1000"),
+            ],
+            [
+                ("DYNAMODB_ATTEMPT_TIMEOUT_MS", "0"),
+                ("DYNAMODB_OPERATION_TIMEOUT_MS", "1000"),
+            ],
+            [
+                ("DYNAMODB_ATTEMPT_TIMEOUT_MS", "soon"),
+                ("DYNAMODB_OPERATION_TIMEOUT_MS", "1000"),
+            ],
+        ] {
+            let error = DynamoSettings::from_env(&with(&bad))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("DYNAMODB_"), "{error}");
+        }
     }
 
     #[test]

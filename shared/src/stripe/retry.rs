@@ -1,6 +1,10 @@
-//! The official SDKs' retry rule (docs/stripe.md §7), so we behave like stripe-node under load.
+//! The official SDKs' retry rule (docs/stripe.md §7), so we behave like stripe-node under load,
+//! bounded by the invocation's time budget (`crate::budget`).
 
 use std::time::Duration;
+
+use super::error::StripeError;
+use crate::budget;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -59,6 +63,51 @@ impl RetryPolicy {
             _ => jittered,
         }
     }
+}
+
+// ---- the invocation's time budget (crate::budget), applied per attempt
+
+/// With less than this left of the invocation's budget, an attempt could not finish: it is
+/// not started (see `crate::budget`).
+const MIN_ATTEMPT: Duration = Duration::from_millis(250);
+
+/// How long a file transfer (upload, presigned PUT, download) may take when no budget is
+/// set: a 4 GB feed at a modest 10 MB/s, within the uploader's 15 minutes.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(14 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// An API call: each attempt gets the configured request timeout.
+    Call,
+    /// A file's bytes: the whole remaining budget.
+    Transfer,
+}
+
+/// The timeout for one attempt that starts now, or the error to return at once when the
+/// invocation's budget has no room left for one.
+pub(super) fn attempt_timeout(
+    kind: Kind,
+    request_timeout: Duration,
+) -> Result<Duration, StripeError> {
+    let configured = match kind {
+        Kind::Call => request_timeout,
+        Kind::Transfer => TRANSFER_TIMEOUT,
+    };
+    match budget::remaining() {
+        None => Ok(configured),
+        Some(left) if left < MIN_ATTEMPT => Err(StripeError::Network(format!(
+            "not sent: only {} ms of this invocation's time budget left",
+            left.as_millis()
+        ))),
+        Some(left) => Ok(configured.min(left)),
+    }
+}
+
+/// Whether pausing `delay` before a retry still leaves room for the attempt after it.
+/// A `Retry-After` longer than what is left is not waited for: the caller gets the error
+/// now and retries the whole operation later.
+pub(super) fn can_wait(delay: Duration) -> bool {
+    budget::remaining().is_none_or(|left| left >= delay + MIN_ATTEMPT)
 }
 
 #[cfg(test)]

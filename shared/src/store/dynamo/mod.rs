@@ -32,8 +32,16 @@ use super::attr::{from_item, to_attr};
 use crate::config::DynamoSettings;
 
 /// Builds the client once per cold start. The endpoint override is for DynamoDB Local.
+/// Every call has an attempt and an operation timeout (see [`DynamoSettings`]): without
+/// them a stalled connection would wait for the function's own timeout.
 pub async fn client(settings: &DynamoSettings) -> Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1).min(settings.attempt_timeout))
+        .operation_attempt_timeout(settings.attempt_timeout)
+        .operation_timeout(settings.operation_timeout)
+        .build();
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(endpoint) = &settings.endpoint {
         loader = loader.endpoint_url(endpoint);
     }
