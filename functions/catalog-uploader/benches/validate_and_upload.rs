@@ -121,6 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         objects: S3Objects::new(s3.clone()),
         stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default())?),
         clock: SystemClock,
+        metrics: shared::metrics::Metrics::recording("catalog-uploader").0,
         settings: UploaderSettings {
             bucket: bucket.clone(),
             interval_millis: 0,

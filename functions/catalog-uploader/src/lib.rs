@@ -10,6 +10,7 @@ use aws_lambda_events::s3::S3Event;
 use serde_json::Value;
 use shared::bucket::S3Objects;
 use shared::config::{BuiltWithSecrets, ConfigError, Env, UploaderConfig, stripe_secret_key};
+use shared::metrics::Metrics;
 use shared::store::dynamo;
 use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
@@ -32,6 +33,7 @@ pub struct Function {
     s3: aws_sdk_s3::Client,
     http: reqwest::Client,
     app: BuiltWithSecrets<App>,
+    metrics: Metrics,
 }
 
 /// Cold start: configuration checked (a bad setting stops here, named), clients built and
@@ -46,7 +48,12 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         stripe::warm_up(&http, &config.stripe),
         dynamo::warm_up(&dynamo, &config.catalog_table)
     );
+    let metrics = Metrics::emf(
+        env.optional("METRICS_NAMESPACE").as_deref(),
+        "catalog-uploader",
+    );
     let function = Function {
+        metrics,
         app: BuiltWithSecrets::new(env),
         config,
         catalog_api,
@@ -72,6 +79,7 @@ impl Function {
                     &self.dynamo,
                     &self.s3,
                     client,
+                    self.metrics.clone(),
                 ))
             })
             .await
@@ -118,6 +126,14 @@ pub async fn handle(function: &Function, event: Value) -> Result<Outcome, Handle
             holds_expired = summary.holds_expired,
             "schedule tick"
         );
+        if summary.holds_expired > 0 {
+            function.metrics.put(
+                "HoldsExpired",
+                shared::metrics::Unit::Count,
+                summary.holds_expired as f64,
+                &[],
+            );
+        }
         return Ok(Outcome::Tick(summary));
     }
     tracing::warn!("event is neither an S3 notification nor a scheduled event; ignored");
@@ -173,6 +189,18 @@ async fn handle_s3(app: &App, bucket: &str, event: S3Event) -> Result<Outcome, H
                 retry.push(error.to_string());
             }
         }
+    }
+    let rejected = files
+        .iter()
+        .filter(|f| matches!(f, FileOutcome::Rejected { .. }))
+        .count();
+    if rejected > 0 {
+        app.metrics.put(
+            "FeedsRejected",
+            shared::metrics::Unit::Count,
+            rejected as f64,
+            &[],
+        );
     }
     if !retry.is_empty() {
         // Lambda retries the whole event; records already handled are duplicates then.

@@ -13,6 +13,7 @@ use shared::config::{
     BuiltWithSecrets, ConfigError, Env, UploaderConfig, WebhooksConfig, WebhooksSecrets,
 };
 use shared::endpoint::{self, HttpAnswer};
+use shared::metrics::Metrics;
 use shared::signature::Verifier;
 use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoDeadLetters, DynamoIdempotency, DynamoOrders,
@@ -64,6 +65,7 @@ pub struct Function {
     thin: BuiltWithSecrets<ThinApp>,
     /// Set when CATALOG_BUCKET is: v2 import events then finish imports at once.
     uploader: Option<(UploaderConfig, CatalogApiSettings, aws_sdk_s3::Client)>,
+    metrics: Metrics,
 }
 
 pub async fn init(env: Env) -> Result<Function, InitError> {
@@ -82,7 +84,9 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         }
         None => None,
     };
+    let metrics = Metrics::emf(env.optional("METRICS_NAMESPACE").as_deref(), "webhooks");
     let function = Function {
+        metrics,
         app: BuiltWithSecrets::new(env.clone()),
         thin: BuiltWithSecrets::new(env),
         config,
@@ -109,7 +113,14 @@ impl Function {
                     secrets.stripe_secret_key,
                 );
                 let imports = self.uploader.as_ref().map(|(c, api, s3)| {
-                    DeployedUploader::deployed(c, api, &self.dynamo, s3, client.clone())
+                    DeployedUploader::deployed(
+                        c,
+                        api,
+                        &self.dynamo,
+                        s3,
+                        client.clone(),
+                        self.metrics.clone(),
+                    )
                 });
                 Ok::<_, InitError>(SnapshotWebhooks {
                     imports,
@@ -170,7 +181,14 @@ impl Function {
                     secrets.stripe_secret_key,
                 );
                 let imports = self.uploader.as_ref().map(|(c, api, s3)| {
-                    DeployedUploader::deployed(c, api, &self.dynamo, s3, client.clone())
+                    DeployedUploader::deployed(
+                        c,
+                        api,
+                        &self.dynamo,
+                        s3,
+                        client.clone(),
+                        self.metrics.clone(),
+                    )
                 });
                 Ok::<_, InitError>(ThinEvents {
                     dead_letters: self.dead_letters(),
@@ -202,7 +220,9 @@ pub async fn handle<B: AsRef<[u8]>>(
     function: &Function,
     request: &http::Request<B>,
 ) -> http::Response<String> {
-    route(function, request).await.into_response()
+    let answer = route(function, request).await;
+    shared::webhooks::record(&function.metrics, endpoint::path(request), &answer);
+    answer.into_response()
 }
 
 async fn route<B: AsRef<[u8]>>(function: &Function, request: &http::Request<B>) -> HttpAnswer {

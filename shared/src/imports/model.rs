@@ -34,6 +34,18 @@ pub struct FeedSlot {
     pub in_flight: Option<String>,
     #[serde(default)]
     pub queue: Vec<QueuedFile>,
+    /// The invocation moving this feed forward now, if any (see `uploader::lease`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+/// One invocation's exclusive right to move a feed forward (upload, poll, complete) until
+/// `until` (ms): others leave the feed alone meanwhile, so a slow upload is not started
+/// again by every tick, S3 event and import event that comes along.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub owner: String,
+    pub until: i64,
 }
 
 impl FeedSlot {
@@ -45,7 +57,15 @@ impl FeedSlot {
             last_upload_at: None,
             in_flight: None,
             queue: Vec::new(),
+            lease: None,
         }
+    }
+
+    /// Whether an invocation other than `owner` holds a lease that has not run out.
+    pub fn leased_to_another(&self, owner: &str, now_millis: i64) -> bool {
+        self.lease
+            .as_ref()
+            .is_some_and(|l| l.owner != owner && l.until > now_millis)
     }
 
     /// Slots with work (queued files or an upload in flight) are listed by the schedule.

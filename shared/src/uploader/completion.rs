@@ -109,6 +109,12 @@ where
         record.updated_at = self.clock.now_millis();
         self.save_and_report(&record).await?;
         tracing::info!(account = %record.account_id, import_key = %record.import_key, status = ?status, "catalog import finished");
+        let status_name = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.metrics
+            .count("ImportsFinished", &[("Status", &status_name)]);
         Ok(())
     }
 

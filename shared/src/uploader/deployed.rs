@@ -22,6 +22,7 @@ impl DeployedUploader {
         dynamo: &aws_sdk_dynamodb::Client,
         s3: &aws_sdk_s3::Client,
         stripe: crate::stripe::StripeClient,
+        metrics: crate::metrics::Metrics,
     ) -> Self {
         use crate::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
         super::Uploader {
@@ -36,6 +37,7 @@ impl DeployedUploader {
             objects: crate::bucket::S3Objects::new(s3.clone()),
             stripe: crate::stripe::catalog::StripeCatalog::new(stripe, api.clone()),
             clock: crate::clock::SystemClock,
+            metrics,
             settings: super::UploaderSettings {
                 bucket: config.bucket.clone(),
                 interval_millis: config.interval_seconds * 1000,

@@ -15,6 +15,7 @@
 mod completion;
 mod deployed;
 mod intake;
+mod lease;
 mod status;
 mod upload;
 
@@ -143,6 +144,8 @@ pub struct Uploader<M, C, I, O, A, K> {
     pub stripe: A,
     pub clock: K,
     pub settings: UploaderSettings,
+    /// Imports by how they ended, files refused, holds expired: for the operator's alarms.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>

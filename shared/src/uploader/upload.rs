@@ -27,9 +27,23 @@ where
     A: CatalogApi,
     K: Clock,
 {
-    /// Moves one feed forward as far as it can go now.
+    /// Moves one feed forward as far as it can go now, unless another invocation holds
+    /// the feed's lease (see `lease`): then that one is already doing it.
     pub async fn drive(
         &self,
+        account_id: &str,
+        feed: Feed,
+        merchant: &Merchant,
+    ) -> Result<(), UploadError> {
+        let owner = super::lease::owner();
+        let result = self.drive_as(&owner, account_id, feed, merchant).await;
+        self.give_back_lease(account_id, feed, &owner).await;
+        result
+    }
+
+    async fn drive_as(
+        &self,
+        owner: &str,
         account_id: &str,
         feed: Feed,
         merchant: &Merchant,
@@ -39,6 +53,14 @@ where
             let Some(slot) = self.catalog.slot(account_id, feed).await? else {
                 return Ok(());
             };
+            if slot.leased_to_another(owner, self.clock.now_millis()) {
+                tracing::info!(
+                    account = account_id,
+                    feed = feed.as_str(),
+                    "another invocation is moving this feed forward; leaving it alone"
+                );
+                return Ok(());
+            }
             let replace_supported =
                 merchant.api_generation == ApiGeneration::V2 && feed == Feed::Product;
             match next_step(
@@ -49,6 +71,9 @@ where
             ) {
                 NextStep::Nothing | NextStep::WaitUntil(_) => return Ok(()),
                 NextStep::Poll(import_key) => {
+                    let Some(slot) = self.take_lease(slot, owner).await? else {
+                        continue; // someone else moved the slot: look again
+                    };
                     if !self.poll(&slot, &import_key, merchant).await? {
                         return Ok(());
                     }
@@ -65,6 +90,7 @@ where
                         .retain(|q| !files.contains(q) && !superseded.contains(q));
                     claimed.in_flight = Some(import_key.clone());
                     claimed.last_upload_at = Some(self.clock.now_millis());
+                    claimed.lease = Some(super::lease::lease_for(owner, self.clock.now_millis()));
                     if !self.catalog.save_slot(&claimed).await? {
                         continue; // someone else moved the slot: look again
                     }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::clock::Clock;
 use crate::dead_letters::{DeadLetter, LOG_MESSAGE};
 use crate::endpoint::HttpAnswer;
+use crate::metrics::Metrics;
 use crate::signature::Verifier;
 use crate::store::{Claim, DeadLetterStore, IdempotencyStore, OrderStore, StockHolds};
 use crate::stripe::checkout::CheckoutSessionApi;
@@ -233,6 +234,42 @@ where
     }
 }
 
+/// What the operator's alarms watch, read from the answer itself so every path counts:
+/// `WebhookRejected` (4xx, by error; a wrong signing secret shows as
+/// `signature_verification_failed`), `WebhookFailed` (5xx: Stripe retries),
+/// `DeadLetters`, `OrdersRecorded` and `EventsApplied` (by what the event did).
+pub fn record(metrics: &Metrics, route: &str, answer: &HttpAnswer) {
+    let route = if route.ends_with("/events") {
+        "events"
+    } else {
+        "webhooks"
+    };
+    let error = answer.body["error"]["type"].as_str().unwrap_or("unknown");
+    if answer.status >= 500 {
+        metrics.count("WebhookFailed", &[("Route", route), ("Error", error)]);
+        return;
+    }
+    if answer.status >= 400 {
+        metrics.count("WebhookRejected", &[("Route", route), ("Error", error)]);
+        return;
+    }
+    if answer.body["dead_letter"] == Value::Bool(true) {
+        metrics.count("DeadLetters", &[("Route", route)]);
+        return;
+    }
+    if answer.body["duplicate"] == Value::Bool(true) || answer.body["handled"] != Value::Bool(true)
+    {
+        return;
+    }
+    let action = answer.body["outcome"]["action"]
+        .as_str()
+        .unwrap_or("handled");
+    if action == "order_created" {
+        metrics.count("OrdersRecorded", &[]);
+    }
+    metrics.count("EventsApplied", &[("Route", route), ("Type", action)]);
+}
+
 fn mode(livemode: bool) -> &'static str {
     if livemode { "live" } else { "test" }
 }
@@ -273,4 +310,57 @@ pub(crate) async fn keep_for_operator<D: DeadLetterStore>(
             )
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orders::EventOutcome;
+
+    #[test]
+    fn every_kind_of_answer_is_counted_where_an_alarm_can_see_it() {
+        let (metrics, recorded) = Metrics::recording("webhooks");
+        let created = serde_json::to_value(EventOutcome::OrderCreated {
+            checkout_session_id: "cs_1".into(),
+        })
+        .unwrap();
+        let updated = serde_json::to_value(EventOutcome::StateUpdated {
+            checkout_session_id: "cs_1".into(),
+            state: "paid",
+        })
+        .unwrap();
+        let answers = [
+            HttpAnswer::error(400, "signature_verification_failed", "no match"),
+            HttpAnswer::error(503, "store_unavailable", "later"),
+            HttpAnswer::ok(json!({"received": true, "handled": true, "outcome": created})),
+            HttpAnswer::ok(json!({"received": true, "handled": true, "outcome": updated})),
+            HttpAnswer::ok(json!({"received": true, "duplicate": true, "outcome": created})),
+            HttpAnswer::ok(json!({"received": true, "handled": false, "dead_letter": true})),
+            HttpAnswer::ok(json!({"received": true, "handled": false})),
+        ];
+        for answer in &answers {
+            record(&metrics, WEBHOOKS_ROUTE_FOR_TESTS, answer);
+        }
+        record(&metrics, "/stripe/events", &answers[0]);
+        let sum = |name, filter: &[(&str, &str)]| recorded.sum(name, filter);
+        assert_eq!(
+            sum(
+                "WebhookRejected",
+                &[("Error", "signature_verification_failed")]
+            ),
+            2.0
+        );
+        assert_eq!(sum("WebhookRejected", &[("Route", "events")]), 1.0);
+        assert_eq!(sum("WebhookFailed", &[]), 1.0);
+        assert_eq!(
+            sum("OrdersRecorded", &[]),
+            1.0,
+            "a duplicate is not a new order"
+        );
+        assert_eq!(sum("EventsApplied", &[]), 2.0);
+        assert_eq!(sum("EventsApplied", &[("Type", "state_updated")]), 1.0);
+        assert_eq!(sum("DeadLetters", &[("Route", "webhooks")]), 1.0);
+    }
+
+    const WEBHOOKS_ROUTE_FOR_TESTS: &str = "/prod/stripe/webhooks";
 }

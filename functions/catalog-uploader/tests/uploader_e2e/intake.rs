@@ -147,6 +147,7 @@ async fn files_within_an_interval_are_merged_into_one_upload() {
                 CatalogApiSettings::from_env(&Env::default()).unwrap(),
             ),
             clock: clock.clone(),
+            metrics: shared::metrics::Metrics::recording("catalog-uploader").0,
             settings: UploaderSettings {
                 bucket: stack.bucket.clone(),
                 interval_millis: 15 * 60_000,

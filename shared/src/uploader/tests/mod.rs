@@ -1,6 +1,8 @@
 //! The uploader over in-memory stores, an in-memory bucket and a fake of Stripe's catalog
 //! API: intake, cadence and merge, and import completion, with no emulator running.
 
+mod lease;
+
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -31,6 +33,7 @@ struct Harness {
     uploader: TestUploader,
     bucket: MemoryBucket,
     clock: Arc<ManualClock>,
+    metrics: crate::metrics::Recorded,
 }
 
 fn merchant(generation: ApiGeneration, validation: ValidationMode) -> Merchant {
@@ -43,6 +46,7 @@ fn merchant(generation: ApiGeneration, validation: ValidationMode) -> Merchant {
 fn harness(merchants: Vec<Merchant>) -> Harness {
     let bucket = MemoryBucket::default();
     let clock = Arc::new(ManualClock::at_seconds(1_800_000_000));
+    let (metrics, recorded) = crate::metrics::Metrics::recording("catalog-uploader");
     Harness {
         uploader: Uploader {
             merchants: MemoryMerchants::with(merchants),
@@ -51,6 +55,7 @@ fn harness(merchants: Vec<Merchant>) -> Harness {
             objects: bucket.clone(),
             stripe: FakeCatalogApi::default(),
             clock: clock.clone(),
+            metrics,
             settings: UploaderSettings {
                 bucket: BUCKET.into(),
                 interval_millis: 15 * MINUTE,
@@ -60,6 +65,7 @@ fn harness(merchants: Vec<Merchant>) -> Harness {
         },
         bucket,
         clock,
+        metrics: recorded,
     }
 }
 
