@@ -2,13 +2,13 @@
 //! kept for an operator instead of refused. Stripe retries every non-2xx answer for three
 //! days and then disables the endpoint (docs/stripe.md §4.2), and a retry cannot fix an
 //! event of the wrong mode or one whose object Stripe no longer has; so such an event is
-//! stored with why, answered 2xx, logged at error level (the dead-letter alarm counts
-//! those lines) and listed by `acb dead-letters list`.
+//! stored with why, answered 2xx, logged at error level, counted in the `DeadLetters`
+//! metric (the dead-letter alarm watches it) and listed by `acb dead-letters list`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The log message the dead-letter alarm's metric filter matches.
+/// The log message of a kept event, one search away in CloudWatch Logs Insights.
 pub const LOG_MESSAGE: &str = "event kept for an operator";
 
 /// What is kept of the body: the whole of any real event, well inside DynamoDB's 400 KB item.
