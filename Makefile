@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install run test build lint fmt bench bench-upload bench-hooks services-up services-down services-status \
+.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks services-up services-down services-status \
         sam-validate sam-build sam-build-check clean distclean
 
 help: ## Show this help
@@ -56,6 +56,11 @@ bench-upload: services-up ## Peak RSS of the catalog validate-and-upload path on
 	  trap 'kill $$sim 2>/dev/null' EXIT; \
 	  for i in $$(seq 100); do curl -sf http://127.0.0.1:12199/_sim/health >/dev/null && break; sleep 0.1; done; \
 	  STRIPE_SIM_URL=http://127.0.0.1:12199 $(CARGO) bench -p catalog-uploader --bench validate_and_upload
+
+# The hostile case: 199 MB (under v1's 200 MB limit) of rows that all fail validation;
+# the report streams out under its caps (the issue's bound is 128 MB peak RSS).
+bench-upload-bad: ## Peak RSS of validate-and-upload on a 199 MB file whose every row fails
+	@BENCH_BAD_ROWS=1 BENCH_CATALOG_MB=199 $(MAKE) bench-upload
 
 bench-hooks: services-up ## Checkout hooks latency p50/p99: logic, in-process with DynamoDB Local, HTTP end to end
 	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p finalize-checkout --bench hook_latency; $(CARGO) bench -p finalize-checkout --bench cold_start

@@ -43,6 +43,7 @@ fn record(key: &str, status: ImportStatus, created_at: i64) -> ImportRecord {
             arrived_at: created_at,
             rows: 5,
             rows_with_errors: 1,
+            rows_left_out_of_report: 0,
         }],
         upload: object,
         status,

@@ -5,6 +5,9 @@
 //!
 //! Needs the local services and a stripe-sim process (`make bench-upload` starts them):
 //! DYNAMODB_ENDPOINT, S3_ENDPOINT, STRIPE_SIM_URL. BENCH_CATALOG_MB sets the size (190).
+//! BENCH_BAD_ROWS=1 makes every row fail validation (a price and an availability the spec
+//! refuses, a long description): the hostile case, where the failed rows stream to
+//! `validation.csv` under its row and byte caps (`make bench-upload-bad`).
 
 use std::io::Write;
 use std::time::Instant;
@@ -30,7 +33,7 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn write_catalog(path: &std::path::Path, target_bytes: u64) -> std::io::Result<u64> {
+fn write_catalog(path: &std::path::Path, target_bytes: u64, bad: bool) -> std::io::Result<u64> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(
         out,
@@ -38,7 +41,21 @@ fn write_catalog(path: &std::path::Path, target_bytes: u64) -> std::io::Result<u
     )?;
     let mut written = 0u64;
     let mut i = 0u64;
+    let filler = "y".repeat(2_000);
     while written < target_bytes {
+        if bad {
+            let line = format!(
+                "SKU-{i:09},Trail Mug {i},\"{filler} {i}\",https://shop.example/p/{i},https://shop.example/i/{i}.jpg,Acme Outdoor,{gtin:014},Home > Kitchen > Mugs,maybe,{q},about {p} dollars,US:ALL:Standard:3-5:5.00 USD,Blue,M,GRP-{g}\n",
+                gtin = 10_000_000_000_000u64 + i,
+                q = i % 500,
+                p = 5 + i % 90,
+                g = i / 4,
+            );
+            out.write_all(line.as_bytes())?;
+            written += line.len() as u64;
+            i += 1;
+            continue;
+        }
         let line = format!(
             "SKU-{i:09},Trail Mug {i},\"Enamel mug, 12 oz, made for camp coffee; dishwasher safe, with a rolled rim and a sturdy handle. Item {i}\",https://shop.example/p/{i},https://shop.example/i/{i}.jpg,Acme Outdoor,{gtin:014},Home > Kitchen > Mugs,in_stock,{q},{p}.{c:02} USD,US:ALL:Standard:3-5:5.00 USD,Blue,M,GRP-{g}\n",
             gtin = 10_000_000_000_000u64 + i,
@@ -72,7 +89,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join("bench-catalog.csv");
-    let size = write_catalog(&path, megabytes * 1_000_000)?;
+    let bad = std::env::var("BENCH_BAD_ROWS").is_ok_and(|v| v == "1");
+    let size = write_catalog(&path, megabytes * 1_000_000, bad)?;
 
     let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
     let dynamo =
@@ -147,8 +165,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_file(&path);
 
     println!(
-        "validate-and-upload of a {:.1} MB catalog (v1: S3 -> validation -> Files API + ImportSet)",
-        size as f64 / 1e6
+        "validate-and-upload of a {:.1} MB catalog{} (v1: S3 -> validation -> Files API + ImportSet)",
+        size as f64 / 1e6,
+        if bad { " of failing rows" } else { "" }
+    );
+    let report = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(format!("reports/{account}/bench.csv/validation.csv"))
+        .send()
+        .await
+        .ok()
+        .and_then(|h| h.content_length());
+    println!(
+        "  validation.csv {}",
+        report.map_or("none".to_string(), |b| format!("{:.1} MB", b as f64 / 1e6))
     );
     println!("  outcome        {outcome:?}");
     println!(

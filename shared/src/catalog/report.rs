@@ -144,6 +144,16 @@ impl<W: Write> ErrorCsvWriter<W> {
         self.out
     }
 
+    /// What has been written so far, when writing to memory.
+    pub fn output(&self) -> &W {
+        &self.out
+    }
+
+    /// The output itself, e.g. to drain a buffer between writes.
+    pub fn output_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     fn write_quoted(&mut self) -> io::Result<()> {
         self.out.write_all(b"\"")?;
         let mut parts = self.message.split('"');

@@ -4,8 +4,16 @@
 //! order, so the next waits for the previous to be terminal), and at most one starts per
 //! interval. Files arriving in between queue up and go out together, merged in arrival
 //! order; a `replace` file makes everything queued before it moot.
+//!
+//! A merge remembers a hash and a position per row id (`merge::LastOccurrences`, ~40
+//! bytes each), so one merged upload takes at most [`MAX_MERGED_ROWS`] rows: files past
+//! that stay queued, in order, for the next slot. Order is kept (one upload in flight at
+//! a time), so the last row per id still wins; it only takes more slots.
 
 use super::model::{FeedSlot, QueuedFile};
+
+/// The most rows one merged upload takes (about 20 MB of merge state).
+pub const MAX_MERGED_ROWS: u64 = 500_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NextStep {
@@ -47,13 +55,24 @@ pub fn next_step(
     } else {
         None
     };
-    let (superseded, files) = match last_replace {
+    let (superseded, mut files) = match last_replace {
         Some(at) => {
             let files = queue.split_off(at);
             (queue, files)
         }
         None => (Vec::new(), queue),
     };
+    // The first file always goes (alone it needs no merge); later ones while they fit.
+    let mut rows = 0u64;
+    let fitting = files
+        .iter()
+        .take_while(|f| {
+            rows = rows.saturating_add(f.rows);
+            rows <= MAX_MERGED_ROWS
+        })
+        .count()
+        .max(1);
+    files.truncate(fitting);
     NextStep::Upload {
         files,
         superseded,
@@ -82,6 +101,7 @@ mod tests {
             arrived_at: at,
             rows: 1,
             rows_with_errors: 0,
+            rows_left_out_of_report: 0,
         }
     }
 
@@ -136,6 +156,33 @@ mod tests {
         let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["a.csv", "b.csv", "c.csv"]);
         assert!(superseded.is_empty() && !replace);
+    }
+
+    #[test]
+    fn a_merge_takes_files_while_their_rows_fit_and_the_rest_wait_in_order() {
+        let big = |name: &str, at: i64, rows: u64| QueuedFile {
+            rows,
+            ..file(name, at, false)
+        };
+        let mut slot = FeedSlot::new("acct_1A", Feed::Product);
+        slot.queue = vec![
+            big("a.csv", 1, MAX_MERGED_ROWS / 2),
+            big("b.csv", 2, MAX_MERGED_ROWS / 2),
+            big("c.csv", 3, 1),
+            big("d.csv", 4, 1),
+        ];
+        let NextStep::Upload { files, .. } = next_step(&slot, 0, MIN, true) else {
+            panic!()
+        };
+        let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a.csv", "b.csv"], "c.csv would pass the bound");
+        // A single file over the bound still goes, alone.
+        slot.queue = vec![big("huge.csv", 1, MAX_MERGED_ROWS * 3), big("e.csv", 2, 1)];
+        let NextStep::Upload { files, .. } = next_step(&slot, 0, MIN, true) else {
+            panic!()
+        };
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "huge.csv");
     }
 
     #[test]

@@ -61,6 +61,7 @@ mod tests {
             arrived_at,
             rows: 1,
             rows_with_errors: 0,
+            rows_left_out_of_report: 0,
         }
     }
 

@@ -193,7 +193,7 @@ impl RowSink for FileMerge<'_, '_> {
 /// Collects the ids of a CSV's rows (Stripe's error report lists failed rows).
 #[derive(Debug, Default)]
 pub struct IdCollector {
-    pub ids: HashSet<String>,
+    pub ids: super::sku_rows::FailedIds,
 }
 
 impl RowSink for IdCollector {
@@ -205,7 +205,7 @@ impl RowSink for IdCollector {
 
     fn row(&mut self, record: &Record<'_>, _: &Header, _: &[RowError]) -> Result<(), Self::Error> {
         if let Some(id) = record.id().filter(|id| !id.is_empty()) {
-            self.ids.insert(id.to_string());
+            self.ids.insert(id);
         }
         Ok(())
     }

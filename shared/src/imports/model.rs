@@ -17,6 +17,9 @@ pub struct QueuedFile {
     pub arrived_at: i64,
     pub rows: u64,
     pub rows_with_errors: u64,
+    /// Failed rows past `validation.csv`'s row or byte cap (counted, not kept).
+    #[serde(default)]
+    pub rows_left_out_of_report: u64,
 }
 
 /// One account's upload state for one feed: what waits, what is in flight, and when the

@@ -3,9 +3,78 @@
 use std::collections::HashSet;
 
 use super::keys::Feed;
-use crate::catalog::{Header, Record, RowError, RowSink};
+use crate::catalog::{Header, Record, RowError, RowSink, id_hash};
 use crate::money::parse_price;
 use crate::skus::{Availability, SkuChange, SkuRecord, parse_shipping};
+
+/// The most failed rows remembered from one Stripe error report: 2 million 128-bit hashes
+/// are about 40 MB, inside a 512 MB uploader however hostile the report.
+pub const MAX_FAILED_IDS: usize = 2_000_000;
+
+/// The ids of the rows Stripe failed, as 128-bit hashes (never the rows), up to
+/// [`MAX_FAILED_IDS`]. Past that it only says it overflowed: the caller must then not
+/// trust it to tell accepted rows from failed ones.
+#[derive(Debug)]
+pub struct FailedIds {
+    hashes: HashSet<u128>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Default for FailedIds {
+    fn default() -> Self {
+        Self::bounded(MAX_FAILED_IDS)
+    }
+}
+
+impl FailedIds {
+    /// Remembers at most `limit` ids.
+    pub fn bounded(limit: usize) -> Self {
+        Self {
+            hashes: HashSet::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+
+    pub fn insert(&mut self, id: &str) {
+        if self.hashes.contains(&id_hash(id)) {
+            return;
+        }
+        if self.hashes.len() >= self.limit {
+            self.overflowed = true;
+            return;
+        }
+        self.hashes.insert(id_hash(id));
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.hashes.contains(&id_hash(id))
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// More failed rows than [`MAX_FAILED_IDS`]: some are not remembered.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+}
+
+impl<'a> FromIterator<&'a str> for FailedIds {
+    fn from_iter<T: IntoIterator<Item = &'a str>>(iter: T) -> Self {
+        let mut ids = FailedIds::default();
+        for id in iter {
+            ids.insert(id);
+        }
+        ids
+    }
+}
 
 /// Turns rows into SKU record writes, skipping rows Stripe failed. Inventory and pricing rows
 /// carry only part of a record; they are merged over the product row's fields by the
@@ -15,7 +84,7 @@ pub struct SkuRowSink<'a> {
     feed: Feed,
     import_key: String,
     now: i64,
-    failed: &'a HashSet<String>,
+    failed: &'a FailedIds,
     changes: Vec<SkuChange>,
 }
 
@@ -25,7 +94,7 @@ impl<'a> SkuRowSink<'a> {
         feed: Feed,
         import_key: &str,
         now: i64,
-        failed: &'a HashSet<String>,
+        failed: &'a FailedIds,
     ) -> Self {
         Self {
             account_id: account_id.to_string(),
@@ -134,12 +203,26 @@ mod tests {
     use crate::catalog::{Limits, Validator};
 
     fn changes(feed: Feed, csv: &str, failed: &[&str]) -> Vec<SkuChange> {
-        let failed: HashSet<String> = failed.iter().map(|s| s.to_string()).collect();
+        let failed: FailedIds = failed.iter().copied().collect();
         let mut sink = SkuRowSink::new("acct_1Unit", feed, "import-7", 42, &failed);
         let mut validator = Validator::new(feed, Limits::v2());
         validator.push(csv.as_bytes(), &mut sink).unwrap();
         validator.finish(&mut sink).unwrap();
         sink.take()
+    }
+
+    #[test]
+    fn failed_ids_are_remembered_up_to_their_bound_and_then_say_so() {
+        let mut ids = FailedIds::bounded(2);
+        ids.insert("A");
+        ids.insert("A");
+        ids.insert("B");
+        assert!(!ids.overflowed(), "a repeated id takes no room");
+        assert!(ids.contains("A") && ids.contains("B") && !ids.contains("C"));
+        ids.insert("C");
+        assert!(ids.overflowed());
+        assert_eq!(ids.len(), 2);
+        assert!(!ids.contains("C"), "past the bound nothing more is kept");
     }
 
     #[test]

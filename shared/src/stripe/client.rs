@@ -259,9 +259,15 @@ impl StripeClient {
             .idempotency_key
             .clone()
             .unwrap_or_else(random_idempotency_key);
+        // The whole file must go in one attempt: the per-call timeout would cut a large
+        // one off, so the transfer gets what is left of the invocation's budget.
         let mut request = self
             .http
             .post(format!("{}{path}", self.files_base))
+            .timeout(attempt_timeout(
+                Kind::Transfer,
+                self.settings.request_timeout,
+            )?)
             .bearer_auth(self.secret_key.expose())
             .header("Idempotency-Key", key)
             .multipart(form);

@@ -2,9 +2,6 @@
 //! source (re-fetching expired v2 URLs), the SKU records the checkout hooks read updated
 //! from the rows Stripe accepted, and the feed's slot freed for the next upload.
 
-use std::collections::HashSet;
-
-use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
 use super::{CatalogStore, UploadError, Uploader};
@@ -13,7 +10,7 @@ use crate::catalog::{Limits, Validator};
 use crate::clock::Clock;
 use crate::imports::keys::{Feed, report_key};
 use crate::imports::model::{FeedSlot, ImportRecord, ImportStatus};
-use crate::imports::sku_rows::SkuRowSink;
+use crate::imports::sku_rows::{FailedIds, MAX_FAILED_IDS, SkuRowSink};
 use crate::merchants::{ApiGeneration, Merchant};
 use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::catalog::{CatalogApi, ErrorReport, ImportState};
@@ -85,7 +82,7 @@ where
         status: ImportStatus,
         state: Option<ImportState>,
     ) -> Result<(), UploadError> {
-        let mut failed_ids = HashSet::new();
+        let mut failed_ids = FailedIds::default();
         if let Some(state) = &state {
             record.stripe_status = Some(state.status.clone());
             record.counts.stripe_successes = state.success_count;
@@ -99,10 +96,18 @@ where
                 record.report_keys.extend(copied.0);
             }
         }
-        if matches!(
+        let accepted = matches!(
             status,
             ImportStatus::Succeeded | ImportStatus::SucceededWithErrors
-        ) {
+        );
+        if accepted && failed_ids.overflowed() {
+            // Past the bound, accepted rows cannot be told from failed ones: the SKU
+            // records keep their previous values rather than take a rejected row's.
+            tracing::warn!(account = %record.account_id, import_key = %record.import_key, "Stripe failed more than {MAX_FAILED_IDS} rows: SKU records not updated from this import");
+            record.failure.get_or_insert_with(|| {
+                format!("Stripe failed more than {MAX_FAILED_IDS} rows; the checkout's SKU records were not updated from this import")
+            });
+        } else if accepted {
             self.update_sku_records(&record, &failed_ids).await?;
         }
         record.status = status;
@@ -125,7 +130,7 @@ where
         &self,
         record: &ImportRecord,
         report: &ErrorReport,
-    ) -> Result<(Vec<String>, HashSet<String>), UploadError> {
+    ) -> Result<(Vec<String>, FailedIds), UploadError> {
         let mut report = report.clone();
         let mut response = None;
         for _ in 0..3 {
@@ -174,8 +179,9 @@ where
         let ids = self.stream_report(chunks, &key).await?;
         let mut keys = vec![key.clone()];
         for source in record.sources.iter().skip(1) {
+            // Streamed object to object: a large report is never held whole.
             let copy = report_key(&record.account_id, &source.name, "stripe-errors.csv");
-            let (_, body) = self
+            let (_, mut body) = self
                 .objects
                 .read(&ObjectRef {
                     bucket: self.settings.bucket.clone(),
@@ -185,10 +191,14 @@ where
                     size: 0,
                 })
                 .await?;
-            let body: Vec<Bytes> = body.try_collect().await?;
-            self.objects
-                .put(&self.settings.bucket, &copy, body.concat(), "text/csv")
+            let mut writer = self
+                .objects
+                .writer(&self.settings.bucket, &copy, "text/csv")
                 .await?;
+            while let Some(chunk) = body.try_next().await? {
+                writer.write(&chunk).await?;
+            }
+            writer.finish().await?;
             keys.push(copy);
         }
         Ok((keys, ids))
@@ -199,7 +209,7 @@ where
         &self,
         mut chunks: ByteChunks,
         key: &str,
-    ) -> Result<HashSet<String>, UploadError> {
+    ) -> Result<FailedIds, UploadError> {
         use crate::imports::merge::IdCollector;
         let mut writer = self
             .objects
@@ -225,7 +235,7 @@ where
     async fn update_sku_records(
         &self,
         record: &ImportRecord,
-        failed: &HashSet<String>,
+        failed: &FailedIds,
     ) -> Result<(), UploadError> {
         let (_, mut chunks) = self.objects.read(&record.upload).await?;
         let mut sink = SkuRowSink::new(

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::{CatalogStore, FileOutcome, UploadError, Uploader};
-use crate::bucket::{ObjectRef, ObjectStore};
+use crate::bucket::{ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{ErrorCsvWriter, Limits, RowSink, Validator};
 use crate::clock::Clock;
 use crate::imports::identity::object_identity;
@@ -23,19 +23,38 @@ fn limits(generation: ApiGeneration) -> Limits {
     }
 }
 
-/// Collects failed rows as an error CSV, up to a cap; counts all of them.
+/// The most bytes `validation.csv` keeps, whatever its row cap: a file of long bad rows
+/// must not grow the report (or the memory behind it) without bound.
+pub const MAX_VALIDATION_REPORT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Collects failed rows as an error CSV, up to a row cap and a byte cap; counts all of
+/// them. Rows gather in a small buffer that the caller drains to S3 after every chunk, so
+/// memory holds at most one chunk's worth of failed rows.
 struct CappedErrorCsv {
     writer: ErrorCsvWriter<Vec<u8>>,
     kept: usize,
     cap: usize,
+    /// Bytes of the report so far (drained or not).
+    bytes: usize,
     dropped: u64,
+}
+
+impl CappedErrorCsv {
+    /// The buffered part of the report, once a failed row has been written (a header
+    /// alone is not a report).
+    fn drain(&mut self) -> Option<Vec<u8>> {
+        (self.writer.rows_written() > 0 && !self.writer.output().is_empty())
+            .then(|| std::mem::take(self.writer.output_mut()))
+    }
 }
 
 impl RowSink for CappedErrorCsv {
     type Error = String;
 
     fn header(&mut self, header: &crate::catalog::Header) -> Result<(), Self::Error> {
-        self.writer.header(header).map_err(|e| e.to_string())
+        self.writer.header(header).map_err(|e| e.to_string())?;
+        self.bytes = self.writer.output().len();
+        Ok(())
     }
 
     fn row(
@@ -47,14 +66,17 @@ impl RowSink for CappedErrorCsv {
         if errors.is_empty() {
             return Ok(());
         }
-        if self.kept >= self.cap {
+        if self.kept >= self.cap || self.bytes >= MAX_VALIDATION_REPORT_BYTES {
             self.dropped += 1;
             return Ok(());
         }
         self.kept += 1;
+        let before = self.writer.output().len();
         self.writer
             .row(record, header, errors)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.bytes += self.writer.output().len().saturating_sub(before);
+        Ok(())
     }
 }
 
@@ -62,7 +84,6 @@ struct Validated {
     fatal: Option<String>,
     rows: u64,
     rows_with_errors: u64,
-    error_csv: Vec<u8>,
     dropped: u64,
 }
 
@@ -176,19 +197,8 @@ where
         object: &ObjectRef,
     ) -> Result<FileOutcome, UploadError> {
         let validated = self
-            .validate(object, incoming.feed, limits(merchant.api_generation))
+            .validate(object, incoming, limits(merchant.api_generation))
             .await?;
-        if !validated.error_csv.is_empty() && validated.rows_with_errors > 0 {
-            let key = incoming.report_key("validation.csv");
-            self.objects
-                .put(
-                    &self.settings.bucket,
-                    &key,
-                    validated.error_csv.clone(),
-                    incoming.format.content_type(),
-                )
-                .await?;
-        }
         if let Some(fatal) = &validated.fatal {
             return self.reject(incoming, object, fatal, Some(&validated)).await;
         }
@@ -209,6 +219,7 @@ where
             arrived_at: self.clock.now_millis(),
             rows: validated.rows,
             rows_with_errors: validated.rows_with_errors,
+            rows_left_out_of_report: validated.dropped,
         };
         self.enqueue(&incoming.account_id, incoming.feed, queued)
             .await?;
@@ -218,6 +229,7 @@ where
             "source": object.key,
             "rows": validated.rows,
             "rows_with_errors": validated.rows_with_errors,
+            "rows_left_out_of_validation_csv": validated.dropped,
             "validation_report": (validated.rows_with_errors > 0).then(|| incoming.report_key("validation.csv")),
         }))
         .await?;
@@ -232,47 +244,75 @@ where
         })
     }
 
+    /// Validates the file as it streams; failed rows stream to `validation.csv` (created
+    /// only when there is one).
     async fn validate(
         &self,
         object: &ObjectRef,
-        feed: Feed,
+        incoming: &IncomingKey,
         limits: Limits,
     ) -> Result<Validated, UploadError> {
         let (_, mut chunks) = self.objects.read(object).await?;
-        let mut validator = Validator::new(feed, limits);
+        let mut validator = Validator::new(incoming.feed, limits);
         let mut sink = CappedErrorCsv {
             writer: ErrorCsvWriter::new(Vec::new()),
             kept: 0,
             cap: self.settings.max_report_rows,
+            bytes: 0,
             dropped: 0,
         };
+        let mut report: Option<O::Writer> = None;
         let mut fatal = None;
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk?;
-            if let Err(e) = validator.push(&chunk, &mut sink) {
+        let mut summary = None;
+        loop {
+            let Some(chunk) = chunks.next().await else {
+                match validator.finish(&mut sink) {
+                    Ok(s) => summary = Some(s),
+                    Err(e) => fatal = Some(e.to_string()),
+                }
+                self.drain_report(&mut sink, &mut report, incoming).await?;
+                break;
+            };
+            let pushed = validator.push(&chunk?, &mut sink);
+            self.drain_report(&mut sink, &mut report, incoming).await?;
+            if let Err(e) = pushed {
                 fatal = Some(e.to_string());
                 break;
             }
         }
-        let summary = match fatal {
-            Some(_) => None,
-            None => match validator.finish(&mut sink) {
-                Ok(summary) => Some(summary),
-                Err(e) => {
-                    fatal = Some(e.to_string());
-                    None
-                }
-            },
-        };
-        let dropped = sink.dropped;
-        let error_csv = sink.writer.into_inner();
+        if let Some(writer) = report {
+            writer.finish().await?;
+        }
         Ok(Validated {
             fatal,
             rows: summary.map_or(0, |s| s.rows),
             rows_with_errors: summary.map_or(0, |s| s.rows_with_errors),
-            error_csv,
-            dropped,
+            dropped: sink.dropped,
         })
+    }
+
+    /// Sends what the sink buffered to `validation.csv`, opening it on first use.
+    async fn drain_report(
+        &self,
+        sink: &mut CappedErrorCsv,
+        report: &mut Option<O::Writer>,
+        incoming: &IncomingKey,
+    ) -> Result<(), UploadError> {
+        let Some(bytes) = sink.drain() else {
+            return Ok(());
+        };
+        if report.is_none() {
+            let key = incoming.report_key("validation.csv");
+            *report = Some(
+                self.objects
+                    .writer(&self.settings.bucket, &key, incoming.format.content_type())
+                    .await?,
+            );
+        }
+        if let Some(writer) = report.as_mut() {
+            writer.write(&bytes).await?;
+        }
+        Ok(())
     }
 
     async fn reject(

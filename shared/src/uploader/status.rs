@@ -57,6 +57,7 @@ where
             "merged_with": record.sources.iter().filter(|s| s.name != source.name).map(|s| &s.name).collect::<Vec<_>>(),
             "rows": source.rows,
             "rows_with_errors": source.rows_with_errors,
+            "rows_left_out_of_validation_csv": source.rows_left_out_of_report,
             "stripe_successes": record.counts.stripe_successes,
             "stripe_errors": record.counts.stripe_errors,
             "failure": record.failure,

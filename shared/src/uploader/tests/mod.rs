@@ -1,6 +1,7 @@
 //! The uploader over in-memory stores, an in-memory bucket and a fake of Stripe's catalog
 //! API: intake, cadence and merge, and import completion, with no emulator running.
 
+mod bounded;
 mod lease;
 
 use std::sync::Arc;
