@@ -14,6 +14,7 @@ use shared::config::{
     BuiltWithSecrets, ConfigError, DynamoSettings, Env, StripeSettings, stripe_secret_key,
 };
 use shared::endpoint::HttpAnswer;
+use shared::metrics::Metrics;
 use shared::store::cache::CachedMerchants;
 use shared::store::dynamo::{self, DynamoMerchants};
 use shared::stripe::{self as stripe, StripeClient, StripeError};
@@ -37,6 +38,7 @@ pub struct Function {
     dynamo: aws_sdk_dynamodb::Client,
     http: reqwest::Client,
     app: BuiltWithSecrets<App>,
+    metrics: Metrics,
 }
 
 pub async fn init(env: Env) -> Result<Function, InitError> {
@@ -52,7 +54,12 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         stripe::warm_up(&http, &stripe),
         dynamo::warm_up(&dynamo, &merchants_table)
     );
+    let metrics = Metrics::emf(
+        env.optional("METRICS_NAMESPACE").as_deref(),
+        "account-session",
+    );
     let function = Function {
+        metrics,
         app: BuiltWithSecrets::new(env),
         stripe,
         merchants_table,
@@ -101,7 +108,20 @@ pub fn required_scope(env: &Env) -> Result<Option<String>, ConfigError> {
 
 /// Answers one HTTP request (a POST from the platform's front end, already authorized).
 pub async fn handle(function: &Function, request: &Request) -> http::Response<String> {
-    respond(route(function, request).await)
+    let answer = route(function, request).await;
+    record(&function.metrics, &answer);
+    respond(answer)
+}
+
+/// `AccountSessionsCreated`, or `AccountSessionRejected` by error (a 403 flood is a
+/// front end with the wrong token; a 5xx, Stripe or the secret).
+pub fn record(metrics: &Metrics, answer: &HttpAnswer) {
+    if answer.status < 400 {
+        metrics.count("AccountSessionsCreated", &[]);
+        return;
+    }
+    let error = answer.body["error"]["type"].as_str().unwrap_or("unknown");
+    metrics.count("AccountSessionRejected", &[("Error", error)]);
 }
 
 /// The answer as a response nobody may store: a successful one holds the account session's
@@ -283,8 +303,10 @@ mod tests {
             ),
             rest_api(json!({"scope": "openid"})),
         ];
+        let (metrics, recorded) = Metrics::recording("account-session");
         for (i, request) in refused.iter().enumerate() {
             let answer = check_scope(Some(SCOPE), request).unwrap_err();
+            record(&metrics, &answer);
             let response = respond(answer);
             assert_eq!(response.status(), 403, "request {i}");
             assert_eq!(response.headers()["cache-control"], "no-store");
@@ -296,6 +318,12 @@ mod tests {
                 "{body}"
             );
         }
+        assert_eq!(
+            recorded.sum("AccountSessionRejected", &[("Error", "insufficient_scope")]),
+            3.0,
+            "each refusal is counted for the operator"
+        );
+        assert_eq!(recorded.sum("AccountSessionsCreated", &[]), 0.0);
     }
 
     #[test]
