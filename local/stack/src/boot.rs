@@ -39,6 +39,8 @@ pub struct Options {
     pub concurrency: usize,
     /// Print a line per HTTP API request.
     pub log_requests: bool,
+    /// Put the DynamoDB fault proxy between the functions and DynamoDB Local.
+    pub dynamodb_faults: bool,
 }
 
 fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
@@ -126,6 +128,29 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         .await
         .map_err(|e| format!("secrets extension: {e}"))?;
 
+    // The functions reach DynamoDB through the fault proxy when asked; the stack's own
+    // setup and the scenario's checks go straight to DynamoDB Local.
+    let faults = if options.dynamodb_faults {
+        let proxy = dynamo_faults::FaultProxy::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &options.dynamodb_endpoint,
+        )
+        .await
+        .map_err(|e| format!("the DynamoDB fault proxy cannot listen: {e}"))?;
+        println!(
+            "  dynamodb faults {} -> {} (control: {})",
+            proxy.url(),
+            options.dynamodb_endpoint,
+            proxy.control_url()
+        );
+        Some(proxy)
+    } else {
+        None
+    };
+    let functions_dynamodb = faults
+        .as_ref()
+        .map(|p| p.url())
+        .unwrap_or_else(|| options.dynamodb_endpoint.clone());
     let dead_letters = options.run_dir.join("dead-letters.jsonl");
     let metrics = MetricsCollector::new();
     let mut routes = Vec::new();
@@ -146,10 +171,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
             "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
             secrets_port.to_string(),
         );
-        environment.insert(
-            "DYNAMODB_ENDPOINT".into(),
-            options.dynamodb_endpoint.clone(),
-        );
+        environment.insert("DYNAMODB_ENDPOINT".into(), functions_dynamodb.clone());
         environment.insert("S3_ENDPOINT".into(), options.s3_endpoint.clone());
         let name = format!("{}-{}", options.stack_name, function.logical_id);
         let local = LocalFunction::start(
@@ -293,6 +315,9 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
     ] {
         cli_env.insert(k.into(), v);
     }
+    if let Some(proxy) = &faults {
+        cli_env.insert("DYNAMODB_FAULTS_URL".into(), proxy.control_url());
+    }
     let env_file = options.run_dir.join("stack.env");
     let mut text: String = cli_env
         .iter()
@@ -323,6 +348,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
             .map(|(f, local)| (f.logical_id.clone(), local.clone()))
             .collect(),
         metrics,
+        faults,
     })
 }
 
@@ -415,13 +441,22 @@ Local stack
     finalize hook     POST {api}/stripe/hooks/finalize_checkout   secret {TEST_HOOK_SECRET}
     account sessions  POST {api}/account_sessions (Bearer JWT; signature not checked locally)
   stripe-sim        {sim} (secret key {LOCAL_STRIPE_KEY}; control endpoints under /_sim/)
-  DynamoDB Local    {dynamo}
+  DynamoDB Local    {dynamo}{faults}
   S3 emulator       {s3} (bucket {bucket}; drop feeds under incoming/<acct>/catalog/)
   function logs     {run}/<Function>.log, stripe-sim {run}/stripe-sim.log
   failed events     {run}/dead-letters.jsonl
   acb against it    source {run}/stack.env && acb orders list acct_1LocalDemoShop",
         sim = stack.sim_url,
         dynamo = stack.dynamodb_endpoint,
+        faults = stack
+            .faults
+            .as_ref()
+            .map(|p| format!(
+                "\n  DynamoDB faults   {} (the functions' endpoint): curl -X POST {} -d '{{\"throttle_percent\":10,\"operations\":[\"TransactWriteItems\"]}}'; DELETE to stop",
+                p.url(),
+                p.control_url()
+            ))
+            .unwrap_or_default(),
         s3 = stack.s3_endpoint,
         bucket = stack.bucket,
     );

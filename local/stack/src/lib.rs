@@ -37,6 +37,8 @@ pub struct Stack {
     pub functions: Vec<(String, runtime::LocalFunction)>,
     /// The functions' EMF metrics, summed.
     pub metrics: metrics::MetricsCollector,
+    /// The DynamoDB fault proxy the functions go through (`--dynamodb-faults`).
+    pub faults: Option<dynamo_faults::FaultProxy>,
 }
 
 impl Stack {

@@ -64,6 +64,11 @@ struct Args {
     /// invocations queue once N are busy.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
+    /// Put a fault proxy between the functions and DynamoDB Local: it forwards everything
+    /// until told otherwise through its control endpoint (printed at start, and
+    /// DYNAMODB_FAULTS_URL in stack.env), e.g. `POST /_faults {"throttle_percent":10}`.
+    #[arg(long)]
+    dynamodb_faults: bool,
 }
 
 impl Args {
@@ -83,6 +88,7 @@ impl Args {
             s3_endpoint: self.s3_endpoint.clone(),
             concurrency: usize::from(self.concurrency),
             log_requests: true,
+            dynamodb_faults: self.dynamodb_faults,
         }
     }
 }
