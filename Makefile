@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks services-up services-down services-status \
+.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks bench-contention services-up services-down services-status \
         sam-validate sam-build sam-build-check clean distclean
 
 help: ## Show this help
@@ -64,6 +64,14 @@ bench-upload-bad: ## Peak RSS of validate-and-upload on a 199 MB file whose ever
 
 bench-hooks: services-up ## Checkout hooks latency p50/p99: logic, in-process with DynamoDB Local, HTTP end to end
 	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p finalize-checkout --bench hook_latency; $(CARGO) bench -p finalize-checkout --bench cold_start
+
+# 500 signed finalize_checkout calls from 16 clients for one SKU with 100 in stock, through
+# the local stack (release binaries, up to 8 instances, the DynamoDB fault proxy): once as
+# is, once with 10% of DynamoDB calls throttled. Fails if more than the stock is approved.
+# BENCH_REQUESTS, BENCH_CLIENTS, BENCH_STOCK, BENCH_CONCURRENCY, BENCH_THROTTLE_PERCENT.
+bench-contention: services-up ## Oversell acceptance: 500 concurrent finalize calls for 100 units, plain and with 10% DynamoDB throttling
+	@$(CARGO) build --release --workspace --bins --locked
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench contention --locked
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start

@@ -29,6 +29,7 @@ pub struct JwtSettings {
 struct Routes {
     routes: Vec<(Route, LocalFunction)>,
     jwt: JwtSettings,
+    log_requests: bool,
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {
@@ -40,13 +41,19 @@ fn api_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Serves the routes on `addr` until the process ends.
+/// Serves the routes on `addr` until the process ends; with `log_requests`, prints a line
+/// per request (method, path, status, function, time).
 pub async fn serve(
     addr: SocketAddr,
     routes: Vec<(Route, LocalFunction)>,
     jwt: JwtSettings,
+    log_requests: bool,
 ) -> std::io::Result<SocketAddr> {
-    let state = Arc::new(Routes { routes, jwt });
+    let state = Arc::new(Routes {
+        routes,
+        jwt,
+        log_requests,
+    });
     let app = axum::Router::new().fallback(handle).with_state(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
@@ -96,12 +103,14 @@ async fn handle(State(state): State<Arc<Routes>>, request: Request) -> Response 
             api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     };
-    println!(
-        "    {method} {path} -> {} ({}, {} ms)",
-        response.status().as_u16(),
-        function.name(),
-        started.elapsed().as_millis()
-    );
+    if state.log_requests {
+        println!(
+            "    {method} {path} -> {} ({}, {} ms)",
+            response.status().as_u16(),
+            function.name(),
+            started.elapsed().as_millis()
+        );
+    }
     response
 }
 

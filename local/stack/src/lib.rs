@@ -1,7 +1,9 @@
 //! The local stack behind `make run` (see main.rs): a Lambda Runtime API per function,
 //! the HTTP API, S3 notifications and schedules from `template.yaml`, and the scenario.
 
+pub mod boot;
 pub mod gateway;
+pub mod metrics;
 pub mod runtime;
 pub mod scenario;
 pub mod secrets;
@@ -31,10 +33,23 @@ pub struct Stack {
     pub cli_env: BTreeMap<String, String>,
     pub dynamo: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    /// Each function's local Lambda service, by logical id.
+    pub functions: Vec<(String, runtime::LocalFunction)>,
+    /// The functions' EMF metrics, summed.
+    pub metrics: metrics::MetricsCollector,
+    /// The DynamoDB fault proxy the functions go through (`--dynamodb-faults`).
+    pub faults: Option<dynamo_faults::FaultProxy>,
 }
 
 impl Stack {
     pub fn table(&self, logical_id: &str) -> String {
         self.tables.get(logical_id).cloned().unwrap_or_default()
+    }
+
+    pub fn function(&self, logical_id: &str) -> Option<&runtime::LocalFunction> {
+        self.functions
+            .iter()
+            .find(|(id, _)| id == logical_id)
+            .map(|(_, f)| f)
     }
 }

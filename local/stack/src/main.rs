@@ -3,22 +3,14 @@
 //! the schedule, all as `template.yaml` declares them; stripe-sim plays Stripe. A scenario
 //! then walks a merchant from sign-up to a refunded order (see scenario.rs).
 
-use local_stack::runtime::{LocalFunction, ProcessSpec};
-use local_stack::template::{StackContext, Template};
-use local_stack::{Stack, gateway, provision, scenario, secrets, template, triggers};
+use local_stack::boot::{self, Options};
+use local_stack::scenario;
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use sample_events::fixtures::{TEST_HOOK_SECRET, TEST_THIN_EVENT_SECRET, TEST_WEBHOOK_SECRET};
-use serde_json::json;
-
-/// The secret key stripe-sim accepts and the functions use (a local test value).
-const LOCAL_STRIPE_KEY: &str = "sk_test_local_stack";
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +59,38 @@ struct Args {
     dynamodb_endpoint: String,
     #[arg(long, env = "S3_ENDPOINT")]
     s3_endpoint: String,
+    /// Instances (processes) per function at most, as Lambda scales out: concurrent
+    /// invocations go to different instances, a new one starts when all are busy, and
+    /// invocations queue once N are busy.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Put a fault proxy between the functions and DynamoDB Local: it forwards everything
+    /// until told otherwise through its control endpoint (printed at start, and
+    /// DYNAMODB_FAULTS_URL in stack.env), e.g. `POST /_faults {"throttle_percent":10}`.
+    #[arg(long)]
+    dynamodb_faults: bool,
+}
+
+impl Args {
+    fn options(&self) -> Options {
+        Options {
+            http_port: self.http_port,
+            sim_port: self.sim_port,
+            tick_seconds: self.tick_seconds,
+            feed_interval_seconds: self.feed_interval_seconds,
+            stack_name: self.stack_name.clone(),
+            bin_dir: self.bin_dir.clone(),
+            template: self.template.clone(),
+            python: self.python.clone(),
+            run_dir: self.run_dir.clone(),
+            demo_dir: self.demo_dir.clone(),
+            dynamodb_endpoint: self.dynamodb_endpoint.clone(),
+            s3_endpoint: self.s3_endpoint.clone(),
+            concurrency: usize::from(self.concurrency),
+            log_requests: true,
+            dynamodb_faults: self.dynamodb_faults,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -100,7 +124,7 @@ async fn run(args: Args) -> ExitCode {
 }
 
 async fn start_and_play(args: &Args) -> ExitCode {
-    let stack = match start(args).await {
+    let stack = match boot::start(&args.options()).await {
         Ok(stack) => stack,
         Err(e) => {
             eprintln!("error: the local stack did not start: {e}");
@@ -112,7 +136,7 @@ async fn start_and_play(args: &Args) -> ExitCode {
     } else {
         scenario::play(&stack).await
     };
-    print_where_to_look(&stack);
+    boot::print_where_to_look(&stack);
     if args.once {
         return if passed {
             ExitCode::SUCCESS
@@ -140,372 +164,4 @@ async fn shutdown_signal() -> &'static str {
         _ = term.recv() => "SIGTERM",
         _ = hangup.recv() => "SIGHUP",
     }
-}
-
-fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
-    [
-        ("AWS_ACCESS_KEY_ID", "local".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "local".to_string()),
-        ("AWS_REGION", context.region.clone()),
-        ("AWS_DEFAULT_REGION", context.region.clone()),
-    ]
-}
-
-async fn start(args: &Args) -> Result<Stack, String> {
-    std::fs::create_dir_all(&args.run_dir)
-        .map_err(|e| format!("creating {}: {e}", args.run_dir.display()))?;
-    let sim_url = format!("http://127.0.0.1:{}", args.sim_port);
-    let api_url = format!("http://127.0.0.1:{}", args.http_port);
-    let context = StackContext {
-        stack_name: args.stack_name.clone(),
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        parameters: HashMap::from([
-            ("StripeApiBase".to_string(), sim_url.clone()),
-            ("StripeFilesBase".to_string(), sim_url.clone()),
-            ("StripeLivemode".to_string(), "false".to_string()),
-            (
-                "FeedUploadIntervalSeconds".to_string(),
-                args.feed_interval_seconds.to_string(),
-            ),
-        ]),
-    };
-    for (name, value) in local_aws_env(&context) {
-        // SAFETY: set once at start-up, before any other thread reads the environment.
-        unsafe { std::env::set_var(name, value) };
-    }
-
-    println!("Starting the local stack ({})", args.stack_name);
-    let doc = template::render_yaml(
-        &args.python,
-        Path::new("local/scripts/template-json.py"),
-        &args.template,
-    )
-    .map_err(|e| e.to_string())?;
-    let template = Template::new(doc, context.clone());
-    let functions = template.functions().map_err(|e| e.to_string())?;
-    let tables = template.tables().map_err(|e| e.to_string())?;
-    let bucket = template.bucket().map_err(|e| e.to_string())?;
-
-    let dynamo = shared::store::dynamo::client(&shared::config::DynamoSettings::for_tooling(
-        args.dynamodb_endpoint.clone(),
-    ))
-    .await;
-    let s3 = shared::bucket::S3Objects::client(Some(&args.s3_endpoint)).await;
-    for table in &tables {
-        let created = provision::create_table(&dynamo, table).await?;
-        println!(
-            "  table  {:<40} {}",
-            table.name,
-            if created { "created" } else { "kept" }
-        );
-    }
-    let created = provision::create_bucket(&s3, &bucket).await?;
-    println!(
-        "  bucket {:<40} {}",
-        bucket.name,
-        if created { "created" } else { "kept" }
-    );
-
-    // One secret per value, each served the way the Lambda extension serves it, under the id
-    // the template gives the functions that use it.
-    let session_token = format!("local-session-{:032x}", fastrand::u128(..));
-    let local_values = HashMap::from([
-        ("STRIPE_SECRET_KEY", LOCAL_STRIPE_KEY),
-        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET),
-        ("STRIPE_THIN_EVENT_SECRETS", TEST_THIN_EVENT_SECRET),
-        ("STRIPE_HOOK_SECRETS", TEST_HOOK_SECRET),
-    ]);
-    let served =
-        secrets::secrets_to_serve(functions.iter().map(|f| &f.environment), &local_values)?;
-    let secrets_port = secrets::serve(&session_token, served)
-        .await
-        .map_err(|e| format!("secrets extension: {e}"))?;
-
-    let dead_letters = args.run_dir.join("dead-letters.jsonl");
-    let mut routes = Vec::new();
-    let mut targets = Vec::new();
-    for function in &functions {
-        let executable = args.bin_dir.join(&function.binary);
-        if !executable.exists() {
-            return Err(format!(
-                "{} is not built ({}); `make run` builds it",
-                function.logical_id,
-                executable.display()
-            ));
-        }
-        let mut environment = function.environment.clone();
-        environment.extend(local_aws_env(&context).map(|(k, v)| (k.to_string(), v)));
-        environment.insert("AWS_SESSION_TOKEN".into(), session_token.clone());
-        environment.insert(
-            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
-            secrets_port.to_string(),
-        );
-        environment.insert("DYNAMODB_ENDPOINT".into(), args.dynamodb_endpoint.clone());
-        environment.insert("S3_ENDPOINT".into(), args.s3_endpoint.clone());
-        let name = format!("{}-{}", args.stack_name, function.logical_id);
-        let local = LocalFunction::start(
-            &name,
-            &format!(
-                "arn:aws:lambda:{}:{}:function:{name}",
-                context.region, context.account_id
-            ),
-            ProcessSpec {
-                executable,
-                environment,
-                log_file: args.run_dir.join(format!("{}.log", function.logical_id)),
-                timeout: function.timeout,
-                memory_mb: function.memory_mb,
-            },
-        )
-        .await
-        .map_err(|e| format!("{}: {e}", function.logical_id))?;
-        println!(
-            "  function {:<38} {}",
-            function.logical_id,
-            function
-                .routes
-                .iter()
-                .map(|r| format!("{} {}", r.method, r.path))
-                .chain(
-                    function
-                        .s3_triggers
-                        .iter()
-                        .map(|t| format!("s3://{}/{}*", t.bucket, t.prefix))
-                )
-                .chain(function.schedules.iter().map(|s| format!(
-                    "schedule every {}s (template: {}s)",
-                    if args.tick_seconds == 0 {
-                        s.every.as_secs()
-                    } else {
-                        args.tick_seconds
-                    },
-                    s.every.as_secs()
-                )))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        for route in &function.routes {
-            routes.push((route.clone(), local.clone()));
-        }
-        targets.push((function.clone(), local));
-    }
-
-    let jwt = gateway::JwtSettings {
-        issuer: template
-            .resolve(&json!({"Ref": "JwtIssuer"}))
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        audiences: template
-            .resolve(&json!({"Ref": "JwtAudience"}))
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-            .split(',')
-            .map(|a| a.trim().to_string())
-            .collect(),
-    };
-    let route_paths: Vec<String> = routes.iter().map(|(r, _)| r.path.clone()).collect();
-    gateway::serve(
-        SocketAddr::from(([127, 0, 0, 1], args.http_port)),
-        routes,
-        jwt,
-    )
-    .await
-    .map_err(|e| format!("the HTTP API cannot listen on {api_url}: {e} (another port: --http-port N, e.g. make run ARGS='--http-port 9100')"))?;
-
-    start_sim(args, &api_url, &sim_url, &route_paths).await?;
-
-    for (function, local) in &targets {
-        let target = triggers::Target {
-            function: local.clone(),
-            retries: function.async_retries,
-            dead_letters: dead_letters.clone(),
-        };
-        for trigger in &function.s3_triggers {
-            triggers::watch_bucket(
-                s3.clone(),
-                trigger.clone(),
-                context.clone(),
-                target.clone(),
-                Duration::from_millis(500),
-            )
-            .await
-            .map_err(|e| format!("watching s3://{}/{}: {e}", trigger.bucket, trigger.prefix))?;
-        }
-        for schedule in &function.schedules {
-            let every = if args.tick_seconds == 0 {
-                schedule.every
-            } else {
-                Duration::from_secs(args.tick_seconds)
-            };
-            triggers::schedule(
-                schedule.clone(),
-                function.logical_id.clone(),
-                context.clone(),
-                target.clone(),
-                every,
-            );
-        }
-    }
-
-    let table_names: HashMap<String, String> = tables
-        .iter()
-        .map(|t| (t.logical_id.clone(), t.name.clone()))
-        .collect();
-    let mut cli_env: BTreeMap<String, String> = local_aws_env(&context)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    for (var, logical_id) in [
-        ("MERCHANTS_TABLE", "MerchantsTable"),
-        ("ORDERS_TABLE", "OrdersTable"),
-        ("AGREEMENTS_TABLE", "AgreementsTable"),
-        ("DEAD_LETTERS_TABLE", "DeadLettersTable"),
-        ("CATALOG_TABLE", "CatalogTable"),
-    ] {
-        cli_env.insert(
-            var.into(),
-            table_names.get(logical_id).cloned().unwrap_or_default(),
-        );
-    }
-    for (k, v) in [
-        ("CATALOG_BUCKET", bucket.name.clone()),
-        ("DYNAMODB_ENDPOINT", args.dynamodb_endpoint.clone()),
-        ("S3_ENDPOINT", args.s3_endpoint.clone()),
-        ("STRIPE_SECRET_KEY", LOCAL_STRIPE_KEY.to_string()),
-        ("STRIPE_API_BASE", sim_url.clone()),
-        ("STRIPE_FILES_BASE", sim_url.clone()),
-        ("STRIPE_SIM_URL", sim_url.clone()),
-        ("ACB_API_URL", api_url.clone()),
-    ] {
-        cli_env.insert(k.into(), v);
-    }
-    let env_file = args.run_dir.join("stack.env");
-    let mut text: String = cli_env
-        .iter()
-        .map(|(k, v)| format!("export {k}={v}\n"))
-        .collect();
-    // `acb` on PATH for whoever sources the file.
-    let bin_dir = std::fs::canonicalize(&args.bin_dir).unwrap_or_else(|_| args.bin_dir.clone());
-    text.push_str(&format!("export PATH=\"{}:$PATH\"\n", bin_dir.display()));
-    std::fs::write(&env_file, text).map_err(|e| format!("writing {}: {e}", env_file.display()))?;
-
-    Ok(Stack {
-        context,
-        api_url,
-        sim_url,
-        bucket: bucket.name,
-        tables: table_names,
-        dynamodb_endpoint: args.dynamodb_endpoint.clone(),
-        s3_endpoint: args.s3_endpoint.clone(),
-        run_dir: args.run_dir.clone(),
-        bin_dir: args.bin_dir.clone(),
-        demo_dir: args.demo_dir.clone(),
-        cli_env,
-        dynamo,
-        s3,
-    })
-}
-
-/// Starts stripe-sim, delivering webhooks, thin events and hook calls to the local API.
-async fn start_sim(
-    args: &Args,
-    api_url: &str,
-    sim_url: &str,
-    routes: &[String],
-) -> Result<(), String> {
-    let route = |suffix: &str| -> Result<String, String> {
-        routes
-            .iter()
-            .find(|p| p.ends_with(suffix))
-            .map(|p| format!("{api_url}{p}"))
-            .ok_or_else(|| format!("template.yaml has no route ending in {suffix}"))
-    };
-    let log_path = args.run_dir.join("stripe-sim.log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|e| format!("{}: {e}", log_path.display()))?;
-    let stderr = log.try_clone().map_err(|e| e.to_string())?;
-    let executable = args.bin_dir.join("stripe-sim");
-    let mut command = tokio::process::Command::new(&executable);
-    command
-        .arg("--port")
-        .arg(args.sim_port.to_string())
-        .arg("--api-key")
-        .arg(LOCAL_STRIPE_KEY)
-        .arg("--webhook-url")
-        .arg(route("/stripe/webhooks")?)
-        .arg("--thin-event-url")
-        .arg(route("/stripe/events")?)
-        .arg("--customize-url")
-        .arg(route("/customize_checkout")?)
-        .arg("--finalize-url")
-        .arg(route("/finalize_checkout")?)
-        .env("STRIPE_SIM_WEBHOOK_SECRET", TEST_WEBHOOK_SECRET)
-        .env("STRIPE_SIM_THIN_EVENT_SECRET", TEST_THIN_EVENT_SECRET)
-        .env("STRIPE_SIM_HOOK_SECRET", TEST_HOOK_SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(stderr))
-        .kill_on_drop(true);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", executable.display()))?;
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "stripe-sim exited ({status}); is port {} free (another: --sim-port N)? see {}",
-                args.sim_port,
-                log_path.display()
-            ));
-        }
-        if client
-            .get(format!("{sim_url}/_sim/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            println!("  stripe-sim {sim_url}");
-            tokio::spawn(async move {
-                let status = child.wait().await;
-                eprintln!("  ! stripe-sim exited: {status:?}");
-            });
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!(
-        "stripe-sim did not answer on {sim_url}; see {}",
-        log_path.display()
-    ))
-}
-
-fn print_where_to_look(stack: &Stack) {
-    let api = &stack.api_url;
-    let run = stack.run_dir.display();
-    println!(
-        "
-Local stack
-  HTTP API          {api}
-    Connect webhooks  POST {api}/stripe/webhooks                  secret {TEST_WEBHOOK_SECRET}
-    thin events       POST {api}/stripe/events                    secret {TEST_THIN_EVENT_SECRET}
-    customize hook    POST {api}/stripe/hooks/customize_checkout  secret {TEST_HOOK_SECRET}
-    finalize hook     POST {api}/stripe/hooks/finalize_checkout   secret {TEST_HOOK_SECRET}
-    account sessions  POST {api}/account_sessions (Bearer JWT; signature not checked locally)
-  stripe-sim        {sim} (secret key {LOCAL_STRIPE_KEY}; control endpoints under /_sim/)
-  DynamoDB Local    {dynamo}
-  S3 emulator       {s3} (bucket {bucket}; drop feeds under incoming/<acct>/catalog/)
-  function logs     {run}/<Function>.log, stripe-sim {run}/stripe-sim.log
-  failed events     {run}/dead-letters.jsonl
-  acb against it    source {run}/stack.env && acb orders list acct_1LocalDemoShop",
-        sim = stack.sim_url,
-        dynamo = stack.dynamodb_endpoint,
-        s3 = stack.s3_endpoint,
-        bucket = stack.bucket,
-    );
 }

@@ -1,15 +1,26 @@
-//! A local Lambda service for one function: the function's real binary runs as a child
-//! process and polls this Runtime API (`AWS_LAMBDA_RUNTIME_API`) for invocations, exactly
-//! as it does in AWS. One instance per function, so invocations of a function queue up.
+//! A local Lambda service for one function: the function's real binary runs as child
+//! processes that poll a Runtime API (`AWS_LAMBDA_RUNTIME_API`) for invocations, exactly
+//! as they do in AWS.
 //!
-//! Like Lambda, an invocation that outlives the function's timeout fails and the process is
+//! Like Lambda, a function scales out to a number of instances (execution environments),
+//! each a process with its own Runtime API endpoint that takes one invocation at a time.
+//! An invocation goes to an idle instance; when every instance is busy and fewer than the
+//! function's concurrency run, a new one is started (a cold start); at the limit,
+//! invocations wait in a queue, in arrival order. Instances stay warm until the stack
+//! stops. The first instance starts with the stack, so a failing cold start shows at once.
+//!
+//! An invocation that outlives the function's timeout fails and its instance's process is
 //! replaced, and a process that exits (a failed cold start, a panic) fails the invocation
 //! it held and is started again for the next one.
+//!
+//! Each process's stdout is read line by line into its log file; lines in CloudWatch's
+//! Embedded Metric Format also go to the stack's [`MetricsCollector`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -19,7 +30,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::sync::{Notify, oneshot};
+
+use crate::metrics::MetricsCollector;
 
 /// Why an invocation produced no result.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -44,30 +58,74 @@ struct Invocation {
     deadline_ms: u128,
 }
 
-struct Shared {
-    function_name: String,
-    function_arn: String,
-    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
-    pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
-    /// The invocation the process holds now.
-    current: Mutex<Option<String>>,
+/// One execution environment: a process and its own Runtime API endpoint.
+struct Instance {
+    id: usize,
+    runtime_api: String,
     /// Tells the supervisor to replace the process (after a timeout).
     restart: Notify,
+    /// The pid of the current process (0 until it started).
+    pid: AtomicU32,
+    /// Invocations this instance took.
+    invocations: AtomicU64,
 }
 
-/// How to start the function's process.
+/// What an instance endpoint's handlers and its supervisor share.
+#[derive(Clone)]
+struct Endpoint {
+    function: Arc<Function>,
+    instance: Arc<Instance>,
+}
+
+/// Everything about the function's invocations, under one lock.
+#[derive(Default)]
+struct Pool {
+    queue: VecDeque<Invocation>,
+    instances: Vec<Arc<Instance>>,
+    /// By instance id: the invocation it holds now.
+    current: Vec<Option<String>>,
+    /// Instances not holding an invocation (idle, or starting and about to poll).
+    available: usize,
+    /// Callers waiting for an answer, by request id.
+    pending: HashMap<String, oneshot::Sender<Outcome>>,
+}
+
+struct Function {
+    name: String,
+    arn: String,
+    max_instances: usize,
+    spec: ProcessSpec,
+    pool: Mutex<Pool>,
+    /// Wakes an instance waiting in `/next` when an invocation is queued.
+    ready: Notify,
+}
+
+/// How to start the function's processes.
+#[derive(Clone)]
 pub struct ProcessSpec {
     pub executable: PathBuf,
     pub environment: BTreeMap<String, String>,
     pub log_file: PathBuf,
     pub timeout: Duration,
     pub memory_mb: u64,
+    /// Where the EMF metric lines of the function's stdout go, if anywhere.
+    pub metrics: Option<MetricsCollector>,
+}
+
+/// What one instance did, for tests, the summary and the load harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStats {
+    pub id: usize,
+    /// Its Runtime API endpoint (`host:port`).
+    pub runtime_api: String,
+    /// The pid of its current process, if one started.
+    pub pid: Option<u32>,
+    pub invocations: u64,
 }
 
 #[derive(Clone)]
 pub struct LocalFunction {
-    shared: Arc<Shared>,
-    sender: mpsc::UnboundedSender<Invocation>,
+    function: Arc<Function>,
     timeout: Duration,
 }
 
@@ -78,47 +136,71 @@ fn now_ms() -> u128 {
         .unwrap_or(0)
 }
 
+impl Function {
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Removes a caller's pending entry however its wait ends (answered, timed out, dropped).
+struct PendingGuard<'a> {
+    function: &'a Function,
+    request_id: &'a str,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.function.pool().pending.remove(self.request_id);
+    }
+}
+
 impl LocalFunction {
-    /// Serves the Runtime API on a loopback port and starts the process against it.
+    /// Starts the function with up to `concurrency` instances (at least one): the first
+    /// now, the others as invocations need them.
     pub async fn start(
         function_name: &str,
         function_arn: &str,
         spec: ProcessSpec,
+        concurrency: usize,
     ) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            function_name: function_name.to_string(),
-            function_arn: function_arn.to_string(),
-            queue: tokio::sync::Mutex::new(receiver),
-            pending: Mutex::new(HashMap::new()),
-            current: Mutex::new(None),
-            restart: Notify::new(),
-        });
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let runtime_api = listener.local_addr()?.to_string();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         let timeout = spec.timeout;
-        tokio::spawn(supervise(shared.clone(), spec, runtime_api));
-        Ok(LocalFunction {
-            shared,
-            sender,
-            timeout,
-        })
+        let function = Arc::new(Function {
+            name: function_name.to_string(),
+            arn: function_arn.to_string(),
+            max_instances: concurrency.max(1),
+            spec,
+            pool: Mutex::new(Pool::default()),
+            ready: Notify::new(),
+        });
+        let first = {
+            let mut pool = function.pool();
+            add_instance(&mut pool)?
+        };
+        launch(&function, first);
+        Ok(LocalFunction { function, timeout })
     }
 
     pub fn name(&self) -> &str {
-        &self.shared.function_name
+        &self.function.name
+    }
+
+    /// The most instances this function runs at once.
+    pub fn concurrency(&self) -> usize {
+        self.function.max_instances
+    }
+
+    /// Every instance started so far, in start order.
+    pub fn instances(&self) -> Vec<InstanceStats> {
+        let pool = self.function.pool();
+        pool.instances
+            .iter()
+            .map(|i| InstanceStats {
+                id: i.id,
+                runtime_api: i.runtime_api.clone(),
+                pid: Some(i.pid.load(Ordering::SeqCst)).filter(|p| *p != 0),
+                invocations: i.invocations.load(Ordering::SeqCst),
+            })
+            .collect()
     }
 
     /// A synchronous (`RequestResponse`) invocation: the function's JSON answer.
@@ -132,26 +214,41 @@ impl LocalFunction {
             fastrand::u64(..1 << 48)
         );
         let (tx, rx) = oneshot::channel();
-        self.shared
-            .pending
-            .lock()
-            .expect("pending lock")
-            .insert(request_id.clone(), tx);
         let invocation = Invocation {
             request_id: request_id.clone(),
             payload: Bytes::from(serde_json::to_vec(payload).unwrap_or_default()),
             deadline_ms: now_ms() + self.timeout.as_millis(),
         };
-        if self.sender.send(invocation).is_err() {
-            return Err(InvokeError::Exited("the local runtime stopped".into()));
+        let _guard = PendingGuard {
+            function: &self.function,
+            request_id: &request_id,
+        };
+        let started = {
+            let mut pool = self.function.pool();
+            pool.pending.insert(request_id.clone(), tx);
+            pool.queue.push_back(invocation);
+            // Every instance is busy (or already promised to an earlier invocation):
+            // scale out while below the function's concurrency.
+            if pool.queue.len() > pool.available
+                && pool.instances.len() < self.function.max_instances
+            {
+                match add_instance(&mut pool) {
+                    Ok(instance) => Some(instance),
+                    Err(e) => {
+                        eprintln!("  ! {}: cannot start another instance: {e}", self.name());
+                        None
+                    }
+                }
+            } else {
+                None
+            }
+        };
+        if let Some(instance) = started {
+            launch(&self.function, instance);
         }
+        self.function.ready.notify_one();
         // Queued time counts too: the caller waits at most the timeout plus a grace period.
         let outcome = tokio::time::timeout(self.timeout + Duration::from_secs(1), rx).await;
-        self.shared
-            .pending
-            .lock()
-            .expect("pending lock")
-            .remove(&request_id);
         match outcome {
             Ok(Ok(Outcome::Response(bytes))) => {
                 serde_json::from_slice(&bytes).map_err(|e| InvokeError::Function {
@@ -164,9 +261,13 @@ impl LocalFunction {
                 "the runtime dropped the invocation".into(),
             )),
             Err(_) => {
-                let held = self.shared.current.lock().expect("current lock").clone();
-                if held.as_deref() == Some(request_id.as_str()) {
-                    self.shared.restart.notify_one();
+                let pool = self.function.pool();
+                let holder = pool
+                    .current
+                    .iter()
+                    .position(|c| c.as_deref() == Some(request_id.as_str()));
+                if let Some(holder) = holder {
+                    pool.instances[holder].restart.notify_one();
                 }
                 Err(InvokeError::Timeout(self.timeout))
             }
@@ -209,19 +310,64 @@ impl LocalFunction {
     }
 }
 
-fn settle(shared: &Shared, request_id: &str, outcome: Outcome) -> StatusCode {
-    {
-        let mut current = shared.current.lock().expect("current lock");
-        if current.as_deref() == Some(request_id) {
-            *current = None;
+/// Registers a new instance with its own Runtime API port (bound now, served by
+/// [`launch`]), counted as available from the start: it polls as soon as it is up.
+fn add_instance(pool: &mut Pool) -> std::io::Result<(Arc<Instance>, std::net::TcpListener)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let instance = Arc::new(Instance {
+        id: pool.instances.len(),
+        runtime_api: listener.local_addr()?.to_string(),
+        restart: Notify::new(),
+        pid: AtomicU32::new(0),
+        invocations: AtomicU64::new(0),
+    });
+    pool.instances.push(instance.clone());
+    pool.current.push(None);
+    pool.available += 1;
+    Ok((instance, listener))
+}
+
+/// Serves the instance's Runtime API and starts its process.
+fn launch(function: &Arc<Function>, (instance, listener): (Arc<Instance>, std::net::TcpListener)) {
+    let endpoint = Endpoint {
+        function: function.clone(),
+        instance,
+    };
+    let app = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(endpoint.clone());
+    match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            tokio::spawn(supervise(endpoint));
         }
+        Err(e) => eprintln!(
+            "  ! {}: instance {} cannot serve its Runtime API: {e}",
+            function.name, endpoint.instance.id
+        ),
     }
-    match shared
-        .pending
-        .lock()
-        .expect("pending lock")
-        .remove(request_id)
-    {
+}
+
+fn settle(endpoint: &Endpoint, request_id: &str, outcome: Outcome) -> StatusCode {
+    let waiter = {
+        let mut pool = endpoint.function.pool();
+        let slot = endpoint.instance.id;
+        if pool.current[slot].as_deref() == Some(request_id) {
+            pool.current[slot] = None;
+            pool.available += 1;
+        }
+        pool.pending.remove(request_id)
+    };
+    match waiter {
         Some(waiter) => {
             let _ = waiter.send(outcome);
             StatusCode::ACCEPTED
@@ -231,27 +377,35 @@ fn settle(shared: &Shared, request_id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
-async fn next(State(shared): State<Arc<Shared>>) -> Response {
-    let invocation = {
-        let mut queue = shared.queue.lock().await;
-        loop {
-            match queue.recv().await {
-                // Skip invocations whose caller already gave up.
-                Some(inv)
-                    if shared
-                        .pending
-                        .lock()
-                        .expect("pending lock")
-                        .contains_key(&inv.request_id) =>
-                {
-                    break inv;
-                }
-                Some(_) => continue,
-                None => return StatusCode::GONE.into_response(),
-            }
+/// The next invocation for this instance, skipping those whose caller already gave up.
+fn take(endpoint: &Endpoint) -> Option<Invocation> {
+    let mut pool = endpoint.function.pool();
+    while let Some(invocation) = pool.queue.pop_front() {
+        if pool.pending.contains_key(&invocation.request_id) {
+            pool.current[endpoint.instance.id] = Some(invocation.request_id.clone());
+            pool.available = pool.available.saturating_sub(1);
+            endpoint.instance.invocations.fetch_add(1, Ordering::SeqCst);
+            return Some(invocation);
         }
+    }
+    None
+}
+
+async fn next(State(endpoint): State<Endpoint>) -> Response {
+    let invocation = loop {
+        // Registered before looking, so an invocation queued in between still wakes us.
+        let notified = endpoint.function.ready.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(invocation) = take(&endpoint) {
+            break invocation;
+        }
+        notified.await;
     };
-    *shared.current.lock().expect("current lock") = Some(invocation.request_id.clone());
+    // Others may be queued behind it: pass the word on to another idle instance.
+    if !endpoint.function.pool().queue.is_empty() {
+        endpoint.function.ready.notify_one();
+    }
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -268,7 +422,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     );
     set(
         "lambda-runtime-invoked-function-arn",
-        shared.function_arn.clone(),
+        endpoint.function.arn.clone(),
     );
     set(
         "lambda-runtime-trace-id",
@@ -283,15 +437,15 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn response(
-    State(shared): State<Arc<Shared>>,
+    State(endpoint): State<Endpoint>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    settle(&shared, &id, Outcome::Response(body))
+    settle(&endpoint, &id, Outcome::Response(body))
 }
 
 async fn error(
-    State(shared): State<Arc<Shared>>,
+    State(endpoint): State<Endpoint>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
@@ -306,45 +460,79 @@ async fn error(
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
     };
-    settle(&shared, &id, Outcome::Error(error))
+    settle(&endpoint, &id, Outcome::Error(error))
 }
 
-async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+async fn init_error(State(endpoint): State<Endpoint>, body: Bytes) -> StatusCode {
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     eprintln!(
-        "  ! {}: cold start failed: {}",
-        shared.function_name,
+        "  ! {} (instance {}): cold start failed: {}",
+        endpoint.function.name,
+        endpoint.instance.id,
         parsed["errorMessage"].as_str().unwrap_or("(no message)")
     );
     StatusCode::ACCEPTED
 }
 
-/// Keeps one process of the function running: started again after it exits or is
+/// Copies the process's stdout into its log file line by line, and hands EMF lines to
+/// the stack's metrics.
+async fn pump_stdout(
+    stdout: tokio::process::ChildStdout,
+    log_file: PathBuf,
+    metrics: Option<MetricsCollector>,
+) {
+    let mut log = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_file)
+        .await
+        .ok();
+    let mut reader = tokio::io::BufReader::new(stdout);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if let Some(log) = log.as_mut() {
+            let _ = log.write_all(&line).await;
+        }
+        if let Some(metrics) = &metrics {
+            metrics.record_line(&String::from_utf8_lossy(&line));
+        }
+    }
+}
+
+/// Keeps one process of the instance running: started again after it exits or is
 /// replaced because an invocation timed out.
-async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) {
+async fn supervise(endpoint: Endpoint) {
+    let function = &endpoint.function;
+    let instance = &endpoint.instance;
+    let spec = &function.spec;
     let mut quick_exits = 0u32;
     loop {
-        let log = std::fs::OpenOptions::new()
+        let stderr = match std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&spec.log_file);
-        let (stdout, stderr) = match log.and_then(|f| Ok((f.try_clone()?, f))) {
-            Ok((a, b)) => (Stdio::from(a), Stdio::from(b)),
+            .open(&spec.log_file)
+        {
+            Ok(file) => Stdio::from(file),
             Err(e) => {
                 eprintln!(
                     "  ! {}: cannot open {}: {e}",
-                    shared.function_name,
+                    function.name,
                     spec.log_file.display()
                 );
-                (Stdio::null(), Stdio::null())
+                Stdio::null()
             }
         };
         let mut command = tokio::process::Command::new(&spec.executable);
         command
             .env_clear()
             .envs(&spec.environment)
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &shared.function_name)
+            .env("AWS_LAMBDA_RUNTIME_API", &instance.runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &function.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env(
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
@@ -356,7 +544,7 @@ async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) 
             )
             .env(
                 "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", shared.function_name),
+                format!("/aws/lambda/{}", function.name),
             )
             .env(
                 "AWS_LAMBDA_LOG_STREAM_NAME",
@@ -364,7 +552,7 @@ async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) 
             )
             .env("AWS_EXECUTION_ENV", "AWS_Lambda_rust_local")
             .stdin(Stdio::null())
-            .stdout(stdout)
+            .stdout(Stdio::piped())
             .stderr(stderr)
             .kill_on_drop(true);
         let started = tokio::time::Instant::now();
@@ -373,25 +561,43 @@ async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) 
             Err(e) => {
                 eprintln!(
                     "  ! {}: cannot start {}: {e} (was it built? `make run` builds it)",
-                    shared.function_name,
+                    function.name,
                     spec.executable.display()
                 );
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 continue;
             }
         };
+        instance
+            .pid
+            .store(child.id().unwrap_or(0), Ordering::SeqCst);
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(pump_stdout(
+                stdout,
+                spec.log_file.clone(),
+                spec.metrics.clone(),
+            ));
+        }
         let reason = tokio::select! {
             status = child.wait() => match status {
                 Ok(s) => s.to_string(),
                 Err(e) => e.to_string(),
             },
-            _ = shared.restart.notified() => {
+            _ = instance.restart.notified() => {
                 let _ = child.kill().await;
                 "replaced after a timeout".to_string()
             }
         };
-        let held = shared.current.lock().expect("current lock").take();
-        let waiter = held.and_then(|id| shared.pending.lock().expect("pending lock").remove(&id));
+        let waiter = {
+            let mut pool = function.pool();
+            match pool.current[instance.id].take() {
+                Some(id) => {
+                    pool.available += 1;
+                    pool.pending.remove(&id)
+                }
+                None => None,
+            }
+        };
         if let Some(waiter) = waiter {
             let _ = waiter.send(Outcome::Error(InvokeError::Exited(reason.clone())));
         }
@@ -399,8 +605,9 @@ async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) 
             quick_exits += 1;
             if quick_exits == 1 || quick_exits % 10 == 0 {
                 eprintln!(
-                    "  ! {} exited at start ({reason}); see {}",
-                    shared.function_name,
+                    "  ! {} (instance {}) exited at start ({reason}); see {}",
+                    function.name,
+                    instance.id,
                     spec.log_file.display()
                 );
             }
@@ -415,10 +622,12 @@ async fn supervise(shared: Arc<Shared>, spec: ProcessSpec, runtime_api: String) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
     /// A stand-in function in bash speaking the Runtime API over /dev/tcp: it takes the
     /// next invocation and then, by MODE, answers with the payload (echo), reports an
-    /// error (fail), or exits holding it (crash).
+    /// error (fail), exits holding it (crash), or tells the test's gate (GATE_PORT) its
+    /// pid, waits for a line back and answers `{"pid": <its pid>}` (hold).
     const FUNCTION: &str = r#"#!/usr/bin/env bash
 set -u
 host=${AWS_LAMBDA_RUNTIME_API%:*}; port=${AWS_LAMBDA_RUNTIME_API#*:}
@@ -437,6 +646,14 @@ while true; do
   body=$(head -c "$length" <&3)
   exec 3<&-
   [ "$MODE" = crash ] && exit 3
+  if [ "$MODE" = hold ]; then
+    # Report to the test's gate which process holds an invocation, and wait for its word.
+    exec 4<>"/dev/tcp/127.0.0.1/$GATE_PORT"
+    printf '%s\n' "$$" >&4
+    read -r _ <&4
+    exec 4<&-
+    body="{\"pid\":$$}"
+  fi
   if [ "$MODE" = fail ]; then
     path="error"; body='{"errorType":"Boom","errorMessage":"it broke"}'
   else
@@ -479,6 +696,14 @@ done
     }
 
     async fn function_with_script(mode: &str) -> LocalFunction {
+        function_with(mode, 1, &[]).await
+    }
+
+    async fn function_with(
+        mode: &str,
+        concurrency: usize,
+        env: &[(&str, String)],
+    ) -> LocalFunction {
         let dir = std::env::temp_dir().join(format!("acb-runtime-{}", fastrand::u64(..)));
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("bootstrap");
@@ -491,6 +716,9 @@ done
             "PATH".to_string(),
             std::env::var("PATH").unwrap_or_default(),
         );
+        for (name, value) in env {
+            environment.insert(name.to_string(), value.clone());
+        }
         LocalFunction::start(
             "test-fn",
             "arn:aws:lambda:us-east-1:0:function:test-fn",
@@ -498,11 +726,153 @@ done
                 executable: script,
                 environment,
                 log_file: dir.join("log"),
-                timeout: Duration::from_secs(20),
+                timeout: Duration::from_secs(30),
                 memory_mb: 128,
+                metrics: None,
             },
+            concurrency,
         )
         .await
         .unwrap()
+    }
+
+    /// The test's side of the `hold` mode: invocations in progress, by the pid holding each.
+    struct Gate {
+        listener: tokio::net::TcpListener,
+    }
+
+    struct Held {
+        pid: u32,
+        stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    }
+
+    impl Gate {
+        async fn open() -> Gate {
+            Gate {
+                listener: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            }
+        }
+
+        fn port(&self) -> String {
+            self.listener.local_addr().unwrap().port().to_string()
+        }
+
+        /// Waits until `n` invocations are held at once (bounded, so a broken pool fails
+        /// the test instead of hanging it).
+        async fn held(&self, n: usize) -> Vec<Held> {
+            use tokio::io::AsyncBufReadExt;
+            let wait = async {
+                let mut held = Vec::new();
+                while held.len() < n {
+                    let (stream, _) = self.listener.accept().await.unwrap();
+                    let mut stream = tokio::io::BufReader::new(stream);
+                    let mut line = String::new();
+                    stream.read_line(&mut line).await.unwrap();
+                    held.push(Held {
+                        pid: line.trim().parse().unwrap(),
+                        stream,
+                    });
+                }
+                held
+            };
+            tokio::time::timeout(Duration::from_secs(60), wait)
+                .await
+                .unwrap_or_else(|_| panic!("{n} invocations were never held at once"))
+        }
+
+        async fn release(held: Vec<Held>) {
+            for mut h in held {
+                h.stream.get_mut().write_all(b"go\n").await.unwrap();
+            }
+        }
+    }
+
+    fn pids(held: &[Held]) -> std::collections::BTreeSet<u32> {
+        held.iter().map(|h| h.pid).collect()
+    }
+
+    fn invoke_all(function: &LocalFunction, n: usize) -> Vec<tokio::task::JoinHandle<u32>> {
+        (0..n)
+            .map(|i| {
+                let function = function.clone();
+                tokio::spawn(async move {
+                    let answer = function.invoke(&json!({"n": i})).await.unwrap();
+                    answer["pid"].as_u64().unwrap() as u32
+                })
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_invocations_scale_out_to_n_instances_then_queue() {
+        let gate = Gate::open().await;
+        let function = function_with("hold", 4, &[("GATE_PORT", gate.port())]).await;
+        assert_eq!(function.concurrency(), 4);
+        let calls = invoke_all(&function, 8);
+
+        // Four invocations in progress at once, each in its own process.
+        let first = gate.held(4).await;
+        let instances = pids(&first);
+        assert_eq!(instances.len(), 4, "four distinct processes hold them");
+        let stats = function.instances();
+        assert_eq!(stats.len(), 4, "no more instances than the concurrency");
+        let ports: std::collections::BTreeSet<&str> =
+            stats.iter().map(|s| s.runtime_api.as_str()).collect();
+        assert_eq!(
+            ports.len(),
+            4,
+            "each instance has its own Runtime API endpoint"
+        );
+        assert_eq!(
+            stats
+                .iter()
+                .filter_map(|s| s.pid)
+                .collect::<std::collections::BTreeSet<_>>(),
+            instances
+        );
+        // The other four waited in the queue; once released, the same warm instances
+        // take them, one each (each is held again before answering).
+        Gate::release(first).await;
+        let second = gate.held(4).await;
+        assert_eq!(
+            pids(&second),
+            instances,
+            "no new instance for the queued ones"
+        );
+        Gate::release(second).await;
+
+        let mut answered = std::collections::BTreeMap::new();
+        for call in calls {
+            *answered.entry(call.await.unwrap()).or_insert(0) += 1;
+        }
+        assert_eq!(
+            answered
+                .keys()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>(),
+            instances
+        );
+        assert!(answered.values().all(|n| *n == 2), "{answered:?}");
+        assert!(function.instances().iter().all(|s| s.invocations == 2));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn with_concurrency_one_invocations_go_one_at_a_time_through_one_instance() {
+        let gate = Gate::open().await;
+        let function = function_with("hold", 1, &[("GATE_PORT", gate.port())]).await;
+        let calls = invoke_all(&function, 8);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..8 {
+            // One held at a time: the next arrives only after this one is released.
+            let held = gate.held(1).await;
+            assert_eq!(function.instances().len(), 1);
+            seen.extend(pids(&held));
+            Gate::release(held).await;
+        }
+        for call in calls {
+            seen.insert(call.await.unwrap());
+        }
+        assert_eq!(seen.len(), 1, "one process served all eight: {seen:?}");
+        assert_eq!(function.instances()[0].invocations, 8);
     }
 }

@@ -500,6 +500,8 @@ impl Player<'_> {
                 "stripe_errors": r.counts.stripe_errors, "reports": reports,
             })),
             "agreement": agreement.map(|a| json!({"id": a.agreement_id, "status": a.status, "orchestrator": a.orchestrator_name})),
+            // Summed from the EMF lines the functions printed on stdout, as CloudWatch would.
+            "metrics": self.stack.metrics.lines(),
             "order": order.map(|o| json!({
                 "checkout_session": o.checkout_session_id, "amount_total": o.amount_total, "currency": o.currency,
                 "payment": o.payment.status, "amount_refunded": o.refund.amount_refunded, "refund": o.refund.status,
@@ -564,6 +566,14 @@ fn print_summary(summary: &Value) {
             .unwrap_or("-".into()),
         text(&o["refund"])
     );
+    println!("\nMetrics (the functions' EMF lines, summed by function and dimensions)");
+    let lines = summary["metrics"].as_array().cloned().unwrap_or_default();
+    if lines.is_empty() {
+        println!("  (none printed)");
+    }
+    for line in lines {
+        println!("  {}", text(&line));
+    }
 }
 
 /// Plays every step; true when all succeeded. A failed step says why, and the steps that

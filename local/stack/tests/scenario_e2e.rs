@@ -162,8 +162,25 @@ async fn the_scenario_passes_and_its_summary_matches_dynamodb_and_s3() {
         run.stdout
     );
 
-    // A second run over the same stack (tables and bucket kept) plays it again.
-    let again = run_stack(&stack, &[]);
+    // The functions' EMF lines, summed: the one finalize call approved the purchase.
+    let metrics: Vec<&str> = summary["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        metrics.contains(&"finalize-checkout HookDecision Hook=finalize Decision=approved 1"),
+        "{metrics:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("finalize-checkout HookDecision Hook=finalize Decision=approved 1")
+    );
+
+    // A second run over the same stack (tables and bucket kept) plays it again, with
+    // several instances per function.
+    let again = run_stack(&stack, &["--concurrency", "4"]);
     assert!(
         again.status.success(),
         "a second run over the same stack failed"
