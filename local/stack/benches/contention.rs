@@ -388,6 +388,7 @@ async fn main() -> std::process::ExitCode {
         concurrency,
         log_requests: false,
         dynamodb_faults: true,
+        secrets: boot::LocalSecrets::public(),
     };
     println!(
         "contention: the release binaries in {}, up to {concurrency} instances per function",

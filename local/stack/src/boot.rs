@@ -20,6 +20,52 @@ use crate::{Stack, gateway, provision, secrets, template, triggers};
 /// The secret key stripe-sim accepts and the functions use (a local test value).
 pub const LOCAL_STRIPE_KEY: &str = "sk_test_local_stack";
 
+/// The Stripe secrets of a local stack: the public test values, or (for the test that
+/// proves no log shows a secret) those values with a marker in each.
+#[derive(Debug, Clone)]
+pub struct LocalSecrets {
+    pub stripe_key: String,
+    pub webhook: String,
+    pub thin_event: String,
+    pub hook: String,
+    /// Set when the values are marked: the banner then does not print them.
+    pub marker: Option<String>,
+}
+
+impl LocalSecrets {
+    /// The values in this repository (`sample_events::fixtures`), printed in the banner.
+    pub fn public() -> Self {
+        Self {
+            stripe_key: LOCAL_STRIPE_KEY.into(),
+            webhook: TEST_WEBHOOK_SECRET.into(),
+            thin_event: TEST_THIN_EVENT_SECRET.into(),
+            hook: TEST_HOOK_SECRET.into(),
+            marker: None,
+        }
+    }
+
+    /// Every value carries `marker`: finding it in a log finds a leaked secret.
+    pub fn marked(marker: &str) -> Self {
+        let public = Self::public();
+        Self {
+            stripe_key: format!("{}_{marker}", public.stripe_key),
+            webhook: format!("{}_{marker}", public.webhook),
+            thin_event: format!("{}_{marker}", public.thin_event),
+            hook: format!("{}_{marker}", public.hook),
+            marker: Some(marker.to_string()),
+        }
+    }
+
+    /// How the banner shows a value.
+    fn shown<'a>(&self, value: &'a str) -> &'a str {
+        if self.marker.is_some() {
+            "(marked; not printed)"
+        } else {
+            value
+        }
+    }
+}
+
 /// How to start the stack (`local-stack --help` explains each).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -41,6 +87,8 @@ pub struct Options {
     pub log_requests: bool,
     /// Put the DynamoDB fault proxy between the functions and DynamoDB Local.
     pub dynamodb_faults: bool,
+    /// The Stripe secrets the functions, stripe-sim and `acb` use.
+    pub secrets: LocalSecrets,
 }
 
 fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
@@ -116,11 +164,12 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
     // One secret per value, each served the way the Lambda extension serves it, under the id
     // the template gives the functions that use it.
     let session_token = format!("local-session-{:032x}", fastrand::u128(..));
+    let secrets = &options.secrets;
     let local_values = HashMap::from([
-        ("STRIPE_SECRET_KEY", LOCAL_STRIPE_KEY),
-        ("STRIPE_WEBHOOK_SECRETS", TEST_WEBHOOK_SECRET),
-        ("STRIPE_THIN_EVENT_SECRETS", TEST_THIN_EVENT_SECRET),
-        ("STRIPE_HOOK_SECRETS", TEST_HOOK_SECRET),
+        ("STRIPE_SECRET_KEY", secrets.stripe_key.as_str()),
+        ("STRIPE_WEBHOOK_SECRETS", secrets.webhook.as_str()),
+        ("STRIPE_THIN_EVENT_SECRETS", secrets.thin_event.as_str()),
+        ("STRIPE_HOOK_SECRETS", secrets.hook.as_str()),
     ]);
     let served =
         secrets::secrets_to_serve(functions.iter().map(|f| &f.environment), &local_values)?;
@@ -307,7 +356,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         ("CATALOG_BUCKET", bucket.name.clone()),
         ("DYNAMODB_ENDPOINT", options.dynamodb_endpoint.clone()),
         ("S3_ENDPOINT", options.s3_endpoint.clone()),
-        ("STRIPE_SECRET_KEY", LOCAL_STRIPE_KEY.to_string()),
+        ("STRIPE_SECRET_KEY", options.secrets.stripe_key.clone()),
         ("STRIPE_API_BASE", sim_url.clone()),
         ("STRIPE_FILES_BASE", sim_url.clone()),
         ("STRIPE_SIM_URL", sim_url.clone()),
@@ -349,6 +398,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
             .collect(),
         metrics,
         faults,
+        secrets: options.secrets.clone(),
     })
 }
 
@@ -379,7 +429,7 @@ async fn start_sim(
         .arg("--port")
         .arg(options.sim_port.to_string())
         .arg("--api-key")
-        .arg(LOCAL_STRIPE_KEY)
+        .arg(&options.secrets.stripe_key)
         .arg("--webhook-url")
         .arg(route("/stripe/webhooks")?)
         .arg("--thin-event-url")
@@ -388,9 +438,9 @@ async fn start_sim(
         .arg(route("/customize_checkout")?)
         .arg("--finalize-url")
         .arg(route("/finalize_checkout")?)
-        .env("STRIPE_SIM_WEBHOOK_SECRET", TEST_WEBHOOK_SECRET)
-        .env("STRIPE_SIM_THIN_EVENT_SECRET", TEST_THIN_EVENT_SECRET)
-        .env("STRIPE_SIM_HOOK_SECRET", TEST_HOOK_SECRET)
+        .env("STRIPE_SIM_WEBHOOK_SECRET", &options.secrets.webhook)
+        .env("STRIPE_SIM_THIN_EVENT_SECRET", &options.secrets.thin_event)
+        .env("STRIPE_SIM_HOOK_SECRET", &options.secrets.hook)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr))
@@ -435,18 +485,22 @@ pub fn print_where_to_look(stack: &Stack) {
         "
 Local stack
   HTTP API          {api}
-    Connect webhooks  POST {api}/stripe/webhooks                  secret {TEST_WEBHOOK_SECRET}
-    thin events       POST {api}/stripe/events                    secret {TEST_THIN_EVENT_SECRET}
-    customize hook    POST {api}/stripe/hooks/customize_checkout  secret {TEST_HOOK_SECRET}
-    finalize hook     POST {api}/stripe/hooks/finalize_checkout   secret {TEST_HOOK_SECRET}
+    Connect webhooks  POST {api}/stripe/webhooks                  secret {webhook}
+    thin events       POST {api}/stripe/events                    secret {thin}
+    customize hook    POST {api}/stripe/hooks/customize_checkout  secret {hook}
+    finalize hook     POST {api}/stripe/hooks/finalize_checkout   secret {hook}
     account sessions  POST {api}/account_sessions (Bearer JWT; signature not checked locally)
-  stripe-sim        {sim} (secret key {LOCAL_STRIPE_KEY}; control endpoints under /_sim/)
+  stripe-sim        {sim} (secret key {key}; control endpoints under /_sim/)
   DynamoDB Local    {dynamo}{faults}
   S3 emulator       {s3} (bucket {bucket}; drop feeds under incoming/<acct>/catalog/)
   function logs     {run}/<Function>.log, stripe-sim {run}/stripe-sim.log
   failed events     {run}/dead-letters.jsonl
   acb against it    source {run}/stack.env && acb orders list acct_1LocalDemoShop",
         sim = stack.sim_url,
+        webhook = stack.secrets.shown(&stack.secrets.webhook),
+        thin = stack.secrets.shown(&stack.secrets.thin_event),
+        hook = stack.secrets.shown(&stack.secrets.hook),
+        key = stack.secrets.shown(&stack.secrets.stripe_key),
         dynamo = stack.dynamodb_endpoint,
         faults = stack
             .faults

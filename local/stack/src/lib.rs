@@ -39,6 +39,8 @@ pub struct Stack {
     pub metrics: metrics::MetricsCollector,
     /// The DynamoDB fault proxy the functions go through (`--dynamodb-faults`).
     pub faults: Option<dynamo_faults::FaultProxy>,
+    /// The Stripe secrets in use (public test values, or marked ones).
+    pub secrets: boot::LocalSecrets,
 }
 
 impl Stack {

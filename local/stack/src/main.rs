@@ -3,7 +3,7 @@
 //! the schedule, all as `template.yaml` declares them; stripe-sim plays Stripe. A scenario
 //! then walks a merchant from sign-up to a refunded order (see scenario.rs).
 
-use local_stack::boot::{self, Options};
+use local_stack::boot::{self, LocalSecrets, Options};
 use local_stack::scenario;
 
 use std::path::PathBuf;
@@ -69,6 +69,17 @@ struct Args {
     /// DYNAMODB_FAULTS_URL in stack.env), e.g. `POST /_faults {"throttle_percent":10}`.
     #[arg(long)]
     dynamodb_faults: bool,
+    /// Run with the Stripe secrets marked by this text (letters and digits): every log
+    /// can then be searched for it, and the banner does not print them.
+    #[arg(long, value_parser = secret_marker)]
+    secret_marker: Option<String>,
+}
+
+fn secret_marker(text: &str) -> Result<String, String> {
+    if text.len() < 8 || !text.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("at least 8 letters or digits".into());
+    }
+    Ok(text.to_string())
 }
 
 impl Args {
@@ -89,6 +100,10 @@ impl Args {
             concurrency: usize::from(self.concurrency),
             log_requests: true,
             dynamodb_faults: self.dynamodb_faults,
+            secrets: match &self.secret_marker {
+                Some(marker) => LocalSecrets::marked(marker),
+                None => LocalSecrets::public(),
+            },
         }
     }
 }

@@ -47,7 +47,33 @@ fn free_port() -> u16 {
 struct Run {
     status: std::process::ExitStatus,
     stdout: String,
+    stderr: String,
     run_dir: PathBuf,
+}
+
+impl Run {
+    /// Every log of the run that contains `needle`: its stdout and stderr and each file
+    /// in its run directory (function logs, stripe-sim's log, dead letters, the summary),
+    /// except `stack.env`, which holds the API key on purpose (it configures `acb`).
+    fn logs_containing(&self, needle: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            if text.contains(needle) {
+                found.push(name.to_string());
+            }
+        }
+        for entry in std::fs::read_dir(&self.run_dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n == "stack.env") || !path.is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            if String::from_utf8_lossy(&bytes).contains(needle) {
+                found.push(path.display().to_string());
+            }
+        }
+        found
+    }
 }
 
 fn run_stack(stack_name: &str, extra: &[&str]) -> Run {
@@ -65,10 +91,12 @@ fn run_stack(stack_name: &str, extra: &[&str]) -> Run {
         .output()
         .expect("local-stack runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("{stdout}\n{stderr}");
     Run {
         status: output.status,
         stdout,
+        stderr,
         run_dir,
     }
 }
@@ -179,11 +207,22 @@ async fn the_scenario_passes_and_its_summary_matches_dynamodb_and_s3() {
     );
 
     // A second run over the same stack (tables and bucket kept) plays it again, with
-    // several instances per function.
-    let again = run_stack(&stack, &["--concurrency", "4"]);
+    // several instances per function and every Stripe secret marked: no log may show one.
+    let marker = format!("MARK{:016x}", fastrand::u64(..));
+    let again = run_stack(&stack, &["--concurrency", "4", "--secret-marker", &marker]);
     assert!(
         again.status.success(),
         "a second run over the same stack failed"
+    );
+    let env_file = std::fs::read_to_string(again.run_dir.join("stack.env")).unwrap();
+    assert!(
+        env_file.contains(&marker),
+        "the run used the marked secrets"
+    );
+    assert_eq!(
+        again.logs_containing(&marker),
+        Vec::<String>::new(),
+        "a secret reached a log"
     );
     assert!(again.stdout.contains("kept"));
     let second: Value =
