@@ -46,6 +46,15 @@ impl FaultSpec {
                 "after_processing needs a status to answer with.",
             ));
         }
+        if self
+            .percent
+            .is_some_and(|p| !p.is_finite() || p <= 0.0 || p > 100.0)
+        {
+            return Err(ApiError::invalid_param(
+                "percent",
+                "percent must be above 0 and at most 100.",
+            ));
+        }
         if self.count == 0 {
             return Err(ApiError::invalid_param(
                 "count",
@@ -129,12 +138,22 @@ pub fn add(store: &mut Store, spec: FaultSpec) -> Fault {
     fault
 }
 
-/// Consumes one use of the first fault matching this request, if any.
+/// Consumes one use of the first fault that matches this request and hits it (a fault
+/// with `percent` hits that share of its matches, drawn per request), if any.
 pub fn take(store: &mut Store, method: &str, path: &str) -> Option<FaultHit> {
-    let index = store
-        .faults
-        .iter()
-        .position(|f| f.spec.matches(method, path))?;
+    take_with(store, method, path, || fastrand::f64() * 100.0)
+}
+
+/// [`take`] with the dice given: `roll` returns a number in [0, 100).
+fn take_with(
+    store: &mut Store,
+    method: &str,
+    path: &str,
+    mut roll: impl FnMut() -> f64,
+) -> Option<FaultHit> {
+    let index = store.faults.iter().position(|f| {
+        f.spec.matches(method, path) && f.spec.percent.is_none_or(|percent| roll() < percent)
+    })?;
     let fault = store.faults.get_mut(index)?;
     fault.remaining = fault.remaining.saturating_sub(1);
     let hit = FaultHit {
@@ -205,6 +224,26 @@ mod tests {
         assert!(
             serde_json::from_str::<FaultSpec>(r#"{"path_prefix":"/v1","stauts":500}"#).is_err()
         );
+    }
+
+    #[test]
+    fn a_percent_fault_hits_only_the_requests_its_dice_pick_and_counts_only_those() {
+        let mut store = Store::new(&crate::SimConfig::default());
+        let mut fault = spec(r#"{"path_prefix":"/v1","status":503,"percent":30,"count":2}"#);
+        assert!(fault.validate().is_ok());
+        add(&mut store, fault.clone());
+        // Dice above 30 pass the request through and leave the count alone.
+        assert!(take_with(&mut store, "GET", "/v1/x", || 30.0).is_none());
+        assert!(take_with(&mut store, "GET", "/v1/x", || 99.9).is_none());
+        assert_eq!(store.faults[0].remaining, 2);
+        let hit = take_with(&mut store, "GET", "/v1/x", || 29.9).expect("hit");
+        assert_eq!(hit.error.map(|e| e.status.as_u16()), Some(503));
+        assert!(take_with(&mut store, "GET", "/v1/x", || 0.0).is_some());
+        assert!(store.faults.is_empty(), "the count ran out");
+        for bad in [0.0, -1.0, 100.5, f64::NAN] {
+            fault.percent = Some(bad);
+            assert!(fault.validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub struct FaultSpec {
     pub status: Option<u16>,
     #[serde(default = "one")]
     pub count: u32,
+    /// Hit only this share (0 < percent <= 100) of the matching requests, at random;
+    /// `count` still caps the hits. Unset: every matching request until `count` runs out.
+    #[serde(default)]
+    pub percent: Option<f64>,
     #[serde(default)]
     pub should_retry: Option<bool>,
     #[serde(default)]

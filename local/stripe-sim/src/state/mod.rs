@@ -70,7 +70,7 @@ pub struct Store {
 }
 
 impl Store {
-    fn new(config: &SimConfig) -> Self {
+    pub(crate) fn new(config: &SimConfig) -> Self {
         Self {
             accounts: HashMap::new(),
             events: Vec::new(),
