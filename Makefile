@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks bench-contention services-up services-down services-status \
+.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks bench-contention bench-faults services-up services-down services-status \
         sam-validate sam-build sam-build-check clean distclean
 
 help: ## Show this help
@@ -72,6 +72,10 @@ bench-hooks: services-up ## Checkout hooks latency p50/p99: logic, in-process wi
 bench-contention: services-up ## Oversell acceptance: 500 concurrent finalize calls for 100 units, plain and with 10% DynamoDB throttling
 	@$(CARGO) build --release --workspace --bins --locked
 	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench contention --locked
+
+bench-faults: services-up ## Fault acceptance: 100 purchases, 20 uploads under 30% Stripe faults, 10% DynamoDB throttling, lost webhooks
+	@$(CARGO) build --release --workspace --bins --locked
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench faults --locked
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start

@@ -389,6 +389,7 @@ async fn main() -> std::process::ExitCode {
         log_requests: false,
         dynamodb_faults: true,
         secrets: boot::LocalSecrets::public(),
+        function_env: Vec::new(),
     };
     println!(
         "contention: the release binaries in {}, up to {concurrency} instances per function",

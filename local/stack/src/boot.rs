@@ -89,6 +89,9 @@ pub struct Options {
     pub dynamodb_faults: bool,
     /// The Stripe secrets the functions, stripe-sim and `acb` use.
     pub secrets: LocalSecrets,
+    /// Settings every function gets on top of the template's (e.g. a shorter
+    /// `STRIPE_TIMEOUT_MS` for a fault run).
+    pub function_env: Vec<(String, String)>,
 }
 
 fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
@@ -222,6 +225,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         );
         environment.insert("DYNAMODB_ENDPOINT".into(), functions_dynamodb.clone());
         environment.insert("S3_ENDPOINT".into(), options.s3_endpoint.clone());
+        environment.extend(options.function_env.iter().cloned());
         let name = format!("{}-{}", options.stack_name, function.logical_id);
         let local = LocalFunction::start(
             &name,

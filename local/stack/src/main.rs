@@ -104,6 +104,7 @@ impl Args {
                 Some(marker) => LocalSecrets::marked(marker),
                 None => LocalSecrets::public(),
             },
+            function_env: Vec::new(),
         }
     }
 }

@@ -1,0 +1,90 @@
+//! The fault run at a size `make test` can afford: purchases and uploads through the local
+//! stack while Stripe fails 30% of the functions' calls, DynamoDB throttles 10% and
+//! stripe-sim loses webhook deliveries. `make bench-faults` runs it at full size.
+
+#[path = "common/fault_run.rs"]
+mod fault_run;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fault_run::{FaultPlan, STRIPE_TIMEOUT_MS};
+use local_stack::boot::{self, LocalSecrets, Options};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_stripe_and_dynamodb_faults_and_lost_webhooks_nothing_is_lost_or_doubled() {
+    let root = std::fs::canonicalize(repo_root()).unwrap();
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_local-stack"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let suffix = format!("{:06x}", fastrand::u32(..0xFF_FFFF));
+    let options = Options {
+        http_port: free_port(),
+        sim_port: free_port(),
+        tick_seconds: 2,
+        feed_interval_seconds: 0,
+        stack_name: format!("acb-faults-{suffix}"),
+        bin_dir,
+        template: root.join("template.yaml"),
+        python: root.join(".local/venv/bin/python"),
+        run_dir: std::env::temp_dir().join(format!("acb-faults-{suffix}")),
+        demo_dir: root.join("local/demo"),
+        dynamodb_endpoint: std::env::var("DYNAMODB_ENDPOINT")
+            .expect("DYNAMODB_ENDPOINT: run with `make test`"),
+        s3_endpoint: std::env::var("S3_ENDPOINT").expect("S3_ENDPOINT: run with `make test`"),
+        concurrency: 4,
+        log_requests: false,
+        dynamodb_faults: true,
+        secrets: LocalSecrets::public(),
+        function_env: vec![("STRIPE_TIMEOUT_MS".into(), STRIPE_TIMEOUT_MS.to_string())],
+    };
+    std::env::set_current_dir(&root).unwrap();
+    let stack = boot::start(&options).await.expect("the local stack starts");
+    let plan = FaultPlan {
+        purchases: 12,
+        uploads: 4,
+        stripe_fault_percent: 30.0,
+        dynamo_throttle_percent: 10.0,
+        dropped_deliveries: 3,
+        clients: 4,
+        settle_within: Duration::from_secs(240),
+    };
+    let report = fault_run::run(&stack, &plan).await.unwrap_or_else(|e| {
+        panic!("the fault run did not settle: {e}");
+    });
+    eprintln!("{report:#?}");
+    assert_eq!(report.completed, plan.purchases);
+    assert_eq!(
+        report.orders, plan.purchases,
+        "one order per purchase, no more"
+    );
+    assert_eq!(
+        report.units_sold, plan.purchases as i64,
+        "each purchase's unit sold exactly once"
+    );
+    assert!(
+        report.reconciled >= f64::from(plan.dropped_deliveries),
+        "the lost deliveries were recovered by reconciliation: {report:?}"
+    );
+    assert_eq!(report.uploads_finished, plan.uploads);
+    assert!(
+        report.imports_per_feed_merchant.iter().all(|n| *n == 1),
+        "one import per upload: {:?}",
+        report.imports_per_feed_merchant
+    );
+    assert!(report.stripe_faults_hit > 0, "Stripe's faults were hit");
+    assert_eq!(report.panics, Vec::<String>::new());
+}
