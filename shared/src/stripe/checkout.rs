@@ -65,7 +65,7 @@ pub struct SessionPage {
 /// Listing an account's completed checkout sessions (the reconciliation's one question).
 pub trait CheckoutSessionList: Send + Sync {
     /// `GET /v1/checkout/sessions?status=complete&created[gte]=…&limit=100[&starting_after=…]`
-    /// as the connected account `account` (docs/stripe.md §6.4).
+    /// as the connected account `account` (docs/stripe.md §6.6).
     fn list_completed(
         &self,
         account: &str,
