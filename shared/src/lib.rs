@@ -11,6 +11,7 @@ pub mod config;
 pub mod dead_letters;
 pub mod encoding;
 pub mod endpoint;
+pub mod event_bus;
 pub mod holds;
 pub mod hooks;
 pub mod imports;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod money;
 
 pub mod orders;
+pub mod reconcile;
 pub mod secret;
 pub mod signature;
 pub mod skus;

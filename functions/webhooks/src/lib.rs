@@ -13,6 +13,7 @@ use shared::config::{
     BuiltWithSecrets, ConfigError, Env, UploaderConfig, WebhooksConfig, WebhooksSecrets,
 };
 use shared::endpoint::{self, HttpAnswer};
+use shared::event_bus::{DeployedOrderEvents, OrderEventsConfig};
 use shared::metrics::Metrics;
 use shared::signature::Verifier;
 use shared::store::dynamo::{
@@ -46,6 +47,7 @@ pub type App = SnapshotWebhooks<
     Option<DynamoCatalog>,
     Option<Imports>,
     Option<DynamoDeadLetters>,
+    Option<DeployedOrderEvents>,
 >;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,8 @@ pub struct Function {
     thin: BuiltWithSecrets<ThinApp>,
     /// Set when CATALOG_BUCKET is: v2 import events then finish imports at once.
     uploader: Option<(UploaderConfig, CatalogApiSettings, aws_sdk_s3::Client)>,
+    /// Set when ORDER_EVENT_BUS_NAME is: order changes go to the bundle's event bus.
+    order_events: Option<DeployedOrderEvents>,
     metrics: Metrics,
 }
 
@@ -85,7 +89,12 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         None => None,
     };
     let metrics = Metrics::emf(env.optional("METRICS_NAMESPACE").as_deref(), "webhooks");
+    let order_events = match OrderEventsConfig::from_env(&env)? {
+        Some(events) => Some(DeployedOrderEvents::build(&events, metrics.clone()).await),
+        None => None,
+    };
     let function = Function {
+        order_events,
         metrics,
         app: BuiltWithSecrets::new(env.clone()),
         thin: BuiltWithSecrets::new(env),
@@ -123,6 +132,7 @@ impl Function {
                     )
                 });
                 Ok::<_, InitError>(SnapshotWebhooks {
+                    order_events: self.order_events.clone(),
                     imports,
                     dead_letters: self.dead_letters(),
                     verifier: Verifier::new(secrets.webhook_secrets, self.config.tolerance_seconds),

@@ -28,7 +28,7 @@ fn template() -> Template {
 fn every_function_binary_is_a_workspace_binary() {
     let root = repo_root();
     let functions = template().functions().unwrap();
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 6);
     for function in functions {
         let crate_dir = root.join("functions").join(&function.binary);
         let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap_or_else(|_| {

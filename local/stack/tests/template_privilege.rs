@@ -39,6 +39,10 @@ fn expected() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "AccountSessionFunction",
             BTreeSet::from(["STRIPE_SECRET_KEY"]),
         ),
+        (
+            "OrderReconcilerFunction",
+            BTreeSet::from(["STRIPE_SECRET_KEY"]),
+        ),
     ])
 }
 

@@ -95,7 +95,7 @@ fn backoff(attempt: u32) -> Duration {
 pub async fn deliver(sim: Arc<Sim>, event_ids: Vec<String>, options: DeliveryOptions) {
     let max_attempts = options.max_attempts.clamp(1, MAX_ATTEMPTS);
     for id in plan(&event_ids, &options) {
-        let Some((body, target)) = ({
+        let Some((body, target, thin, kind)) = ({
             let store = sim.lock();
             store.event(&id).map(|record| {
                 let target = if record.thin {
@@ -103,7 +103,8 @@ pub async fn deliver(sim: Arc<Sim>, event_ids: Vec<String>, options: DeliveryOpt
                 } else {
                     store.webhook.clone()
                 };
-                (json_bytes(&record.event), target)
+                let kind = record.event["type"].as_str().unwrap_or("").to_string();
+                (json_bytes(&record.event), target, record.thin, kind)
             })
         }) else {
             continue;
@@ -111,6 +112,19 @@ pub async fn deliver(sim: Arc<Sim>, event_ids: Vec<String>, options: DeliveryOpt
         let Some(url) = target.url else {
             continue;
         };
+        if !thin && sim.lock().webhook_drops.take(&id, &kind) {
+            tracing::info!(event = %id, event_type = %kind, "webhook delivery dropped on purpose");
+            sim.lock().record_delivery(
+                &id,
+                DeliveryRecord {
+                    status: None,
+                    attempt: 1,
+                    error: Some("dropped by /_sim/webhook_drops".into()),
+                    dropped: true,
+                },
+            );
+            continue;
+        }
         if options.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(options.delay_ms.min(MAX_DELAY_MS))).await;
         }
@@ -138,6 +152,7 @@ pub async fn deliver(sim: Arc<Sim>, event_ids: Vec<String>, options: DeliveryOpt
                     status,
                     attempt,
                     error,
+                    dropped: false,
                 },
             );
             if ok {
@@ -215,6 +230,28 @@ mod tests {
             ),
             (0, true, 5, 1)
         );
+    }
+
+    #[test]
+    fn drops_count_down_only_for_the_named_types() {
+        let mut drops = crate::state::events::WebhookDrops {
+            remaining: 2,
+            types: vec!["checkout.session.completed".into()],
+            dropped: Vec::new(),
+        };
+        assert!(!drops.take("evt_1", "payment_intent.succeeded"));
+        assert!(drops.take("evt_2", "checkout.session.completed"));
+        assert!(drops.take("evt_3", "checkout.session.completed"));
+        assert!(
+            !drops.take("evt_4", "checkout.session.completed"),
+            "used up"
+        );
+        assert_eq!(drops.dropped, ["evt_2", "evt_3"]);
+        let mut every = crate::state::events::WebhookDrops {
+            remaining: 1,
+            ..Default::default()
+        };
+        assert!(every.take("evt_5", "charge.refunded"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::dead_letters::DeadLetter;
 use crate::holds::Hold;
 use crate::imports::{Feed, FeedSlot, ImportRecord};
 use crate::merchants::Merchant;
-use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
+use crate::orders::{DisputeFact, Order, PaymentFact, ReconcileState, RefundFact};
 use crate::skus::{SkuChange, SkuRecord};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -93,6 +93,23 @@ pub trait OrderStore: Send + Sync {
         checkout_session_id: &str,
         fact: &DisputeFact,
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+/// Per merchant, how far the reconciliation of its orders has come (kept on the Merchants
+/// table's item, so a merchant removed from the table is no longer reconciled).
+pub trait ReconcileProgress: Send + Sync {
+    /// Every registered merchant with its progress (the default for one never reconciled).
+    fn reconcile_states(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, ReconcileState)>, StoreError>> + Send;
+
+    /// Stores `next` if the stored version is still `next.version - 1` (and the merchant
+    /// still exists). False on a conflict: another run moved it; leave it to that run.
+    fn save_reconcile_state(
+        &self,
+        account_id: &str,
+        next: &ReconcileState,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The outcome of claiming an idempotency key.

@@ -41,6 +41,39 @@ pub trait CheckoutSessionApi: Send + Sync {
     ) -> impl Future<Output = Result<Option<String>, StripeError>> + Send;
 }
 
+/// A checkout session as a list shows it: what reconciliation needs to decide whether the
+/// session is an order we lack.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ListedSession {
+    pub id: String,
+    /// Unix seconds.
+    pub created: i64,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub livemode: bool,
+}
+
+/// One page of a list, newest first (Stripe lists in reverse chronological order).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SessionPage {
+    pub data: Vec<ListedSession>,
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// Listing an account's completed checkout sessions (the reconciliation's one question).
+pub trait CheckoutSessionList: Send + Sync {
+    /// `GET /v1/checkout/sessions?status=complete&created[gte]=…&limit=100[&starting_after=…]`
+    /// as the connected account `account` (docs/stripe.md §6.6).
+    fn list_completed(
+        &self,
+        account: &str,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> impl Future<Output = Result<SessionPage, StripeError>> + Send;
+}
+
 fn decode<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
     what: &str,
@@ -155,5 +188,30 @@ impl CheckoutSessionApi for StripeCheckoutSessions {
             .and_then(|s| s.get("id"))
             .and_then(|id| id.as_str())
             .map(str::to_string))
+    }
+}
+
+impl CheckoutSessionList for StripeCheckoutSessions {
+    async fn list_completed(
+        &self,
+        account: &str,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<SessionPage, StripeError> {
+        let options = RequestOptions::account(account).with_version(&self.version);
+        let created = created_gte.to_string();
+        let mut query = vec![
+            ("status", "complete"),
+            ("created[gte]", created.as_str()),
+            ("limit", PAGE_SIZE),
+        ];
+        if let Some(after) = starting_after {
+            query.push(("starting_after", after));
+        }
+        let value = self
+            .client
+            .get("/v1/checkout/sessions", &query, &options)
+            .await?;
+        decode(value, "checkout sessions page")
     }
 }

@@ -16,12 +16,13 @@ use crate::clock::Clock;
 use crate::dead_letters::{DeadLetter, LOG_MESSAGE};
 use crate::endpoint::HttpAnswer;
 use crate::metrics::Metrics;
+use crate::orders::OrderEventSink;
 use crate::signature::Verifier;
 use crate::store::{Claim, DeadLetterStore, IdempotencyStore, OrderStore, StockHolds};
 use crate::stripe::checkout::CheckoutSessionApi;
 use crate::stripe::objects::SnapshotEvent;
 use crate::uploader::ImportEvents;
-use orders::{ApplyError, HANDLED_EVENT_TYPES, apply_event_with_stock};
+use orders::{ApplyError, HANDLED_EVENT_TYPES, OrderPorts, apply_event_published};
 
 /// v1 catalog import events: they finish the import at once; the poll stays the base.
 pub const IMPORT_SET_EVENT_TYPES: &[&str] = &[
@@ -29,7 +30,7 @@ pub const IMPORT_SET_EVENT_TYPES: &[&str] = &[
     "data_management.import_set.failed",
 ];
 
-pub struct SnapshotWebhooks<O, I, A, C, R, P, D> {
+pub struct SnapshotWebhooks<O, I, A, C, R, P, D, E> {
     pub verifier: Verifier,
     pub livemode: bool,
     pub orders: O,
@@ -42,10 +43,13 @@ pub struct SnapshotWebhooks<O, I, A, C, R, P, D> {
     pub imports: P,
     /// Genuine events that cannot be processed are kept here for an operator.
     pub dead_letters: D,
+    /// Where order changes are published once stored (the bus, with its dead-letter queue).
+    pub order_events: E,
 }
 
-impl<O, I, A, C, R, P, D> SnapshotWebhooks<O, I, A, C, R, P, D>
+impl<O, I, A, C, R, P, D, E> SnapshotWebhooks<O, I, A, C, R, P, D, E>
 where
+    E: OrderEventSink,
     P: ImportEvents,
     D: DeadLetterStore,
     O: OrderStore,
@@ -143,8 +147,13 @@ where
             }
         }
 
-        let result =
-            apply_event_with_stock(&self.orders, &self.stripe, &self.stock, &account, &event).await;
+        let ports = OrderPorts {
+            orders: &self.orders,
+            stripe: &self.stripe,
+            stock: &self.stock,
+            events: &self.order_events,
+        };
+        let result = apply_event_published(&ports, &account, &event).await;
         if let Err(ApplyError::Invalid(message)) = &result {
             // A retry cannot fix it: kept for an operator, and the claim completed so
             // redeliveries stop here. If it cannot be kept, Stripe retries (5xx).

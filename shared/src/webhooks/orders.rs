@@ -6,7 +6,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::holds::fingerprint;
-use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
+use crate::orders::{
+    DisputeFact, EventSource, NoOrderEvents, Order, OrderEvent, OrderEventSink, PaymentFact,
+    RefundFact,
+};
 use crate::store::{Applied, OrderStore, StockHolds, StoreError};
 use crate::stripe::StripeError;
 use crate::stripe::checkout::CheckoutSessionApi;
@@ -62,6 +65,15 @@ impl From<StoreError> for ApplyError {
     // is fixed by an operator, after which Stripe's redelivery succeeds.
     fn from(e: StoreError) -> Self {
         ApplyError::Transient(e.to_string())
+    }
+}
+
+impl From<crate::orders::PublishError> for ApplyError {
+    // Both the bus and its dead-letter queue refused: the order is stored, its event is
+    // not. A 5xx makes Stripe redeliver, and the redelivery publishes the same event id
+    // again (see `publish_state`).
+    fn from(e: crate::orders::PublishError) -> Self {
+        ApplyError::Transient(format!("order event not published: {e}"))
     }
 }
 
@@ -132,6 +144,43 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
     account: &str,
     event: &SnapshotEvent,
 ) -> Result<EventOutcome, ApplyError> {
+    let ports = OrderPorts {
+        orders,
+        stripe,
+        stock,
+        events: &NoOrderEvents,
+    };
+    apply_event_published(&ports, account, event).await
+}
+
+/// What the order path writes to and reads from: the orders, Stripe's sessions, the stock
+/// holds, and where order events go once a write succeeded.
+pub struct OrderPorts<'a, O, A, R, E> {
+    pub orders: &'a O,
+    pub stripe: &'a A,
+    pub stock: &'a R,
+    pub events: &'a E,
+}
+
+/// Like [`apply_event_with_stock`], and publishes what changed (`crate::orders::events`)
+/// after each successful write.
+pub async fn apply_event_published<O, A, R, E>(
+    ports: &OrderPorts<'_, O, A, R, E>,
+    account: &str,
+    event: &SnapshotEvent,
+) -> Result<EventOutcome, ApplyError>
+where
+    O: OrderStore,
+    A: CheckoutSessionApi,
+    R: StockHolds,
+    E: OrderEventSink,
+{
+    let OrderPorts {
+        orders,
+        stripe,
+        stock,
+        ..
+    } = *ports;
     match event.kind.as_str() {
         "checkout.session.expired" => {
             let session_id = object_id(event)?;
@@ -152,7 +201,7 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
     match event.kind.as_str() {
         "checkout.session.completed" => {
             let session_id = object_id(event)?;
-            record_order(orders, stripe, stock, account, &session_id).await
+            record_order(ports, account, &session_id, EventSource::Webhook).await
         }
         "checkout.session.expired" => {
             let session_id = object_id(event)?;
@@ -169,8 +218,7 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
             let intent: PaymentIntent = object_of(event)?;
             let fact =
                 PaymentFact::from_intent_event(&intent, &event.kind, event.created, &event.id);
-            let Some(session_id) = locate_order(orders, stripe, stock, account, &intent.id).await?
-            else {
+            let Some(session_id) = locate_order(ports, account, &intent.id).await? else {
                 return Ok(EventOutcome::Ignored {
                     reason: format!(
                         "payment intent {} did not come from a checkout session",
@@ -179,6 +227,12 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
                 });
             };
             let applied = orders.apply_payment(account, &session_id, &fact).await?;
+            publish_state(ports, account, &session_id, applied, |order| {
+                (order.payment.event_id == fact.event_id)
+                    .then(|| OrderEvent::payment(order, &fact))
+                    .flatten()
+            })
+            .await?;
             Ok(state_outcome(
                 applied,
                 session_id,
@@ -194,13 +248,18 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
                     reason: format!("charge {} has no payment intent", charge.id),
                 });
             };
-            let Some(session_id) = locate_order(orders, stripe, stock, account, intent).await?
-            else {
+            let Some(session_id) = locate_order(ports, account, intent).await? else {
                 return Ok(EventOutcome::Ignored {
                     reason: format!("charge {} did not come from a checkout session", charge.id),
                 });
             };
             let applied = orders.apply_refund(account, &session_id, &fact).await?;
+            publish_state(ports, account, &session_id, applied, |order| {
+                (order.refund.event_id == fact.event_id)
+                    .then(|| OrderEvent::refund(order, &fact))
+                    .flatten()
+            })
+            .await?;
             Ok(state_outcome(
                 applied,
                 session_id,
@@ -216,8 +275,7 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
                     reason: format!("dispute {} has no payment intent", dispute.id),
                 });
             };
-            let Some(session_id) = locate_order(orders, stripe, stock, account, intent).await?
-            else {
+            let Some(session_id) = locate_order(ports, account, intent).await? else {
                 return Ok(EventOutcome::Ignored {
                     reason: format!(
                         "dispute {} is not on a checkout session's payment",
@@ -226,6 +284,11 @@ pub async fn apply_event_with_stock<O: OrderStore, A: CheckoutSessionApi, R: Sto
                 });
             };
             let applied = orders.apply_dispute(account, &session_id, &fact).await?;
+            publish_state(ports, account, &session_id, applied, |order| {
+                let stored = order.disputes.get(&fact.dispute_id)?;
+                (stored.event_id == fact.event_id).then(|| OrderEvent::dispute(order, &fact))
+            })
+            .await?;
             Ok(state_outcome(
                 applied,
                 session_id,
@@ -260,22 +323,73 @@ fn state_outcome(
     }
 }
 
-/// Retrieves the session once, with every expansion, and stores the order if it is new.
-/// When it already existed (created by a payment event that arrived first), the retrieved
-/// state is merged through the same forward-only rules.
-async fn record_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
-    orders: &O,
-    stripe: &A,
-    stock: &R,
+/// Publishes the event of a state change once it is stored. `event_of` builds it from the
+/// order as stored, and gives None unless the stored fact is this event's: so a change
+/// stored now is published, a redelivery of an event whose change was stored before (its
+/// first publish may have failed) publishes the same id again, and an event that lost to
+/// a newer fact publishes nothing.
+async fn publish_state<O, A, R, E>(
+    ports: &OrderPorts<'_, O, A, R, E>,
     account: &str,
     session_id: &str,
-) -> Result<EventOutcome, ApplyError> {
+    applied: Applied,
+    event_of: impl Fn(&Order) -> Option<OrderEvent>,
+) -> Result<(), ApplyError>
+where
+    O: OrderStore,
+    E: OrderEventSink,
+{
+    if applied == Applied::Missing {
+        return Ok(());
+    }
+    let Some(order) = ports.orders.get(account, session_id).await? else {
+        return Ok(());
+    };
+    if let Some(event) = event_of(&order) {
+        ports.events.publish(&[event]).await?;
+    }
+    Ok(())
+}
+
+/// Retrieves the session once, with every expansion, and stores the order if it is new.
+/// When it already existed (created by a payment event that arrived first), the retrieved
+/// state is merged through the same forward-only rules. Either way `order.created` is
+/// published (one stable id per order), so a creation whose first publish failed is
+/// published when the event comes again. The webhooks and the reconciliation both record
+/// orders here, so an order is the same whichever path found it.
+pub async fn record_order<O, A, R, E>(
+    ports: &OrderPorts<'_, O, A, R, E>,
+    account: &str,
+    session_id: &str,
+    source: EventSource,
+) -> Result<EventOutcome, ApplyError>
+where
+    O: OrderStore,
+    A: CheckoutSessionApi,
+    R: StockHolds,
+    E: OrderEventSink,
+{
+    let OrderPorts {
+        orders,
+        stripe,
+        stock,
+        events,
+    } = *ports;
     let session = stripe.retrieve_for_order(account, session_id).await?;
+    if session.id != session_id {
+        return Err(ApplyError::Invalid(format!(
+            "asked Stripe for checkout session {session_id} of {account} and got {}",
+            session.id
+        )));
+    }
     let order =
         Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
     keep_sold(stock, &order).await?;
     if orders.insert_if_absent(&order).await? {
-        tracing::info!(account, checkout_session_id = session_id, "order created");
+        tracing::info!(account, checkout_session_id = session_id, source = ?source, "order created");
+        events
+            .publish(&[OrderEvent::created(&order, source)])
+            .await?;
         return Ok(EventOutcome::OrderCreated {
             checkout_session_id: session_id.to_string(),
         });
@@ -286,6 +400,9 @@ async fn record_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
     orders
         .apply_refund(account, session_id, &order.refund)
         .await?;
+    events
+        .publish(&[OrderEvent::created(&order, source)])
+        .await?;
     Ok(EventOutcome::OrderAlreadyExisted {
         checkout_session_id: session_id.to_string(),
     })
@@ -294,13 +411,23 @@ async fn record_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
 /// Finds the order a payment belongs to. Payment events can overtake
 /// `checkout.session.completed`, so when our index has no order yet we ask Stripe which
 /// session the payment came from and record that order first.
-async fn locate_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
-    orders: &O,
-    stripe: &A,
-    stock: &R,
+async fn locate_order<O, A, R, E>(
+    ports: &OrderPorts<'_, O, A, R, E>,
     account: &str,
     payment_intent_id: &str,
-) -> Result<Option<String>, ApplyError> {
+) -> Result<Option<String>, ApplyError>
+where
+    O: OrderStore,
+    A: CheckoutSessionApi,
+    R: StockHolds,
+    E: OrderEventSink,
+{
+    let OrderPorts {
+        orders,
+        stripe,
+        stock,
+        events,
+    } = *ports;
     if let Some(session_id) = orders
         .find_by_payment_intent(account, payment_intent_id)
         .await?
@@ -322,6 +449,9 @@ async fn locate_order<O: OrderStore, A: CheckoutSessionApi, R: StockHolds>(
     keep_sold(stock, &order).await?;
     if orders.insert_if_absent(&order).await? {
         tracing::info!(account, checkout_session_id = %session_id, "order created ahead of checkout.session.completed");
+        events
+            .publish(&[OrderEvent::created(&order, EventSource::Webhook)])
+            .await?;
     }
     Ok(Some(session_id))
 }

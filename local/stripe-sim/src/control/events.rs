@@ -99,3 +99,39 @@ pub async fn resend_event(
     let store = sim.lock();
     ok(store.event(&id).map(event_json).unwrap_or(Value::Null))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookDropsRequest {
+    count: u32,
+    #[serde(default)]
+    types: Vec<String>,
+}
+
+/// Most deliveries one call can ask to drop: a typo must not silence the emulator for good.
+const MAX_DROPS: u32 = 10_000;
+
+/// `POST /_sim/webhook_drops {"count": N, "types": [...]}`: the next N snapshot deliveries
+/// (of those types, if given) are not sent; the events still exist. Replaces any earlier
+/// setting and forgets what was dropped before.
+pub async fn set_webhook_drops(State(sim): State<Arc<Sim>>, body: Bytes) -> ControlResult {
+    let req: WebhookDropsRequest = parse(&body)?;
+    if req.count > MAX_DROPS {
+        return Err(ApiError::invalid_param(
+            "count",
+            format!("count must be at most {MAX_DROPS}."),
+        ));
+    }
+    let mut store = sim.lock();
+    store.webhook_drops = crate::state::events::WebhookDrops {
+        remaining: req.count,
+        types: req.types,
+        dropped: Vec::new(),
+    };
+    ok(json!(store.webhook_drops))
+}
+
+/// What is left to drop and which events were dropped.
+pub async fn get_webhook_drops(State(sim): State<Arc<Sim>>) -> ControlResult {
+    ok(json!(sim.lock().webhook_drops))
+}

@@ -60,6 +60,10 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/_sim/disputes/{id}/close", post(disputes::close_dispute))
         .route("/_sim/webhook_endpoint", post(events::set_webhook_endpoint))
         .route("/_sim/events", get(events::list_events))
+        .route(
+            "/_sim/webhook_drops",
+            post(events::set_webhook_drops).get(events::get_webhook_drops),
+        )
         .route("/_sim/events/{id}/resend", post(events::resend_event))
         .route("/_sim/reset", post(reset))
         .route(

@@ -14,6 +14,34 @@ pub struct DeliveryRecord {
     pub attempt: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Not sent at all: `/_sim/webhook_drops` told the emulator to lose this copy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dropped: bool,
+}
+
+/// Snapshot-event deliveries to lose on purpose, so a test can prove that what the webhooks
+/// never saw is still found (the event exists and `/_sim/events` lists it). Each copy of an
+/// event (duplicates included) is one delivery; a dropped copy is not retried.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WebhookDrops {
+    /// How many more matching deliveries are dropped.
+    pub remaining: u32,
+    /// Only events of these types count (empty: every snapshot event).
+    pub types: Vec<String>,
+    /// The events whose copies were dropped, in order.
+    pub dropped: Vec<String>,
+}
+
+impl WebhookDrops {
+    /// Whether this delivery of `event_id` (of type `kind`) is to be dropped; counts it.
+    pub fn take(&mut self, event_id: &str, kind: &str) -> bool {
+        if self.remaining == 0 || !(self.types.is_empty() || self.types.iter().any(|t| t == kind)) {
+            return false;
+        }
+        self.remaining -= 1;
+        self.dropped.push(event_id.to_string());
+        true
+    }
 }
 
 pub struct EventRecord {

@@ -24,7 +24,7 @@ use crate::model::{
 use crate::{HooksConfig, SimConfig};
 use agreements::AgreementStore;
 use catalog::CatalogStore;
-use events::{EventRecord, WebhookTarget};
+use events::{EventRecord, WebhookDrops, WebhookTarget};
 use faults::Fault;
 use hooks::HookCall;
 use idempotency::{IdemEntry, IdemKey};
@@ -57,6 +57,8 @@ pub struct Store {
     pub idempotency: HashMap<IdemKey, IdemEntry>,
     pub faults: Vec<Fault>,
     pub webhook: WebhookTarget,
+    /// Snapshot deliveries to lose on purpose (`/_sim/webhook_drops`).
+    pub webhook_drops: WebhookDrops,
     /// The event destination for v2 thin events (`event_payload: "thin"`).
     pub thin_webhook: WebhookTarget,
     pub catalog: CatalogStore,
@@ -81,6 +83,7 @@ impl Store {
                 url: config.webhook_url.clone(),
                 secret: config.webhook_secret.clone(),
             },
+            webhook_drops: WebhookDrops::default(),
             thin_webhook: WebhookTarget {
                 url: config.thin_event_url.clone(),
                 secret: config.thin_event_secret.clone(),

@@ -8,6 +8,7 @@ mod holds;
 mod idempotency;
 mod merchants;
 mod orders;
+mod reconcile;
 mod skus;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ pub use holds::{OPEN_HOLDS_INDEX, TRANSACTION_ITEMS};
 pub use idempotency::DynamoIdempotency;
 pub use merchants::DynamoMerchants;
 pub use orders::DynamoOrders;
+pub use reconcile::DynamoReconcileProgress;
 
 use super::StoreError;
 use super::attr::{from_item, to_attr};

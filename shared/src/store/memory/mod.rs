@@ -10,6 +10,7 @@ mod dead_letters;
 mod idempotency;
 mod merchants;
 mod orders;
+mod reconcile;
 
 pub use agreements::MemoryAgreements;
 pub use catalog::MemoryCatalog;
@@ -17,6 +18,7 @@ pub use dead_letters::MemoryDeadLetters;
 pub use idempotency::MemoryIdempotency;
 pub use merchants::MemoryMerchants;
 pub use orders::MemoryOrders;
+pub use reconcile::MemoryReconcileProgress;
 
 /// A poisoned lock only means another test thread panicked; the data is still usable.
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
