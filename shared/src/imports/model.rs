@@ -37,10 +37,18 @@ pub struct FeedSlot {
     pub in_flight: Option<String>,
     #[serde(default)]
     pub queue: Vec<QueuedFile>,
+    /// The identities (`identity::object_identity`) of the latest files taken into an
+    /// upload or superseded, newest last, at most [`SENT_REMEMBERED`]: a file whose S3
+    /// event comes again after it went out (a retried event) is not queued a second time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<String>,
     /// The invocation moving this feed forward now, if any (see `uploader::lease`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
 }
+
+/// How many sent files a slot remembers (about 7 kB of the slot's item).
+pub const SENT_REMEMBERED: usize = 100;
 
 /// One invocation's exclusive right to move a feed forward (upload, poll, complete) until
 /// `until` (ms): others leave the feed alone meanwhile, so a slow upload is not started
@@ -60,8 +68,16 @@ impl FeedSlot {
             last_upload_at: None,
             in_flight: None,
             queue: Vec::new(),
+            sent: Vec::new(),
             lease: None,
         }
+    }
+
+    /// Remembers that these files went out (or were made moot), keeping the latest.
+    pub fn remember_sent(&mut self, identities: impl IntoIterator<Item = String>) {
+        self.sent.extend(identities);
+        let excess = self.sent.len().saturating_sub(SENT_REMEMBERED);
+        self.sent.drain(..excess);
     }
 
     /// Whether an invocation other than `owner` holds a lease that has not run out.

@@ -221,8 +221,13 @@ where
             rows_with_errors: validated.rows_with_errors,
             rows_left_out_of_report: validated.dropped,
         };
-        self.enqueue(&incoming.account_id, incoming.feed, queued)
-            .await?;
+        if !self
+            .enqueue(&incoming.account_id, incoming.feed, queued)
+            .await?
+        {
+            // Its event came again after the file had gone out: nothing more to do.
+            return Ok(FileOutcome::Duplicate);
+        }
         self.write_status(&incoming.account_id, &incoming.name, json!({
             "status": "queued",
             "feed": incoming.feed.as_str(),
@@ -233,9 +238,15 @@ where
             "validation_report": (validated.rows_with_errors > 0).then(|| incoming.report_key("validation.csv")),
         }))
         .await?;
-        // Upload at once when the slot is free; otherwise the schedule will.
-        self.drive(&incoming.account_id, incoming.feed, merchant)
-            .await?;
+        // Upload at once when the slot is free; otherwise the schedule will. The file is
+        // safely queued: a failure here is the schedule's to retry, not this event's (a
+        // retried event would only find the file queued or sent).
+        if let Err(e) = self
+            .drive(&incoming.account_id, incoming.feed, merchant)
+            .await
+        {
+            tracing::warn!(account = %incoming.account_id, key = %object.key, error = %e, "queued; the upload did not start now and the schedule will retry it");
+        }
         Ok(FileOutcome::Queued {
             account_id: incoming.account_id.clone(),
             feed: incoming.feed,
@@ -339,25 +350,30 @@ where
         })
     }
 
-    /// Appends to the feed's queue (optimistic write, retried on conflict).
+    /// Appends to the feed's queue (optimistic write, retried on conflict). False when the
+    /// file already went out (its identity is in the slot's `sent`).
     async fn enqueue(
         &self,
         account_id: &str,
         feed: Feed,
         file: QueuedFile,
-    ) -> Result<(), UploadError> {
+    ) -> Result<bool, UploadError> {
+        let identity = object_identity(&file.object);
         for _ in 0..20 {
             let mut slot = self
                 .catalog
                 .slot(account_id, feed)
                 .await?
                 .unwrap_or_else(|| FeedSlot::new(account_id, feed));
+            if slot.sent.contains(&identity) {
+                return Ok(false);
+            }
             if slot.queue.iter().any(|f| f.object == file.object) {
-                return Ok(());
+                return Ok(true);
             }
             slot.queue.push(file.clone());
             if self.catalog.save_slot(&slot).await? {
-                return Ok(());
+                return Ok(true);
             }
         }
         Err(UploadError::Transient(format!(

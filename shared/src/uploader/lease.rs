@@ -53,16 +53,20 @@ impl<M, C: CatalogStore, I, O, A, K: Clock> Uploader<M, C, I, O, A, K> {
         Ok(Some(leased))
     }
 
-    /// Gives back `owner`'s lease on the feed, if it still has it. Failing that, the lease
-    /// runs out on its own: logged, not an error.
+    /// Gives back `owner`'s lease on the feed, if it still has it, trying again through
+    /// conflicts and throttling for a little while. Failing that, the lease runs out on
+    /// its own: logged, not an error.
     pub(super) async fn give_back_lease(&self, account_id: &str, feed: Feed, owner: &str) {
-        for _ in 0..5 {
+        for attempt in 0..8u32 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5))).await;
+            }
             let slot = match self.catalog.slot(account_id, feed).await {
                 Ok(Some(slot)) => slot,
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(account = account_id, feed = feed.as_str(), error = %e, "lease not given back; it runs out on its own");
-                    return;
+                    tracing::warn!(account = account_id, feed = feed.as_str(), attempt, error = %e, "lease not given back yet");
+                    continue;
                 }
             };
             if slot.lease.as_ref().is_none_or(|l| l.owner != owner) {
@@ -74,11 +78,15 @@ impl<M, C: CatalogStore, I, O, A, K: Clock> Uploader<M, C, I, O, A, K> {
                 Ok(true) => return,
                 Ok(false) => continue,
                 Err(e) => {
-                    tracing::warn!(account = account_id, feed = feed.as_str(), error = %e, "lease not given back; it runs out on its own");
-                    return;
+                    tracing::warn!(account = account_id, feed = feed.as_str(), attempt, error = %e, "lease not given back yet");
                 }
             }
         }
+        tracing::warn!(
+            account = account_id,
+            feed = feed.as_str(),
+            "lease not given back; it runs out on its own"
+        );
     }
 }
 

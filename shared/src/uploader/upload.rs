@@ -10,7 +10,7 @@ use crate::bucket::{ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{Limits, RowSink, Validator};
 use crate::clock::Clock;
 use crate::imports::cadence::{NextStep, next_step};
-use crate::imports::identity::import_key;
+use crate::imports::identity::{import_key, object_identity};
 use crate::imports::keys::{Feed, FileFormat};
 use crate::imports::model::{ImportCounts, ImportMode, ImportRecord, ImportStatus};
 use crate::merchants::{ApiGeneration, Merchant};
@@ -88,6 +88,12 @@ where
                     claimed
                         .queue
                         .retain(|q| !files.contains(q) && !superseded.contains(q));
+                    claimed.remember_sent(
+                        files
+                            .iter()
+                            .chain(&superseded)
+                            .map(|f| object_identity(&f.object)),
+                    );
                     claimed.in_flight = Some(import_key.clone());
                     claimed.last_upload_at = Some(self.clock.now_millis());
                     claimed.lease = Some(super::lease::lease_for(owner, self.clock.now_millis()));

@@ -31,8 +31,10 @@ pub struct FaultPlan {
     /// with `Stripe-Should-Retry: true`, a 500 and a stall past `STRIPE_TIMEOUT_MS`.
     pub stripe_fault_percent: f64,
     pub dynamo_throttle_percent: f64,
-    /// Snapshot webhook deliveries stripe-sim loses (the events stay listable).
-    pub dropped_deliveries: u32,
+    /// Of `purchases`, how many are made while stripe-sim delivers no webhook at all
+    /// (every event of theirs lost; a payment event could otherwise record the order):
+    /// only reconciliation can record those orders.
+    pub lost_purchases: usize,
     /// Purchases in flight at once.
     pub clients: usize,
     /// How long everything may take to settle.
@@ -50,6 +52,10 @@ pub struct FaultReport {
     pub imports_per_feed_merchant: Vec<usize>,
     pub stripe_faults_hit: u64,
     pub dynamo_faults: Value,
+    /// The checkouts whose every webhook stripe-sim lost.
+    pub lost_sessions: Vec<String>,
+    /// Webhook deliveries stripe-sim lost.
+    pub deliveries_dropped: usize,
     pub reconciled: f64,
     pub fallbacks: f64,
     pub panics: Vec<String>,
@@ -164,16 +170,6 @@ async fn faults_on(stack: &Stack, plan: &FaultPlan) -> Result<(), String> {
             }
         }
     }
-    if plan.dropped_deliveries > 0 {
-        let (status, body) = post(
-            format!("{}/_sim/webhook_drops", stack.sim_url),
-            &json!({"count": plan.dropped_deliveries}),
-        )
-        .await?;
-        if status != 200 {
-            return Err(format!("stripe-sim refused the webhook drops: {body}"));
-        }
-    }
     let proxy = stack
         .faults
         .as_ref()
@@ -187,6 +183,30 @@ async fn faults_on(stack: &Stack, plan: &FaultPlan) -> Result<(), String> {
         return Err(format!("the DynamoDB fault proxy refused: {body}"));
     }
     Ok(())
+}
+
+/// Makes stripe-sim lose the next `count` webhook deliveries of any type (0: none).
+async fn drop_webhooks(stack: &Stack, count: u64) -> Result<(), String> {
+    let (status, body) = post(
+        format!("{}/_sim/webhook_drops", stack.sim_url),
+        &json!({ "count": count }),
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!("stripe-sim refused the webhook drops: {body}"));
+    }
+    Ok(())
+}
+
+/// How many deliveries stripe-sim has dropped so far.
+async fn dropped_deliveries(stack: &Stack) -> Result<usize, String> {
+    let drops: Value = reqwest::get(format!("{}/_sim/webhook_drops", stack.sim_url))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(drops["dropped"].as_array().map_or(0, Vec::len))
 }
 
 /// stripe-sim's faults: how many hits they have left (each started at 1 000 000).
@@ -209,50 +229,60 @@ async fn stripe_faults_hit(stack: &Stack) -> u64 {
 }
 
 /// Purchases until `plan.purchases` checkouts completed (a finalize that declines, e.g.
-/// under throttling, is a buyer told no, not a purchase), at most three tries each.
+/// under throttling, is a buyer told no, not a purchase). Each round is awaited whole, so
+/// no purchase is still in flight when the run stops counting.
 async fn purchase(
     stack: &Stack,
     plan: &FaultPlan,
+    count: usize,
+    lost: bool,
     report: &mut FaultReport,
 ) -> Result<Vec<String>, String> {
     let url = format!("{}/_sim/agentic_checkouts", stack.sim_url);
-    let attempts = plan.purchases * 3;
     let mut sessions = Vec::new();
-    let mut results = futures::stream::iter(0..attempts)
-        .map(|_| {
-            let url = url.clone();
-            async move {
-                post(
-                    url,
-                    &json!({"account": SHOP, "sku": SKU, "quantity": 1, "unit_amount": 1500}),
-                )
-                .await
-            }
-        })
-        .buffer_unordered(plan.clients.max(1));
-    while let Some(result) = results.next().await {
-        report.attempts += 1;
-        let (status, body) = result?;
-        match status {
-            200 => {
-                let session = body["checkout_session"]["id"]
-                    .as_str()
-                    .ok_or("a completed checkout without a session")?;
-                sessions.push(session.to_string());
-                if sessions.len() == plan.purchases {
-                    break;
+    for _round in 0..5 {
+        let wanted = count - sessions.len();
+        if wanted == 0 {
+            break;
+        }
+        let answers: Vec<Result<(u16, Value), String>> = futures::stream::iter(0..wanted)
+            .map(|_| {
+                let url = url.clone();
+                async move {
+                    post(
+                        url,
+                        &json!({"account": SHOP, "sku": SKU, "quantity": 1, "unit_amount": 1500,
+                        // A lost purchase answers only once its deliveries were
+                        // attempted (and dropped), so none is still pending after.
+                        "wait_for_delivery": lost}),
+                    )
+                    .await
+                }
+            })
+            .buffer_unordered(plan.clients.max(1))
+            .collect()
+            .await;
+        for answer in answers {
+            report.attempts += 1;
+            let (status, body) = answer?;
+            match status {
+                200 => {
+                    let session = body["checkout_session"]["id"]
+                        .as_str()
+                        .ok_or("a completed checkout without a session")?;
+                    sessions.push(session.to_string());
+                }
+                402 | 424 => report.declined += 1,
+                other => {
+                    return Err(format!("stripe-sim answered {other} to a purchase: {body}"));
                 }
             }
-            402 | 424 => report.declined += 1,
-            other => return Err(format!("stripe-sim answered {other} to a purchase: {body}")),
         }
     }
-    report.completed = sessions.len();
-    if sessions.len() < plan.purchases {
+    if sessions.len() < count {
         return Err(format!(
-            "only {} of {} purchases completed in {} attempts",
+            "only {} of {count} purchases completed ({} attempts so far)",
             sessions.len(),
-            plan.purchases,
             report.attempts
         ));
     }
@@ -285,7 +315,19 @@ pub async fn run(stack: &Stack, plan: &FaultPlan) -> Result<FaultReport, String>
     seed_shop(stack, stock).await?;
     faults_on(stack, plan).await?;
     drop_feeds(stack, plan.uploads).await?;
-    let sessions = purchase(stack, plan, &mut report).await?;
+    let kept = plan.purchases - plan.lost_purchases;
+    let mut sessions = purchase(stack, plan, kept, false, &mut report).await?;
+    if plan.lost_purchases > 0 {
+        // Every webhook of these purchases is lost: stripe-sim sends nothing meanwhile.
+        drop_webhooks(stack, 10_000).await?;
+        let lost = purchase(stack, plan, plan.lost_purchases, true, &mut report).await;
+        report.deliveries_dropped = dropped_deliveries(stack).await?;
+        drop_webhooks(stack, 0).await?;
+        let lost = lost?;
+        report.lost_sessions = lost.clone();
+        sessions.extend(lost);
+    }
+    report.completed = sessions.len();
 
     // Every completed checkout ends as one order: by its webhook, its redeliveries, or the
     // reconciliation of what never arrived.
@@ -311,22 +353,42 @@ pub async fn run(stack: &Stack, plan: &FaultPlan) -> Result<FaultReport, String>
         .await
         .map_err(|e| e.to_string())?;
     report.orders = stored.len();
+    if let Some(stray) = stored
+        .iter()
+        .find(|o| !wanted.contains(o.checkout_session_id.as_str()))
+    {
+        return Err(format!(
+            "an order for a checkout that did not complete: {}",
+            stray.checkout_session_id
+        ));
+    }
 
-    // Every upload ends as one finished import.
+    // Every upload ends as one finished import, and its feed is free again (the slot is
+    // freed just after the import is recorded, so both are waited for).
     let catalog = DynamoCatalog::new(stack.dynamo.clone(), stack.table("CatalogTable"));
     settle(
         plan.settle_within,
-        "a finished import for every upload",
+        "a finished import and a free feed for every upload",
         || {
             let catalog = &catalog;
             async move {
                 for i in 0..plan.uploads {
+                    let account = feed_merchant(i);
                     let imports = catalog
-                        .imports(&feed_merchant(i), 10)
+                        .imports(&account, 10)
                         .await
                         .map_err(|e| e.to_string())?;
                     if !imports.iter().any(|r| r.status.is_terminal()) {
                         return Ok(false);
+                    }
+                    let slot = catalog
+                        .slot(&account, shared::imports::Feed::Product)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if let Some(slot) =
+                        slot.filter(|s| s.in_flight.is_some() || !s.queue.is_empty())
+                    {
+                        return Err(format!("{account}'s feed is still busy: {slot:?}"));
                     }
                 }
                 Ok(true)
@@ -348,16 +410,6 @@ pub async fn run(stack: &Stack, plan: &FaultPlan) -> Result<FaultReport, String>
             )
         }) {
             report.uploads_finished += 1;
-        }
-        // The feed's slot is free again: nothing still in flight or queued.
-        if let Some(slot) = catalog
-            .slot(&account, shared::imports::Feed::Product)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            if slot.in_flight.is_some() || !slot.queue.is_empty() {
-                return Err(format!("{account}'s feed is still busy: {slot:?}"));
-            }
         }
     }
 
@@ -386,6 +438,15 @@ pub async fn run(stack: &Stack, plan: &FaultPlan) -> Result<FaultReport, String>
             .map(|t| t.sum)
             .sum()
     };
+    // The orders of the purchases whose webhooks all got lost can only have been recorded
+    // by reconciliation: its count must cover them (read once its metric lines are in).
+    let lost = report.lost_sessions.len() as f64;
+    let _ = settle(
+        Duration::from_secs(30),
+        "reconciliation's count",
+        || async { Ok(total("OrdersReconciled") >= lost) },
+    )
+    .await;
     report.reconciled = total("OrdersReconciled");
     report.fallbacks = total("HookFallback");
     report.panics = panics_in_logs(stack);

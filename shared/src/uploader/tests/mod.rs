@@ -3,6 +3,7 @@
 
 mod bounded;
 mod lease;
+mod retries;
 
 use std::sync::Arc;
 
