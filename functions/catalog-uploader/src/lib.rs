@@ -14,7 +14,7 @@ use shared::metrics::Metrics;
 use shared::store::dynamo;
 use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
-use shared::uploader::{DeployedUploader, FileOutcome, TickSummary, UploadError};
+use shared::uploader::{DeployedUploader, FileOutcome, ImportNudge, TickSummary, UploadError};
 
 pub type App = DeployedUploader;
 
@@ -98,9 +98,16 @@ pub enum HandlerError {
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum Outcome {
-    Files { files: Vec<FileOutcome> },
+    Files {
+        files: Vec<FileOutcome>,
+    },
     Tick(TickSummary),
-    Ignored { ignored: String },
+    Nudged {
+        import_status: Option<shared::imports::ImportStatus>,
+    },
+    Ignored {
+        ignored: String,
+    },
 }
 
 pub async fn handle(function: &Function, event: Value) -> Result<Outcome, HandlerError> {
@@ -112,6 +119,26 @@ pub async fn handle(function: &Function, event: Value) -> Result<Outcome, Handle
         let s3: S3Event = serde_json::from_value(event)
             .map_err(|e| HandlerError::NotConfigured(format!("malformed S3 event: {e}")))?;
         return handle_s3(app, &function.config.bucket, s3).await;
+    }
+    // An import changed at Stripe (the webhooks function's nudge, through the bus).
+    if let Some(nudge) = ImportNudge::from_event(&event) {
+        // A malformed nudge cannot get better by retrying: logged and dropped (the
+        // schedule's poll still finishes every import).
+        let nudge = match nudge {
+            Ok(nudge) => nudge,
+            Err(why) => {
+                tracing::warn!(error = %why, "malformed import nudge; ignored");
+                return Ok(Outcome::Ignored { ignored: why });
+            }
+        };
+        let status = app
+            .on_import_event(&nudge.account_id, &nudge.import_id)
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
+        tracing::info!(account = %nudge.account_id, import = %nudge.import_id, status = ?status, "import nudge handled");
+        return Ok(Outcome::Nudged {
+            import_status: status,
+        });
     }
     let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
         || event.get("source").and_then(Value::as_str) == Some("aws.events");

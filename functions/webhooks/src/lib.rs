@@ -6,12 +6,9 @@
 //! invocation when they come from Secrets Manager: the Parameters and Secrets extension
 //! is not guaranteed to answer before the function's init has finished.
 
-use shared::bucket::S3Objects;
 use shared::clock::SystemClock;
 use shared::config::secret_names;
-use shared::config::{
-    BuiltWithSecrets, ConfigError, Env, UploaderConfig, WebhooksConfig, WebhooksSecrets,
-};
+use shared::config::{BuiltWithSecrets, ConfigError, Env, WebhooksConfig, WebhooksSecrets};
 use shared::endpoint::{self, HttpAnswer};
 use shared::event_bus::{DeployedOrderEvents, OrderEventsConfig};
 use shared::metrics::Metrics;
@@ -20,15 +17,14 @@ use shared::store::dynamo::{
     self, DynamoAgreements, DynamoCatalog, DynamoDeadLetters, DynamoIdempotency, DynamoOrders,
 };
 use shared::stripe::agreements::StripeAgreements;
-use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::checkout::StripeCheckoutSessions;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
 use shared::thin_events::ThinEvents;
-use shared::uploader::DeployedUploader;
+use shared::uploader::Nudger;
 use shared::webhooks::SnapshotWebhooks;
 
-/// The uploader, run here for v2 import events (same stores and code as catalog-uploader).
-pub type Imports = DeployedUploader;
+/// Import events only nudge the catalog uploader, through the bundle's event bus.
+pub type Imports = Nudger;
 
 pub type ThinApp = ThinEvents<
     DynamoAgreements,
@@ -65,8 +61,9 @@ pub struct Function {
     http: reqwest::Client,
     app: BuiltWithSecrets<App>,
     thin: BuiltWithSecrets<ThinApp>,
-    /// Set when CATALOG_BUCKET is: v2 import events then finish imports at once.
-    uploader: Option<(UploaderConfig, CatalogApiSettings, aws_sdk_s3::Client)>,
+    /// Set with the event bus: import events then nudge the uploader at once (without
+    /// one, its schedule's poll finishes them).
+    nudger: Option<Nudger>,
     /// Set when ORDER_EVENT_BUS_NAME is: order changes go to the bundle's event bus.
     order_events: Option<DeployedOrderEvents>,
     metrics: Metrics,
@@ -80,18 +77,13 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         stripe::warm_up(&http, &config.stripe),
         dynamo::warm_up(&dynamo, &config.orders_table)
     );
-    let uploader = match env.optional("CATALOG_BUCKET") {
-        Some(_) => {
-            let uploader = UploaderConfig::from_env(&env)?;
-            let s3 = S3Objects::client(uploader.s3_endpoint.as_deref()).await;
-            Some((uploader, CatalogApiSettings::from_env(&env)?, s3))
-        }
-        None => None,
-    };
     let metrics = Metrics::emf(env.optional("METRICS_NAMESPACE").as_deref(), "webhooks");
-    let order_events = match OrderEventsConfig::from_env(&env)? {
-        Some(events) => Some(DeployedOrderEvents::build(&events, metrics.clone()).await),
-        None => None,
+    let (order_events, nudger) = match OrderEventsConfig::from_env(&env)? {
+        Some(events) => (
+            Some(DeployedOrderEvents::build(&events, metrics.clone()).await),
+            Some(Nudger::build(&events).await),
+        ),
+        None => (None, None),
     };
     let function = Function {
         order_events,
@@ -101,7 +93,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         config,
         dynamo,
         http,
-        uploader,
+        nudger,
     };
     if function.app.build_at_start() {
         function.app().await?;
@@ -121,16 +113,7 @@ impl Function {
                     &self.config.stripe,
                     secrets.stripe_secret_key,
                 );
-                let imports = self.uploader.as_ref().map(|(c, api, s3)| {
-                    DeployedUploader::deployed(
-                        c,
-                        api,
-                        &self.dynamo,
-                        s3,
-                        client.clone(),
-                        self.metrics.clone(),
-                    )
-                });
+                let imports = self.nudger.clone();
                 Ok::<_, InitError>(SnapshotWebhooks {
                     order_events: self.order_events.clone(),
                     imports,
@@ -190,16 +173,7 @@ impl Function {
                     &self.config.stripe,
                     secrets.stripe_secret_key,
                 );
-                let imports = self.uploader.as_ref().map(|(c, api, s3)| {
-                    DeployedUploader::deployed(
-                        c,
-                        api,
-                        &self.dynamo,
-                        s3,
-                        client.clone(),
-                        self.metrics.clone(),
-                    )
-                });
+                let imports = self.nudger.clone();
                 Ok::<_, InitError>(ThinEvents {
                     dead_letters: self.dead_letters(),
                     imports,

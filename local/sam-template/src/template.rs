@@ -263,6 +263,11 @@ impl Template {
                         every: parse_rate(&text("Schedule").unwrap_or_default())
                             .map_err(|e| shape(format!("{id}.{event_name}: {e}")))?,
                     }),
+                    // Rules on the bundle's event bus: offline, the functions log what they
+                    // would put on the bus (no emulator delivers it), so nothing is
+                    // subscribed; the schedules do the work (an import nudge's feed moves
+                    // at the uploader's next tick).
+                    Some("EventBridgeRule") => {}
                     other => {
                         return Err(shape(format!(
                             "{id}.{event_name}: event type {other:?} is not run locally"

@@ -16,10 +16,12 @@ mod completion;
 mod deployed;
 mod intake;
 mod lease;
+pub mod nudge;
 mod status;
 mod upload;
 
 pub use deployed::DeployedUploader;
+pub use nudge::{ImportNudge, Nudger};
 
 use futures::StreamExt;
 

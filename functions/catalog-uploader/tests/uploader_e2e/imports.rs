@@ -57,41 +57,173 @@ async fn v2_expired_error_file_url_is_refreshed() {
     assert!(errors.contains("SKU-2"), "{errors}");
 }
 
-/// A v2 import's thin events reach the webhooks function's `/stripe/events`, which
-/// finishes the import at once: no schedule tick is needed.
-#[tokio::test]
-async fn v2_import_events_finish_the_import_without_waiting_for_the_schedule() {
-    let stack = Stack::start(ApiGeneration::V2, ValidationMode::Lenient).await;
-    let agreements = testkit::fresh_table(&stack.dynamo, testkit::AGREEMENTS).await;
+/// The bundle's event bus on moto, with a rule that captures the uploader's nudges in a
+/// queue (in AWS the rule's target is the uploader itself).
+struct NudgeBus {
+    sqs: aws_sdk_sqs::Client,
+    bus: String,
+    captured: String,
+    dead_letters: String,
+}
+
+impl NudgeBus {
+    async fn start() -> Self {
+        let moto = std::env::var("S3_ENDPOINT").unwrap();
+        let events = shared::event_bus::EventBridgeOrderEvents::client(Some(&moto)).await;
+        let sqs = shared::event_bus::SqsOrderEvents::client(Some(&moto)).await;
+        let bus = testkit::unique_name("bundle");
+        events.create_event_bus().name(&bus).send().await.unwrap();
+        let queue = |prefix: &'static str| {
+            let sqs = sqs.clone();
+            async move {
+                let url = sqs
+                    .create_queue()
+                    .queue_name(testkit::unique_name(prefix))
+                    .send()
+                    .await
+                    .unwrap()
+                    .queue_url()
+                    .unwrap()
+                    .to_string();
+                let arn = sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .send()
+                    .await
+                    .unwrap()
+                    .attributes()
+                    .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+                    .clone();
+                (url, arn)
+            }
+        };
+        let (captured, captured_arn) = queue("nudges").await;
+        let (dead_letters, _) = queue("order-dlq").await;
+        events
+            .put_rule()
+            .name("uploader")
+            .event_bus_name(&bus)
+            .event_pattern(format!(
+                r#"{{"source": ["agentic-commerce.test"], "detail-type": ["{}"]}}"#,
+                shared::uploader::nudge::NUDGE_DETAIL_TYPE
+            ))
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule("uploader")
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("uploader")
+                    .arn(&captured_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Self {
+            sqs,
+            bus,
+            captured,
+            dead_letters,
+        }
+    }
+
+    /// The webhooks function's settings for this bus.
+    fn env(&self) -> [(&'static str, String); 4] {
+        [
+            ("ORDER_EVENT_BUS_NAME", self.bus.clone()),
+            ("ORDER_EVENT_SOURCE", "agentic-commerce.test".to_string()),
+            ("ORDER_EVENTS_DLQ_URL", self.dead_letters.clone()),
+            (
+                "ORDER_EVENTS_ENDPOINT",
+                std::env::var("S3_ENDPOINT").unwrap(),
+            ),
+        ]
+    }
+
+    /// The nudges the rule captured (each an EventBridge event, as the uploader gets it).
+    async fn nudges(&self) -> Vec<Value> {
+        let mut found = Vec::new();
+        for _ in 0..5 {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.captured)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            found.extend(
+                received
+                    .messages()
+                    .iter()
+                    .filter_map(|m| m.body())
+                    .map(|b| serde_json::from_str::<Value>(b).unwrap()),
+            );
+            if !found.is_empty() {
+                break;
+            }
+        }
+        found
+    }
+}
+
+/// The webhooks function with the bus and `extra` settings, behind a local HTTP route.
+async fn webhooks_behind_gateway(
+    stack: &Stack,
+    bus: &NudgeBus,
+    extra: &[(&'static str, String)],
+) -> testkit::gateway::Gateway {
     let orders = testkit::fresh_table(&stack.dynamo, testkit::ORDERS).await;
-    let env = Env::from_map([
+    let mut vars: Vec<(&'static str, String)> = vec![
         ("STRIPE_SECRET_KEY", KEY.to_string()),
         ("STRIPE_API_BASE", stack.sim.base_url()),
         ("STRIPE_FILES_BASE", stack.sim.base_url()),
-        ("STRIPE_WEBHOOK_SECRETS", "whsec_unused".to_string()),
-        (
-            "STRIPE_THIN_EVENT_SECRETS",
-            "whsec_test_thin_sim".to_string(),
-        ),
         ("ORDERS_TABLE", orders),
-        ("AGREEMENTS_TABLE", agreements),
         ("IDEMPOTENCY_TABLE", stack.idempotency_table.clone()),
-        ("CATALOG_BUCKET", stack.bucket.clone()),
-        ("MERCHANTS_TABLE", stack.merchants_table.clone()),
         ("CATALOG_TABLE", stack.catalog_table.clone()),
-        ("FEED_UPLOAD_INTERVAL_SECONDS", "0".to_string()),
         (
             "DYNAMODB_ENDPOINT",
             std::env::var("DYNAMODB_ENDPOINT").unwrap(),
         ),
-        ("S3_ENDPOINT", std::env::var("S3_ENDPOINT").unwrap()),
-    ]);
-    let webhooks_function = Arc::new(webhooks::init(env).await.unwrap());
-    let f = webhooks_function.clone();
-    let gateway = testkit::gateway::serve(move |request| {
-        let f = f.clone();
+    ];
+    vars.extend(bus.env());
+    vars.extend(extra.iter().cloned());
+    let function = Arc::new(webhooks::init(Env::from_map(vars)).await.unwrap());
+    testkit::gateway::serve(move |request| {
+        let f = function.clone();
         async move { webhooks::handle(&f, &request).await }
     })
+    .await
+}
+
+/// A v2 import's thin events reach the webhooks function's `/stripe/events`, which only
+/// puts a nudge on the bus; the uploader, invoked with it, moves the feed (here stripe-sim
+/// finishes v2 imports at once, so the upload's own poll may already have finished it; the
+/// v1 test below shows the webhooks function finishing nothing itself).
+#[tokio::test]
+async fn v2_import_events_nudge_the_uploader_which_finishes_the_import() {
+    let stack = Stack::start(ApiGeneration::V2, ValidationMode::Lenient).await;
+    let agreements = testkit::fresh_table(&stack.dynamo, testkit::AGREEMENTS).await;
+    let bus = NudgeBus::start().await;
+    let gateway = webhooks_behind_gateway(
+        &stack,
+        &bus,
+        &[
+            ("STRIPE_WEBHOOK_SECRETS", "whsec_unused".to_string()),
+            (
+                "STRIPE_THIN_EVENT_SECRETS",
+                "whsec_test_thin_sim".to_string(),
+            ),
+            ("AGREEMENTS_TABLE", agreements),
+        ],
+    )
     .await;
     let response = stack
         .http
@@ -108,15 +240,17 @@ async fn v2_import_events_finish_the_import_without_waiting_for_the_schedule() {
             &csv(&[row("SKU-1", "Mug", "1.00 USD", 1)]),
         )
         .await;
-    // Bounded wait for the emulator's asynchronous delivery; no schedule tick is sent.
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        status = stack.status("evented.csv").await;
-        if status["status"] == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let nudges = bus.nudges().await;
+    assert!(
+        !nudges.is_empty(),
+        "the webhooks function nudged the uploader"
+    );
+    assert_eq!(nudges[0]["detail"]["account_id"], ACCOUNT, "{}", nudges[0]);
+    for nudge in nudges {
+        let outcome = stack.send(nudge).await;
+        assert!(outcome.get("import_status").is_some(), "{outcome}");
     }
+    let status = stack.status("evented.csv").await;
     assert_eq!(status["status"], "succeeded", "{status}");
     assert!(
         stack
@@ -125,14 +259,14 @@ async fn v2_import_events_finish_the_import_without_waiting_for_the_schedule() {
             .await
             .unwrap()
             .is_some(),
-        "snapshots written by the event path"
+        "snapshots written by the uploader"
     );
 }
 
 /// A v1 import set Stripe finishes later: its `data_management.import_set.succeeded`
-/// webhook finishes the import at once, before any schedule tick polls it.
+/// webhook nudges the uploader, which finishes the import before any schedule tick.
 #[tokio::test]
-async fn v1_import_set_events_finish_the_import_without_waiting_for_the_schedule() {
+async fn v1_import_set_events_nudge_the_uploader_which_finishes_the_import() {
     let stack = Stack::start_with(
         ApiGeneration::V1,
         ValidationMode::Lenient,
@@ -144,33 +278,15 @@ async fn v1_import_set_events_finish_the_import_without_waiting_for_the_schedule
         },
     )
     .await;
-    let orders = testkit::fresh_table(&stack.dynamo, testkit::ORDERS).await;
-    let env = Env::from_map([
-        ("STRIPE_SECRET_KEY", KEY.to_string()),
-        ("STRIPE_API_BASE", stack.sim.base_url()),
-        ("STRIPE_FILES_BASE", stack.sim.base_url()),
-        (
+    let bus = NudgeBus::start().await;
+    let gateway = webhooks_behind_gateway(
+        &stack,
+        &bus,
+        &[(
             "STRIPE_WEBHOOK_SECRETS",
             "whsec_test_import_sets".to_string(),
-        ),
-        ("ORDERS_TABLE", orders),
-        ("IDEMPOTENCY_TABLE", stack.idempotency_table.clone()),
-        ("CATALOG_BUCKET", stack.bucket.clone()),
-        ("MERCHANTS_TABLE", stack.merchants_table.clone()),
-        ("CATALOG_TABLE", stack.catalog_table.clone()),
-        ("FEED_UPLOAD_INTERVAL_SECONDS", "0".to_string()),
-        (
-            "DYNAMODB_ENDPOINT",
-            std::env::var("DYNAMODB_ENDPOINT").unwrap(),
-        ),
-        ("S3_ENDPOINT", std::env::var("S3_ENDPOINT").unwrap()),
-    ]);
-    let webhooks_function = Arc::new(webhooks::init(env).await.unwrap());
-    let f = webhooks_function.clone();
-    let gateway = testkit::gateway::serve(move |request| {
-        let f = f.clone();
-        async move { webhooks::handle(&f, &request).await }
-    })
+        )],
+    )
     .await;
     let response = stack
         .http
@@ -211,6 +327,15 @@ async fn v1_import_set_events_finish_the_import_without_waiting_for_the_schedule
         Some(1),
         "{finished}"
     );
+    assert_eq!(
+        stack.status("evented.csv").await["status"],
+        "processing",
+        "the webhooks function only nudged"
+    );
+    let nudges = bus.nudges().await;
+    assert_eq!(nudges.len(), 1, "{nudges:?}");
+    assert_eq!(nudges[0]["detail"]["import_id"], import_set.as_str());
+    stack.send(nudges[0].clone()).await;
     let status = stack.status("evented.csv").await;
     assert_eq!(status["status"], "succeeded", "{status}");
     assert!(
@@ -220,6 +345,6 @@ async fn v1_import_set_events_finish_the_import_without_waiting_for_the_schedule
             .await
             .unwrap()
             .is_some(),
-        "SKU records written by the event path"
+        "SKU records written by the uploader"
     );
 }
