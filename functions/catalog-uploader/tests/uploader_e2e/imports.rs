@@ -348,3 +348,26 @@ async fn v1_import_set_events_nudge_the_uploader_which_finishes_the_import() {
         "SKU records written by the uploader"
     );
 }
+
+/// The nudge as the bus delivers it (`events/catalog/import_changed.json`): for an import
+/// that is not one of ours it changes nothing and is not an error (no retry).
+#[tokio::test]
+async fn a_nudge_for_an_unknown_import_is_answered_and_changes_nothing() {
+    let stack = Stack::start(ApiGeneration::V2, ValidationMode::Lenient).await;
+    let nudge = testkit::fixture("catalog/import_changed.json");
+    assert_eq!(nudge["detail"]["account_id"], ACCOUNT);
+    let outcome = stack.send(nudge).await;
+    assert_eq!(outcome, serde_json::json!({"import_status": null}));
+    let mut forged = testkit::fixture("catalog/import_changed.json");
+    forged["detail"]["account_id"] = "acct_../../other".into();
+    let outcome = stack.send(forged).await;
+    assert!(outcome["ignored"].as_str().is_some(), "{outcome}");
+    assert!(
+        stack
+            .catalog()
+            .imports(ACCOUNT, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
