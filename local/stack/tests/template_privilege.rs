@@ -169,6 +169,37 @@ fn one_secret_per_value_created_empty() {
 }
 
 #[test]
+fn the_webhooks_function_has_no_bucket_access_and_import_events_reach_the_uploader_by_the_bus() {
+    let doc = doc();
+    for statement in statements(&doc["Resources"]["WebhooksFunction"]) {
+        let s3: Vec<String> = actions(&statement)
+            .into_iter()
+            .filter(|a| a.starts_with("s3:"))
+            .collect();
+        assert!(
+            s3.is_empty(),
+            "webhooks may {s3:?}: import events only nudge"
+        );
+    }
+    let events = &doc["Resources"]["CatalogUploaderFunction"]["Properties"]["Events"];
+    let rule = events
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, e)| e)
+        .find(|e| e["Type"] == "EventBridgeRule")
+        .expect("the uploader has a rule on the bundle's bus");
+    assert_eq!(
+        rule["Properties"]["Pattern"]["detail-type"],
+        serde_json::json!(["catalog.import.changed"])
+    );
+    assert_eq!(
+        reference(&rule["Properties"]["EventBusName"]),
+        "OrderEventBus"
+    );
+}
+
+#[test]
 fn the_webhooks_function_never_writes_under_incoming() {
     let doc = doc();
     for statement in statements(&doc["Resources"]["WebhooksFunction"]) {
