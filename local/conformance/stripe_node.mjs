@@ -217,6 +217,21 @@ class Driver {
       want.slice(7, 12),
       'ending_before',
     );
+
+    // The order reconciler's list: completed sessions created since a time, paged.
+    const since = { status: 'complete', created: { gte: session.created }, limit: 1 };
+    const found = await this.stripe.checkout.sessions
+      .list(since, opts)
+      .autoPagingToArray({ limit: 100 });
+    check(found.every((s) => s.object === 'checkout.session'), 'Session objects');
+    check(found.some((s) => s.id === session.id), 'the completed session is listed');
+    check(found.every((s) => s.status === 'complete'), 'only complete sessions');
+    check(found.every((s) => s.created >= session.created), 'none created before');
+    const later = await this.stripe.checkout.sessions.list(
+      { status: 'complete', created: { gt: session.created + 86400 } },
+      opts,
+    );
+    eq(later.data.length, 0, 'none later');
   }
 
   async payment_intents() {

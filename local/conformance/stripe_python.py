@@ -211,6 +211,19 @@ class Driver:
         before = service.list(session["id"], {"limit": 5, "ending_before": want[12]}, options)
         eq([li.id for li in before.data], want[7:12], "ending_before")
 
+        # The order reconciler's list: completed sessions created since a time, paged.
+        since = {"status": "complete", "created": {"gte": session["created"]}, "limit": 1}
+        listed = self.client.v1.checkout.sessions.list(since, options)
+        check(isinstance(listed, stripe.ListObject), "sessions list is a ListObject")
+        eq(listed.url, "/v1/checkout/sessions", "sessions list url")
+        found = list(listed.auto_paging_iter())
+        check(all(isinstance(s, stripe.checkout.Session) for s in found), "Session objects")
+        check(session["id"] in [s.id for s in found], "the completed session is listed")
+        check(all(s.status == "complete" for s in found), "only complete sessions")
+        check(all(s.created >= session["created"] for s in found), "none created before")
+        later = {"status": "complete", "created": {"gt": session["created"] + 86400}}
+        eq(len(self.client.v1.checkout.sessions.list(later, options).data), 0, "none later")
+
     def payment_intents(self):
         session = self.purchase(capture_method="manual")
         pi_id = session["payment_intent"]["id"]
