@@ -236,3 +236,51 @@ async fn concurrent_claims_have_exactly_one_winner() {
         .count();
     assert_eq!(winners, 1);
 }
+
+#[tokio::test]
+async fn putting_a_merchant_again_keeps_the_reconcilers_progress() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use shared::merchants::Merchant;
+    use shared::store::dynamo::DynamoMerchants;
+    use shared::store::{MerchantAdmin, MerchantDirectory};
+
+    let (client, name) = table(testkit::MERCHANTS).await;
+    let merchants = DynamoMerchants::new(client.clone(), &name);
+    let mut merchant = Merchant::new("acct_1Kept");
+    merchants.put_merchant(&merchant).await.unwrap();
+    // The reconciler's own write on the same item.
+    client
+        .update_item()
+        .table_name(&name)
+        .key("account_id", AttributeValue::S("acct_1Kept".into()))
+        .update_expression("SET #r = :r")
+        .expression_attribute_names("#r", "reconcile")
+        .expression_attribute_values(
+            ":r",
+            AttributeValue::M(
+                [("watermark".to_string(), AttributeValue::N("1700".into()))].into(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    merchant.checkout.paused = true;
+    merchants.put_merchant(&merchant).await.unwrap();
+    let item = client
+        .get_item()
+        .table_name(&name)
+        .key("account_id", AttributeValue::S("acct_1Kept".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let item = item.item().unwrap();
+    assert_eq!(
+        item["reconcile"].as_m().unwrap()["watermark"],
+        AttributeValue::N("1700".into()),
+        "the reconciler's watermark survives"
+    );
+    let stored = merchants.merchant("acct_1Kept").await.unwrap().unwrap();
+    assert!(stored.checkout.paused, "the new settings are stored");
+}

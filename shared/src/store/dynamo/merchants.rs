@@ -7,6 +7,9 @@ use crate::merchants::Merchant;
 use crate::store::attr::to_item;
 use crate::store::{MerchantAdmin, MerchantDirectory, StoreError};
 
+/// The attribute the order reconciler keeps on a merchant's item (`dynamo::reconcile`).
+const KEPT_BY_OTHERS: &str = "reconcile";
+
 #[derive(Debug, Clone)]
 pub struct DynamoMerchants {
     client: Client,
@@ -37,13 +40,31 @@ impl MerchantDirectory for DynamoMerchants {
 }
 
 impl MerchantAdmin for DynamoMerchants {
+    /// Replaces the merchant's settings, keeping what other writers keep on the same item:
+    /// the order reconciler's progress (`reconcile`), so re-registering a merchant does
+    /// not make it scan three days again.
     async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         let json =
             serde_json::to_value(merchant).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let mut item = to_item(&json)?;
+        let existing = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("account_id", s(&merchant.account_id))
+            .projection_expression("#r")
+            .expression_attribute_names("#r", KEPT_BY_OTHERS)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        if let Some(kept) = existing.item().and_then(|i| i.get(KEPT_BY_OTHERS)) {
+            item.insert(KEPT_BY_OTHERS.to_string(), kept.clone());
+        }
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&json)?))
+            .set_item(Some(item))
             .send()
             .await
             .map_err(classify)?;
