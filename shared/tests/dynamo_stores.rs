@@ -257,9 +257,7 @@ async fn putting_a_merchant_again_keeps_the_reconcilers_progress() {
         .expression_attribute_names("#r", "reconcile")
         .expression_attribute_values(
             ":r",
-            AttributeValue::M(
-                [("watermark".to_string(), AttributeValue::N("1700".into()))].into(),
-            ),
+            AttributeValue::M([("watermark".to_string(), AttributeValue::N("1700".into()))].into()),
         )
         .send()
         .await
