@@ -8,9 +8,16 @@
 //! halfway through. Outside [`within`] (tests, the CLI) there is no deadline.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::clock::{Clock, SystemClock};
+
+/// Now, in ms since the epoch (Lambda's deadline is one).
+fn epoch_ms() -> u64 {
+    u64::try_from(SystemClock.now_millis()).unwrap_or(0)
+}
 
 tokio::task_local! {
     static DEADLINE: Instant;
@@ -35,7 +42,7 @@ pub async fn within_invocation<F: Future>(
     reserve: Duration,
     work: F,
 ) -> F::Output {
-    match deadline_epoch_ms.filter(|ms| *ms > now_epoch_ms()) {
+    match deadline_epoch_ms.filter(|ms| *ms > epoch_ms()) {
         Some(ms) => within(from_lambda_deadline(ms, reserve), work).await,
         None => {
             if let Some(ms) = deadline_epoch_ms.filter(|ms| *ms > 0) {
@@ -47,13 +54,6 @@ pub async fn within_invocation<F: Future>(
             work.await
         }
     }
-}
-
-fn now_epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The current budget's deadline, if the caller set one.
@@ -72,13 +72,14 @@ pub fn remaining() -> Option<Duration> {
 /// with a shorter timeout than planned still gets most of it. A context deadline already
 /// past (a clock skew, a test event) gives no time at all rather than a panic.
 pub fn from_lambda_deadline(deadline_epoch_ms: u64, reserve: Duration) -> Instant {
-    let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_epoch_ms()));
+    let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(epoch_ms()));
     Instant::now() + left.saturating_sub(reserve.min(left / 10))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     #[tokio::test(start_paused = true)]
     async fn a_budget_counts_down_and_an_inner_one_never_extends_the_outer() {
@@ -113,7 +114,7 @@ mod tests {
             None,
             "cargo lambda's relative value"
         );
-        let in_a_minute = now_epoch_ms() + 60_000;
+        let in_a_minute = epoch_ms() + 60_000;
         let left = seen(Some(in_a_minute)).await.expect("a budget");
         assert!(left > Duration::from_secs(57) && left <= Duration::from_secs(58));
     }

@@ -69,6 +69,45 @@ impl EventBridgeOrderEvents {
     }
 }
 
+impl EventBridgeOrderEvents {
+    /// Puts one event of the bundle's own that is not an order event (an import nudge) on
+    /// the bus, with the same `source`: an error unless the bus took it.
+    pub async fn put(&self, detail_type: &str, detail: String) -> Result<(), String> {
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus_name)
+            .source(&self.source)
+            .detail_type(detail_type)
+            .detail(detail)
+            .build();
+        let output = self
+            .client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "event bus {}: {}",
+                    self.bus_name,
+                    aws_sdk_eventbridge::error::DisplayErrorContext(e)
+                )
+            })?;
+        match output.entries().first() {
+            Some(result) if result.error_code().is_none() => Ok(()),
+            Some(result) => Err(format!(
+                "event bus {} refused {detail_type}: {}: {}",
+                self.bus_name,
+                result.error_code().unwrap_or(""),
+                result.error_message().unwrap_or("")
+            )),
+            None => Err(format!(
+                "event bus {} did not say it took {detail_type}",
+                self.bus_name
+            )),
+        }
+    }
+}
+
 impl OrderEventSink for EventBridgeOrderEvents {
     async fn publish(&self, events: &[OrderEvent]) -> Result<(), PublishError> {
         let mut failed = Vec::new();
@@ -320,6 +359,16 @@ impl DeployedOrderEvents {
             dead_letters: SqsOrderEvents::new(sqs, &config.dead_letter_queue_url),
             metrics,
         })
+    }
+}
+
+impl DeployedOrderEvents {
+    /// The bus itself when events are really published; None offline.
+    pub fn bus(&self) -> Option<&EventBridgeOrderEvents> {
+        match self {
+            Self::Bus(durable) => Some(&durable.bus),
+            Self::Logged(_) => None,
+        }
     }
 }
 

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 
+use crate::clock::{Clock, SystemClock};
+
 /// The namespace when `METRICS_NAMESPACE` is unset (local runs).
 pub const DEFAULT_NAMESPACE: &str = "AgenticCommerce";
 
@@ -136,7 +138,7 @@ impl Metrics {
         match &self.sink {
             Sink::Recorder(points) => points.lock().unwrap_or_else(|e| e.into_inner()).push(point),
             Sink::Stdout => {
-                let mut line = self.document(&point, now_millis()).to_string();
+                let mut line = self.document(&point, SystemClock.now_millis()).to_string();
                 line.push('\n');
                 // One write of one line: it cannot interleave with a log line.
                 let _ = std::io::stdout().lock().write_all(line.as_bytes());
@@ -177,13 +179,6 @@ impl Metrics {
 fn dimension_value(value: &str) -> String {
     let value = if value.is_empty() { "none" } else { value };
     value.chars().take(250).collect()
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

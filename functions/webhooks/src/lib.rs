@@ -78,13 +78,11 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
         dynamo::warm_up(&dynamo, &config.orders_table)
     );
     let metrics = Metrics::emf(env.optional("METRICS_NAMESPACE").as_deref(), "webhooks");
-    let (order_events, nudger) = match OrderEventsConfig::from_env(&env)? {
-        Some(events) => (
-            Some(DeployedOrderEvents::build(&events, metrics.clone()).await),
-            Some(Nudger::build(&events).await),
-        ),
-        None => (None, None),
+    let order_events = match OrderEventsConfig::from_env(&env)? {
+        Some(events) => Some(DeployedOrderEvents::build(&events, metrics.clone()).await),
+        None => None,
     };
+    let nudger = order_events.as_ref().map(Nudger::for_events);
     let function = Function {
         order_events,
         metrics,

@@ -32,14 +32,6 @@ pub struct HookFunction {
 /// first request tries again inside its own deadline.
 const INIT_SECRETS_WAIT: Duration = Duration::from_secs(2);
 
-/// The function's name in its metrics.
-fn path_function(hook: Hook) -> &'static str {
-    match hook {
-        Hook::Customize => "customize-checkout",
-        Hook::Finalize => "finalize-checkout",
-    }
-}
-
 impl HookFunction {
     /// Cold start: settings checked (a bad one stops here, named), the DynamoDB client built
     /// and its connection opened, so the first hook call pays no handshake, and the signing
@@ -48,7 +40,7 @@ impl HookFunction {
         let c = HooksConfig::from_env(&env)?;
         let metrics = Metrics::emf(
             env.optional("METRICS_NAMESPACE").as_deref(),
-            path_function(hook),
+            hook.function_name(),
         );
         let dynamo = dynamo::client(&c.dynamo).await;
         dynamo::warm_up(&dynamo, &c.catalog_table).await;

@@ -47,6 +47,14 @@ impl Hook {
             Hook::Finalize => "finalize",
         }
     }
+
+    /// The function that serves it (its metrics' `Function` dimension).
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Hook::Customize => "customize-checkout",
+            Hook::Finalize => "finalize-checkout",
+        }
+    }
 }
 
 pub struct HookService<M, S, I, C, G> {

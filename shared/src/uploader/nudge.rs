@@ -6,12 +6,11 @@
 //! needs neither the bucket nor the uploader's stores, and a slow completion can no longer
 //! hold up Stripe's deliveries. Without a bus the schedule's poll still finishes imports.
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ImportEvents;
-use crate::event_bus::{EventBridgeOrderEvents, OrderEventsConfig};
+use crate::event_bus::{DeployedOrderEvents, EventBridgeOrderEvents};
 use crate::merchants::is_account_id;
 
 /// The `detail-type` of a nudge on the bus (the uploader's rule matches it).
@@ -51,70 +50,32 @@ impl ImportNudge {
     }
 }
 
-/// Where the webhooks function sends nudges.
+/// Where the webhooks function sends nudges: the bus its order events go to (one client,
+/// built once with them), or, offline, the log.
 #[derive(Debug, Clone)]
 pub enum Nudger {
-    Bus {
-        client: aws_sdk_eventbridge::Client,
-        bus_name: String,
-        source: String,
-    },
+    Bus(EventBridgeOrderEvents),
     /// Offline runs without an EventBridge emulator: the nudge is logged, and the local
     /// stack's schedule moves the feed.
     Logged,
 }
 
 impl Nudger {
-    /// Built once per cold start, on the same bus (and source) as the order events.
-    pub async fn build(config: &OrderEventsConfig) -> Self {
-        if config.offline {
-            return Nudger::Logged;
-        }
-        Nudger::Bus {
-            client: EventBridgeOrderEvents::client(config.endpoint.as_deref()).await,
-            bus_name: config.bus_name.clone(),
-            source: config.source.clone(),
+    /// Nudges go wherever the order events go.
+    pub fn for_events(events: &DeployedOrderEvents) -> Self {
+        match events.bus() {
+            Some(bus) => Nudger::Bus(bus.clone()),
+            None => Nudger::Logged,
         }
     }
 
     async fn send(&self, nudge: &ImportNudge) -> Result<(), String> {
-        let Nudger::Bus {
-            client,
-            bus_name,
-            source,
-        } = self
-        else {
+        let Nudger::Bus(bus) = self else {
             tracing::info!(account = %nudge.account_id, import = %nudge.import_id, "import nudge (offline: logged; the schedule moves the feed)");
             return Ok(());
         };
         let detail = serde_json::to_string(nudge).map_err(|e| e.to_string())?;
-        let entry = PutEventsRequestEntry::builder()
-            .event_bus_name(bus_name)
-            .source(source)
-            .detail_type(NUDGE_DETAIL_TYPE)
-            .detail(detail)
-            .build();
-        let output = client
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "the event bus did not take the import nudge: {}",
-                    aws_sdk_eventbridge::error::DisplayErrorContext(e)
-                )
-            })?;
-        if output.failed_entry_count() > 0 {
-            let why = output
-                .entries()
-                .iter()
-                .filter_map(|e| e.error_message())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(format!("the event bus refused the import nudge: {why}"));
-        }
-        Ok(())
+        bus.put(NUDGE_DETAIL_TYPE, detail).await
     }
 }
 

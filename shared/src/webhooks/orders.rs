@@ -385,26 +385,29 @@ where
     let order =
         Order::from_session(account, &session).map_err(|e| ApplyError::Invalid(e.to_string()))?;
     keep_sold(stock, &order).await?;
-    if orders.insert_if_absent(&order).await? {
+    let created = orders.insert_if_absent(&order).await?;
+    if created {
         tracing::info!(account, checkout_session_id = session_id, source = ?source, "order created");
-        events
-            .publish(&[OrderEvent::created(&order, source)])
+    } else {
+        orders
+            .apply_payment(account, session_id, &order.payment)
             .await?;
-        return Ok(EventOutcome::OrderCreated {
-            checkout_session_id: session_id.to_string(),
-        });
+        orders
+            .apply_refund(account, session_id, &order.refund)
+            .await?;
     }
-    orders
-        .apply_payment(account, session_id, &order.payment)
-        .await?;
-    orders
-        .apply_refund(account, session_id, &order.refund)
-        .await?;
     events
         .publish(&[OrderEvent::created(&order, source)])
         .await?;
-    Ok(EventOutcome::OrderAlreadyExisted {
-        checkout_session_id: session_id.to_string(),
+    let checkout_session_id = session_id.to_string();
+    Ok(if created {
+        EventOutcome::OrderCreated {
+            checkout_session_id,
+        }
+    } else {
+        EventOutcome::OrderAlreadyExisted {
+            checkout_session_id,
+        }
     })
 }
 

@@ -146,12 +146,11 @@ impl DynamoCatalog {
                 update = update.expression_attribute_values(":order", s(session));
             }
             let mut condition = vec!["#status = :open".to_string()];
-            match hold.ending_to.is_some() || !first {
-                true => {
-                    condition.push("ending_to = :to AND ending_moved = :moved".into());
-                    update = update.expression_attribute_values(":moved", n(moved as i64));
-                }
-                false => condition.push("attribute_not_exists(ending_to)".into()),
+            if hold.ending_to.is_some() || !first {
+                condition.push("ending_to = :to AND ending_moved = :moved".into());
+                update = update.expression_attribute_values(":moved", n(moved as i64));
+            } else {
+                condition.push("attribute_not_exists(ending_to)".into());
             }
             match hold.placed_lines {
                 Some(p) => {

@@ -393,9 +393,8 @@ fn mug_hold(id: &str, quantity: i64, expires_at: i64) -> crate::holds::Hold {
     }
 }
 
-#[tokio::test]
-async fn completing_an_import_again_never_gives_away_held_stock() {
-    use crate::store::StockHolds;
+/// A v1 merchant whose catalog (SKU A, 5 in stock) Stripe has imported.
+async fn mugs_imported() -> Harness {
     let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
     h.drop_file(
         &format!("incoming/{ACCOUNT}/catalog/all.csv"),
@@ -406,6 +405,13 @@ async fn completing_an_import_again_never_gives_away_held_stock() {
         .stripe
         .finish(&h.last_import_id(), "succeeded", 1, None);
     h.uploader.on_schedule().await.unwrap();
+    h
+}
+
+#[tokio::test]
+async fn completing_an_import_again_never_gives_away_held_stock() {
+    use crate::store::StockHolds;
+    let h = mugs_imported().await;
     let far = h.clock.now_millis() + 3_600_000;
     h.uploader
         .catalog
@@ -435,16 +441,7 @@ async fn completing_an_import_again_never_gives_away_held_stock() {
 #[tokio::test]
 async fn the_schedule_gives_back_the_stock_of_holds_past_their_time() {
     use crate::store::StockHolds;
-    let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
-    h.drop_file(
-        &format!("incoming/{ACCOUNT}/catalog/all.csv"),
-        &csv(&[row("A", "Mug", 5, "18.00 USD")]),
-    )
-    .await;
-    h.uploader
-        .stripe
-        .finish(&h.last_import_id(), "succeeded", 1, None);
-    h.uploader.on_schedule().await.unwrap();
+    let h = mugs_imported().await;
     let soon = h.clock.now_millis() + 30 * MINUTE;
     h.uploader
         .catalog
