@@ -140,6 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default())?),
         clock: SystemClock,
         metrics: shared::metrics::Metrics::recording("catalog-uploader").0,
+        dispatch: Default::default(),
         settings: UploaderSettings {
             bucket: bucket.clone(),
             interval_millis: 0,

@@ -1,12 +1,19 @@
-//! The `catalog-uploader` Lambda. Two triggers, one function:
-//! - S3 `ObjectCreated` under `incoming/`: validate the file, queue it, upload when due;
-//! - the EventBridge schedule (every minute): upload what is due, poll what is in flight.
+//! The `catalog-uploader` Lambda. Four triggers, one function:
+//! - S3 `ObjectCreated` under `incoming/`: validate the file, queue it, and put its feed on
+//!   the uploader's queue;
+//! - the EventBridge schedule (every minute): put every feed with work on the queue (one
+//!   message per feed at a time), give back expired stock holds;
+//! - the queue (SQS, bounded concurrency): move each feed forward (upload what is due,
+//!   poll what is in flight), and finish imports Stripe says changed (nudges from the bus);
+//! - without a queue (`FEED_QUEUE_URL` unset) the schedule drives feeds itself and the bus
+//!   invokes the function with nudges directly.
 //!
 //! Both arrive asynchronously: an `Err` makes Lambda retry the event (and, after the
 //! retries, send it to the dead-letter queue); problems retrying cannot fix are reported
 //! in S3 and logged, and the invocation succeeds.
 
 use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::SqsEvent;
 use serde_json::Value;
 use shared::bucket::S3Objects;
 use shared::config::{BuiltWithSecrets, ConfigError, Env, UploaderConfig, stripe_secret_key};
@@ -14,7 +21,10 @@ use shared::metrics::Metrics;
 use shared::store::dynamo;
 use shared::stripe::catalog::CatalogApiSettings;
 use shared::stripe::{self as stripe, StripeClient, StripeError};
-use shared::uploader::{DeployedUploader, FileOutcome, ImportNudge, TickSummary, UploadError};
+use shared::uploader::{
+    DeployedUploader, Dispatch, FileOutcome, ImportNudge, QueuedWork, SqsFeedQueue, TickSummary,
+    UploadError,
+};
 
 pub type App = DeployedUploader;
 
@@ -34,6 +44,7 @@ pub struct Function {
     http: reqwest::Client,
     app: BuiltWithSecrets<App>,
     metrics: Metrics,
+    dispatch: Dispatch,
 }
 
 /// Cold start: configuration checked (a bad setting stops here, named), clients built and
@@ -44,6 +55,13 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
     let dynamo = dynamo::client(&config.dynamo).await;
     let s3 = S3Objects::client(config.s3_endpoint.as_deref()).await;
     let http = stripe::http_client(&config.stripe)?;
+    let dispatch = match &config.feed_queue_url {
+        Some(url) => Dispatch::Sqs(SqsFeedQueue::new(
+            shared::event_bus::SqsOrderEvents::client(config.sqs_endpoint.as_deref()).await,
+            url,
+        )),
+        None => Dispatch::Inline,
+    };
     tokio::join!(
         stripe::warm_up(&http, &config.stripe),
         dynamo::warm_up(&dynamo, &config.catalog_table)
@@ -54,6 +72,7 @@ pub async fn init(env: Env) -> Result<Function, InitError> {
     );
     let function = Function {
         metrics,
+        dispatch,
         app: BuiltWithSecrets::new(env),
         config,
         catalog_api,
@@ -80,6 +99,7 @@ impl Function {
                     &self.s3,
                     client,
                     self.metrics.clone(),
+                    self.dispatch.clone(),
                 ))
             })
             .await
@@ -105,6 +125,8 @@ pub enum Outcome {
     Nudged {
         import_status: Option<shared::imports::ImportStatus>,
     },
+    /// An SQS batch: the messages to be delivered again (Lambda's partial batch response).
+    Batch(BatchResponse),
     Ignored {
         ignored: String,
     },
@@ -115,6 +137,11 @@ pub async fn handle(function: &Function, event: Value) -> Result<Outcome, Handle
         .app()
         .await
         .map_err(|e| HandlerError::NotConfigured(e.to_string()))?;
+    if is_sqs(&event) {
+        let batch: SqsEvent = serde_json::from_value(event)
+            .map_err(|e| HandlerError::NotConfigured(format!("malformed SQS event: {e}")))?;
+        return Ok(Outcome::Batch(handle_queue(app, batch).await));
+    }
     if event.get("Records").is_some() {
         let s3: S3Event = serde_json::from_value(event)
             .map_err(|e| HandlerError::NotConfigured(format!("malformed S3 event: {e}")))?;
@@ -149,6 +176,7 @@ pub async fn handle(function: &Function, event: Value) -> Result<Outcome, Handle
             .map_err(|e| HandlerError::Retry(e.to_string()))?;
         tracing::info!(
             feeds = summary.feeds,
+            dispatched = summary.dispatched,
             failed = summary.failed,
             holds_expired = summary.holds_expired,
             "schedule tick"
@@ -234,4 +262,56 @@ async fn handle_s3(app: &App, bucket: &str, event: S3Event) -> Result<Outcome, H
         return Err(HandlerError::Retry(retry.join("; ")));
     }
     Ok(Outcome::Files { files })
+}
+
+/// Lambda's partial batch response (`ReportBatchItemFailures`): only these messages come
+/// back; the others are deleted.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct BatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct BatchItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+fn is_sqs(event: &Value) -> bool {
+    event
+        .pointer("/Records/0/eventSource")
+        .and_then(Value::as_str)
+        == Some("aws:sqs")
+}
+
+/// One SQS batch, its messages moved forward one after another (each feed's own Stripe
+/// calls are paced; running them at once would only queue them behind the pacer). A
+/// message retrying cannot help (malformed, another tenant's) is dropped and logged; a
+/// transient failure sends it back for another try.
+async fn handle_queue(app: &App, batch: SqsEvent) -> BatchResponse {
+    let mut response = BatchResponse::default();
+    for message in batch.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let work = match QueuedWork::parse(message.body.as_deref().unwrap_or_default()) {
+            Ok(work) => work,
+            Err(why) => {
+                tracing::warn!(message = %id, error = %why, "queue message dropped");
+                continue;
+            }
+        };
+        match app.on_queued(work).await {
+            Ok(()) => {}
+            Err(UploadError::Permanent(why)) => {
+                tracing::error!(message = %id, error = %why, "queued work failed; not retried");
+            }
+            Err(error) => {
+                tracing::warn!(message = %id, error = %error, "queued work will be retried");
+                response.batch_item_failures.push(BatchItemFailure {
+                    item_identifier: id,
+                });
+            }
+        }
+    }
+    response
 }

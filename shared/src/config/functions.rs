@@ -22,6 +22,9 @@ pub struct StripeSettings {
     pub account_sessions_api_version: String,
     pub request_timeout: Duration,
     pub max_network_retries: u32,
+    /// This instance's share of Stripe's rate limits (`crate::stripe::StripeRateLimits`);
+    /// None: calls are not paced.
+    pub rate_limits: Option<crate::stripe::StripeRateLimits>,
 }
 
 impl StripeSettings {
@@ -36,6 +39,10 @@ impl StripeSettings {
             account_sessions_api_version: account_sessions_version(env)?,
             request_timeout: Duration::from_millis(env.parsed_or("STRIPE_TIMEOUT_MS", 10_000u64)?),
             max_network_retries: env.parsed_or("STRIPE_MAX_NETWORK_RETRIES", 2u32)?,
+            rate_limits: crate::stripe::StripeRateLimits::from_env(
+                env,
+                env.bool_or("STRIPE_LIVEMODE", false)?,
+            )?,
         })
     }
 }
@@ -299,6 +306,10 @@ pub struct UploaderConfig {
     pub idempotency: IdempotencySettings,
     /// The local S3 emulator (path-style); unset when deployed.
     pub s3_endpoint: Option<String>,
+    /// The queue due feeds go through (`uploader::fanout`); unset: the tick drives them.
+    pub feed_queue_url: Option<String>,
+    /// The local SQS emulator; unset when deployed.
+    pub sqs_endpoint: Option<String>,
 }
 
 impl UploaderConfig {
@@ -331,6 +342,14 @@ impl UploaderConfig {
             idempotency: IdempotencySettings::from_env(env)?,
             s3_endpoint: match env.optional("S3_ENDPOINT") {
                 Some(_) => Some(env.url_or("S3_ENDPOINT", "")?),
+                None => None,
+            },
+            feed_queue_url: match env.optional("FEED_QUEUE_URL") {
+                Some(_) => Some(env.url_or("FEED_QUEUE_URL", "")?),
+                None => None,
+            },
+            sqs_endpoint: match env.optional("SQS_ENDPOINT") {
+                Some(_) => Some(env.url_or("SQS_ENDPOINT", "")?),
                 None => None,
             },
         })

@@ -45,6 +45,10 @@ pub struct FeedSlot {
     /// The invocation moving this feed forward now, if any (see `uploader::lease`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// When a message for this feed was put on the uploader's queue and not yet taken
+    /// (see `uploader::fanout`): while set, the tick does not send another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched_at: Option<i64>,
 }
 
 /// How many sent files a slot remembers (about 7 kB of the slot's item).
@@ -70,6 +74,7 @@ impl FeedSlot {
             queue: Vec::new(),
             sent: Vec::new(),
             lease: None,
+            dispatched_at: None,
         }
     }
 

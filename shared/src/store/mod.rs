@@ -182,6 +182,25 @@ pub trait FeedSlots: Send + Sync {
 
     /// Slots with queued files or an upload in flight, for the schedule.
     fn active_slots(&self) -> impl Future<Output = Result<Vec<(String, Feed)>, StoreError>> + Send;
+
+    /// Marks the feed as sent to the uploader's queue at `now`, unless a mark newer than
+    /// `stale_before` is there already (its message still waits). True when marked. Does
+    /// not change the slot's `version`: the mark is advisory, and a slot write that loses
+    /// it only lets the next tick send the feed once more.
+    fn claim_dispatch(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        now: i64,
+        stale_before: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes the mark: the feed's message was taken (or could not be sent).
+    fn clear_dispatch(
+        &self,
+        account_id: &str,
+        feed: Feed,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait ImportLog: Send + Sync {

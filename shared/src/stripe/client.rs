@@ -7,6 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::{ErrorEnvelope, StripeError};
+use super::pace::Pacer;
 use super::retry::{Kind, RetryPolicy, attempt_timeout, can_wait};
 use crate::config::StripeSettings;
 use crate::secret::Secret;
@@ -117,6 +118,8 @@ pub struct StripeClient {
     secret_key: Secret,
     retry: RetryPolicy,
     settings: StripeSettings,
+    /// This instance's share of the platform's request rate (none: unpaced).
+    pacer: Pacer,
 }
 
 impl std::fmt::Debug for StripeClient {
@@ -169,6 +172,7 @@ impl StripeClient {
             files_base: settings.files_base.clone(),
             secret_key,
             retry: RetryPolicy::sdk_default(settings.max_network_retries),
+            pacer: Pacer::new(settings.rate_limits),
             settings: settings.clone(),
         }
     }
@@ -259,6 +263,9 @@ impl StripeClient {
             .idempotency_key
             .clone()
             .unwrap_or_else(random_idempotency_key);
+        self.pacer
+            .wait_turn(&Method::POST, Host::Files, path)
+            .await?;
         // The whole file must go in one attempt: the per-call timeout would cut a large
         // one off, so the transfer gets what is left of the invocation's budget.
         let mut request = self
@@ -360,6 +367,10 @@ impl StripeClient {
             self.settings.request_timeout,
         )?);
         if ours {
+            let path = url.splitn(4, '/').nth(3).map_or("/", |p| p);
+            self.pacer
+                .wait_turn(&Method::GET, Host::Files, &format!("/{path}"))
+                .await?;
             request = request.bearer_auth(self.secret_key.expose());
             if let Some((name, value)) = scope {
                 request = request.header(name, value);
@@ -414,6 +425,8 @@ impl StripeClient {
 
         let mut attempt = 0u32;
         loop {
+            // Every attempt counts against Stripe's limits, retries included.
+            self.pacer.wait_turn(&method, host, path).await?;
             let timeout = attempt_timeout(Kind::Call, self.settings.request_timeout)?;
             let mut request = self
                 .http

@@ -8,8 +8,10 @@ mod error;
 #[cfg(any(test, feature = "memory"))]
 pub mod fake_catalog;
 pub mod objects;
+mod pace;
 mod retry;
 
 pub use client::{Host, RequestOptions, StripeClient, http_client, idempotency_key_for, warm_up};
 pub use error::{ApiErrorBody, StripeError};
+pub use pace::{Pacer, StripeRateLimits};
 pub use retry::RetryPolicy;

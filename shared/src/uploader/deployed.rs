@@ -23,6 +23,7 @@ impl DeployedUploader {
         s3: &aws_sdk_s3::Client,
         stripe: crate::stripe::StripeClient,
         metrics: crate::metrics::Metrics,
+        dispatch: super::Dispatch,
     ) -> Self {
         use crate::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
         super::Uploader {
@@ -38,6 +39,7 @@ impl DeployedUploader {
             stripe: crate::stripe::catalog::StripeCatalog::new(stripe, api.clone()),
             clock: crate::clock::SystemClock,
             metrics,
+            dispatch,
             settings: super::UploaderSettings {
                 bucket: config.bucket.clone(),
                 interval_millis: config.interval_seconds * 1000,

@@ -238,11 +238,12 @@ where
             "validation_report": (validated.rows_with_errors > 0).then(|| incoming.report_key("validation.csv")),
         }))
         .await?;
-        // Upload at once when the slot is free; otherwise the schedule will. The file is
-        // safely queued: a failure here is the schedule's to retry, not this event's (a
-        // retried event would only find the file queued or sent).
+        // Upload at once when the slot is free (through the uploader's queue when there is
+        // one); otherwise the schedule will. The file is safely queued: a failure here is
+        // the schedule's to retry, not this event's (a retried event would only find the
+        // file queued or sent).
         if let Err(e) = self
-            .drive(&incoming.account_id, incoming.feed, merchant)
+            .start_now(&incoming.account_id, incoming.feed, merchant)
             .await
         {
             tracing::warn!(account = %incoming.account_id, key = %object.key, error = %e, "queued; the upload did not start now and the schedule will retry it");
@@ -253,6 +254,37 @@ where
             rows: validated.rows,
             rows_with_errors: validated.rows_with_errors,
         })
+    }
+
+    /// Moves a feed that just got a file: sends it to the queue's consumers when there is
+    /// a queue (unless a message for it already waits), else drives it here.
+    async fn start_now(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        merchant: &Merchant,
+    ) -> Result<(), UploadError> {
+        if !self.dispatch.is_queued() {
+            return self.drive(account_id, feed, merchant).await;
+        }
+        let now = self.clock.now_millis();
+        let stale = now - super::fanout::REDISPATCH_AFTER_MILLIS;
+        if !self
+            .catalog
+            .claim_dispatch(account_id, feed, now, stale)
+            .await?
+        {
+            return Ok(()); // a message for this feed is already waiting
+        }
+        let due = super::FeedDue {
+            account_id: account_id.to_string(),
+            feed,
+        };
+        if let Some((_, error)) = self.dispatch.send(vec![due]).await.pop() {
+            self.catalog.clear_dispatch(account_id, feed).await?;
+            return Err(UploadError::Transient(error));
+        }
+        Ok(())
     }
 
     /// Validates the file as it streams; failed rows stream to `validation.csv` (created

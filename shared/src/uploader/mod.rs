@@ -14,6 +14,7 @@
 
 mod completion;
 mod deployed;
+pub mod fanout;
 mod intake;
 mod lease;
 pub mod nudge;
@@ -21,6 +22,7 @@ mod status;
 mod upload;
 
 pub use deployed::DeployedUploader;
+pub use fanout::{Dispatch, FeedDue, QueuedWork, SqsFeedQueue};
 pub use nudge::{ImportNudge, Nudger};
 
 use futures::StreamExt;
@@ -148,6 +150,8 @@ pub struct Uploader<M, C, I, O, A, K> {
     pub settings: UploaderSettings,
     /// Imports by how they ended, files refused, holds expired: for the operator's alarms.
     pub metrics: crate::metrics::Metrics,
+    /// Where due feeds go: driven here, or sent to the uploader's queue (`fanout`).
+    pub dispatch: Dispatch,
 }
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
@@ -185,9 +189,37 @@ where
             .map(|r| r.status))
     }
 
-    /// The schedule's tick: drives every feed with work, a few at a time.
+    /// The schedule's tick: every feed with work is sent to the queue (or, without one,
+    /// driven here a few at a time); expired stock holds are given back.
     pub async fn on_schedule(&self) -> Result<TickSummary, UploadError> {
         let slots = self.catalog.active_slots().await?;
+        let (dispatched, failed) = if self.dispatch.is_queued() {
+            self.dispatch_feeds(&slots).await
+        } else {
+            (0, self.drive_all(&slots).await)
+        };
+        // Holds nobody converted give their stock back once their expiry has passed.
+        let holds_expired = match self
+            .catalog
+            .expire_due(self.clock.now_millis(), HOLDS_PER_TICK)
+            .await
+        {
+            Ok(expired) => expired,
+            Err(e) => {
+                tracing::warn!(error = %e, "expired holds could not be swept this tick");
+                0
+            }
+        };
+        Ok(TickSummary {
+            feeds: slots.len(),
+            dispatched,
+            failed,
+            holds_expired,
+        })
+    }
+
+    /// Drives every listed feed here, `concurrency` at a time; returns how many failed.
+    async fn drive_all(&self, slots: &[(String, Feed)]) -> usize {
         let results: Vec<Result<(), UploadError>> = futures::stream::iter(slots.iter().cloned())
             .map(|(account, feed)| async move {
                 let Some(merchant) = self.merchants.merchant(&account).await? else {
@@ -205,29 +237,81 @@ where
         for error in &failed {
             tracing::warn!(error = %error, "a feed could not move forward this tick");
         }
-        // Holds nobody converted give their stock back once their expiry has passed.
-        let holds_expired = match self
-            .catalog
-            .expire_due(self.clock.now_millis(), HOLDS_PER_TICK)
-            .await
-        {
-            Ok(expired) => expired,
-            Err(e) => {
-                tracing::warn!(error = %e, "expired holds could not be swept this tick");
-                0
+        failed.len()
+    }
+
+    /// Claims and sends every listed feed whose last message was taken; returns how many
+    /// were sent and how many could not be.
+    async fn dispatch_feeds(&self, slots: &[(String, Feed)]) -> (usize, usize) {
+        let now = self.clock.now_millis();
+        let claims: Vec<Option<FeedDue>> = futures::stream::iter(slots.iter().cloned())
+            .map(|(account, feed)| async move {
+                match self
+                    .catalog
+                    .claim_dispatch(&account, feed, now, now - fanout::REDISPATCH_AFTER_MILLIS)
+                    .await
+                {
+                    Ok(true) => Some(FeedDue {
+                        account_id: account,
+                        feed,
+                    }),
+                    Ok(false) => None,
+                    Err(e) => {
+                        tracing::warn!(account = %account, error = %e, "a feed could not be claimed for the queue this tick");
+                        None
+                    }
+                }
+            })
+            .buffer_unordered(DISPATCH_CLAIMS_IN_FLIGHT)
+            .collect()
+            .await;
+        let due: Vec<FeedDue> = claims.into_iter().flatten().collect();
+        let claimed = due.len();
+        let unsent = self.dispatch.send(due).await;
+        for (due, error) in &unsent {
+            tracing::warn!(account = %due.account_id, feed = due.feed.as_str(), error = %error, "a due feed could not be queued; the next tick sends it");
+            // Unmarked, so the next tick tries again instead of waiting out the claim.
+            if let Err(e) = self.catalog.clear_dispatch(&due.account_id, due.feed).await {
+                tracing::warn!(error = %e, "the claim stays until it is stale");
             }
-        };
-        Ok(TickSummary {
-            feeds: slots.len(),
-            failed: failed.len(),
-            holds_expired,
-        })
+        }
+        (claimed - unsent.len(), unsent.len())
+    }
+
+    /// The queue's consumer: one message's work. A nudge finishes its import now; a due
+    /// feed is moved forward. The claim is cleared first, so a file that arrives while this
+    /// runs gets a message of its own.
+    pub async fn on_queued(&self, work: QueuedWork) -> Result<(), UploadError> {
+        match work {
+            QueuedWork::Nudge(nudge) => {
+                let status = self
+                    .on_import_event(&nudge.account_id, &nudge.import_id)
+                    .await?;
+                tracing::info!(account = %nudge.account_id, import = %nudge.import_id, status = ?status, "import nudge handled");
+                Ok(())
+            }
+            QueuedWork::Feed(due) => {
+                self.catalog
+                    .clear_dispatch(&due.account_id, due.feed)
+                    .await?;
+                let Some(merchant) = self.merchants.merchant(&due.account_id).await? else {
+                    tracing::warn!(account = %due.account_id, "a due feed for an unknown merchant; dropped");
+                    return Ok(());
+                };
+                self.drive(&due.account_id, due.feed, &merchant).await
+            }
+        }
     }
 }
+
+/// Claims the tick writes at once (conditional updates on the slots).
+const DISPATCH_CLAIMS_IN_FLIGHT: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct TickSummary {
     pub feeds: usize,
+    /// Feeds sent to the uploader's queue (0 without one).
+    pub dispatched: usize,
     pub failed: usize,
     /// Holds whose stock went back this tick.
     pub holds_expired: usize,

@@ -148,6 +148,7 @@ async fn files_within_an_interval_are_merged_into_one_upload() {
             ),
             clock: clock.clone(),
             metrics: shared::metrics::Metrics::recording("catalog-uploader").0,
+            dispatch: Default::default(),
             settings: UploaderSettings {
                 bucket: stack.bucket.clone(),
                 interval_millis: 15 * 60_000,

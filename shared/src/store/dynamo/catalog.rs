@@ -183,6 +183,61 @@ impl FeedSlots for DynamoCatalog {
             }
         }
     }
+
+    async fn claim_dispatch(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .key("sk", s(&slot_key(feed)))
+            .update_expression("SET dispatched_at = :now")
+            .condition_expression(
+                "attribute_exists(account_id) AND (attribute_not_exists(dispatched_at) OR dispatched_at < :stale)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(stale_before))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn clear_dispatch(&self, account_id: &str, feed: Feed) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .key("sk", s(&slot_key(feed)))
+            .update_expression("REMOVE dispatched_at")
+            .condition_expression("attribute_exists(account_id)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception())
+                {
+                    Ok(())
+                } else {
+                    Err(classify(e))
+                }
+            })
+    }
 }
 
 impl ImportLog for DynamoCatalog {

@@ -72,6 +72,37 @@ impl FeedSlots for MemoryCatalog {
             .map(|s| (s.account_id.clone(), s.feed))
             .collect())
     }
+
+    async fn claim_dispatch(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tables = lock(&self.tables);
+        let Some(slot) = tables
+            .slots
+            .get_mut(&(account_id.to_string(), feed.as_str()))
+        else {
+            return Ok(false);
+        };
+        if slot.dispatched_at.is_some_and(|at| at >= stale_before) {
+            return Ok(false);
+        }
+        slot.dispatched_at = Some(now);
+        Ok(true)
+    }
+
+    async fn clear_dispatch(&self, account_id: &str, feed: Feed) -> Result<(), StoreError> {
+        if let Some(slot) = lock(&self.tables)
+            .slots
+            .get_mut(&(account_id.to_string(), feed.as_str()))
+        {
+            slot.dispatched_at = None;
+        }
+        Ok(())
+    }
 }
 
 impl ImportLog for MemoryCatalog {

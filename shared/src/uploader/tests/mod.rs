@@ -2,6 +2,7 @@
 //! API: intake, cadence and merge, and import completion, with no emulator running.
 
 mod bounded;
+mod fanout;
 mod lease;
 mod retries;
 
@@ -58,6 +59,7 @@ fn harness(merchants: Vec<Merchant>) -> Harness {
             stripe: FakeCatalogApi::default(),
             clock: clock.clone(),
             metrics,
+            dispatch: Default::default(),
             settings: UploaderSettings {
                 bucket: BUCKET.into(),
                 interval_millis: 15 * MINUTE,
