@@ -6,7 +6,8 @@
 pub mod provision;
 pub mod template;
 
-pub use provision::{create_bucket, create_table};
+pub use provision::{create_bucket, create_queue, create_table};
 pub use template::{
-    Bucket, StackContext, Table, Template, TemplateError, load, parse_rate, render_yaml,
+    Bucket, Queue, SqsTrigger, StackContext, Table, Template, TemplateError, load, parse_rate,
+    render_yaml,
 };

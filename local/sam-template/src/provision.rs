@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use serde_json::Value;
 
-use crate::template::{Bucket, Table};
+use crate::template::{Bucket, Queue, Table};
 
 fn text<'a>(value: &'a Value, field: &str) -> Result<&'a str, String> {
     value
@@ -176,4 +176,30 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, spec: &Bucket) -> Result
             )
         })?;
     Ok(created)
+}
+
+/// Creates the queue in the SQS emulator (kept when it exists, as SQS's `CreateQueue` does
+/// for the same attributes); returns its URL there.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, queue: &Queue) -> Result<String, String> {
+    let output = client
+        .create_queue()
+        .queue_name(&queue.name)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            queue.visibility_timeout_seconds.to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "queue {} ({}): {}",
+                queue.logical_id,
+                queue.name,
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })?;
+    output
+        .queue_url()
+        .map(str::to_string)
+        .ok_or_else(|| format!("queue {}: the emulator gave no URL", queue.name))
 }

@@ -63,6 +63,27 @@ pub struct S3Trigger {
     pub prefix: String,
 }
 
+/// An SQS event source: batches of the queue's messages, at most `max_concurrency`
+/// invocations at once (`ScalingConfig.MaximumConcurrency`).
+#[derive(Debug, Clone)]
+pub struct SqsTrigger {
+    pub event_name: String,
+    /// The queue's name (`<stack>-<LogicalId>`).
+    pub queue: String,
+    pub batch_size: usize,
+    pub max_concurrency: usize,
+    /// `FunctionResponseTypes` has `ReportBatchItemFailures`.
+    pub partial_failures: bool,
+}
+
+/// An SQS queue, created in the emulator under `name`.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub logical_id: String,
+    pub name: String,
+    pub visibility_timeout_seconds: i32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub event_name: String,
@@ -81,6 +102,7 @@ pub struct Function {
     pub routes: Vec<Route>,
     pub s3_triggers: Vec<S3Trigger>,
     pub schedules: Vec<Schedule>,
+    pub sqs_triggers: Vec<SqsTrigger>,
     /// Retries of asynchronous invocations (`EventInvokeConfig.MaximumRetryAttempts`, AWS default 2).
     pub async_retries: u32,
 }
@@ -171,6 +193,31 @@ impl Template {
             .collect()
     }
 
+    /// Every SQS queue, named `<stack>-<LogicalId>`.
+    pub fn queues(&self) -> Result<Vec<Queue>, TemplateError> {
+        self.resources_of("AWS::SQS::Queue")?
+            .map(|(id, resource)| {
+                let timeout = self.resolve(
+                    resource
+                        .pointer("/Properties/VisibilityTimeout")
+                        .unwrap_or(&Value::Null),
+                )?;
+                Ok(Queue {
+                    logical_id: id.clone(),
+                    name: self.queue_name(id),
+                    visibility_timeout_seconds: timeout
+                        .as_i64()
+                        .or_else(|| timeout.as_str().and_then(|t| t.parse().ok()))
+                        .unwrap_or(30) as i32,
+                })
+            })
+            .collect()
+    }
+
+    fn queue_name(&self, logical_id: &str) -> String {
+        format!("{}-{logical_id}", self.context.stack_name)
+    }
+
     /// The template's one S3 bucket.
     pub fn bucket(&self) -> Result<Bucket, TemplateError> {
         let mut buckets = self.resources_of("AWS::S3::Bucket")?;
@@ -226,6 +273,7 @@ impl Template {
         let mut routes = Vec::new();
         let mut s3_triggers = Vec::new();
         let mut schedules = Vec::new();
+        let mut sqs_triggers = Vec::new();
         if let Some(events) = properties.get("Events").and_then(Value::as_object) {
             for (event_name, event) in events {
                 let props = self.resolve(event.get("Properties").unwrap_or(&Value::Null))?;
@@ -268,6 +316,33 @@ impl Template {
                     // subscribed; the schedules do the work (an import nudge's feed moves
                     // at the uploader's next tick).
                     Some("EventBridgeRule") => {}
+                    Some("SQS") => {
+                        let arn = text("Queue")
+                            .ok_or_else(|| shape(format!("{id}.{event_name} has no Queue")))?;
+                        let count = |pointer: &str, default: u64| {
+                            props
+                                .pointer(pointer)
+                                .and_then(|v| {
+                                    v.as_u64()
+                                        .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+                                })
+                                .unwrap_or(default) as usize
+                        };
+                        sqs_triggers.push(SqsTrigger {
+                            event_name: event_name.clone(),
+                            queue: arn.rsplit(':').next().unwrap_or(&arn).to_string(),
+                            batch_size: count("/BatchSize", 10).clamp(1, 10),
+                            // Lambda's default without a ScalingConfig is far higher; locally
+                            // a handful is enough.
+                            max_concurrency: count("/ScalingConfig/MaximumConcurrency", 5).max(1),
+                            partial_failures: props
+                                .get("FunctionResponseTypes")
+                                .and_then(Value::as_array)
+                                .is_some_and(|types| {
+                                    types.iter().any(|t| t == "ReportBatchItemFailures")
+                                }),
+                        });
+                    }
                     other => {
                         return Err(shape(format!(
                             "{id}.{event_name}: event type {other:?} is not run locally"
@@ -292,6 +367,7 @@ impl Template {
             routes,
             s3_triggers,
             schedules,
+            sqs_triggers,
             async_retries: properties
                 .pointer("/EventInvokeConfig/MaximumRetryAttempts")
                 .and_then(Value::as_u64)
@@ -312,6 +388,13 @@ impl Template {
                 Some(name) => scalar_text(&self.resolve(name)?)?,
                 None => format!("{}-{}", c.stack_name, logical_id.to_ascii_lowercase()),
             },
+            // AWS's queue URL; the emulator finds the queue by the name at its end.
+            Some("AWS::SQS::Queue") => format!(
+                "https://sqs.{}.amazonaws.com/{}/{}",
+                c.region,
+                c.account_id,
+                self.queue_name(logical_id)
+            ),
             Some("AWS::SecretsManager::Secret") => format!(
                 "arn:aws:secretsmanager:{}:{}:secret:{}-{logical_id}",
                 c.region, c.account_id, c.stack_name
@@ -322,6 +405,19 @@ impl Template {
 
     fn get_att(&self, logical_id: &str, attribute: &str) -> Result<String, TemplateError> {
         let c = &self.context;
+        let is_queue = self
+            .resources()?
+            .get(logical_id)
+            .and_then(|r| r.get("Type"))
+            .and_then(Value::as_str)
+            == Some("AWS::SQS::Queue");
+        if is_queue {
+            let name = self.queue_name(logical_id);
+            return Ok(match attribute {
+                "Arn" => format!("arn:aws:sqs:{}:{}:{name}", c.region, c.account_id),
+                _ => name,
+            });
+        }
         let name = self.physical_name(logical_id)?;
         Ok(match attribute {
             "Arn" => format!("arn:aws:local:{}:{}:{name}", c.region, c.account_id),
@@ -597,5 +693,49 @@ mod tests {
                 .contains("rate")
         );
         assert!(parse_rate("rate(x minutes)").is_err());
+    }
+
+    #[test]
+    fn queues_and_their_event_sources_are_read() {
+        let template = Template::new(
+            json!({
+                "Resources": {
+                    "Due": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 5400}},
+                    "Worker": {
+                        "Type": "AWS::Serverless::Function",
+                        "Metadata": {"BuildProperties": {"Binary": "worker"}},
+                        "Properties": {
+                            "Environment": {"Variables": {"QUEUE": {"Ref": "Due"}}},
+                            "Events": {"Work": {"Type": "SQS", "Properties": {
+                                "Queue": {"Fn::GetAtt": ["Due", "Arn"]},
+                                "BatchSize": 7,
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                                "ScalingConfig": {"MaximumConcurrency": 3}
+                            }}}
+                        }
+                    }
+                }
+            }),
+            context(),
+        );
+        let queues = template.queues().unwrap();
+        assert_eq!(queues.len(), 1);
+        assert_eq!(queues[0].name, "acb-local-Due");
+        assert_eq!(queues[0].visibility_timeout_seconds, 5400);
+        let worker = template.functions().unwrap().remove(0);
+        assert_eq!(
+            worker.environment["QUEUE"],
+            "https://sqs.us-east-1.amazonaws.com/000000000000/acb-local-Due"
+        );
+        let trigger = &worker.sqs_triggers[0];
+        assert_eq!(
+            (
+                trigger.queue.as_str(),
+                trigger.batch_size,
+                trigger.max_concurrency
+            ),
+            ("acb-local-Due", 7, 3)
+        );
+        assert!(trigger.partial_failures);
     }
 }

@@ -213,6 +213,42 @@ pub fn scheduled(rule_arn: &str, account: &str, region: &str) -> Value {
     })
 }
 
+/// One message of an SQS batch: its id, receipt handle and body.
+pub struct QueueMessage<'a> {
+    pub message_id: &'a str,
+    pub receipt_handle: &'a str,
+    pub body: &'a str,
+    /// How many times SQS has handed it out, this time included.
+    pub receive_count: u32,
+}
+
+/// The event Lambda's SQS event source sends: a batch of messages from `queue_arn`.
+pub fn sqs_batch(queue_arn: &str, region: &str, messages: &[QueueMessage<'_>]) -> Value {
+    let millis = (now().unix_timestamp_nanos() / 1_000_000).to_string();
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": {
+                    "ApproximateReceiveCount": m.receive_count.to_string(),
+                    "SentTimestamp": millis,
+                    "SenderId": "LOCAL",
+                    "ApproximateFirstReceiveTimestamp": millis
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,6 +163,14 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         bucket.name,
         if created { "created" } else { "kept" }
     );
+    // The template's queues live in the same emulator as the bucket.
+    let sqs = shared::event_bus::SqsOrderEvents::client(Some(&options.s3_endpoint)).await;
+    let mut queue_urls = HashMap::new();
+    for queue in template.queues().map_err(|e| e.to_string())? {
+        let url = provision::create_queue(&sqs, &queue).await?;
+        println!("  queue  {:<40} ready", queue.name);
+        queue_urls.insert(queue.name.clone(), url);
+    }
 
     // One secret per value, each served the way the Lambda extension serves it, under the id
     // the template gives the functions that use it.
@@ -225,6 +233,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         );
         environment.insert("DYNAMODB_ENDPOINT".into(), functions_dynamodb.clone());
         environment.insert("S3_ENDPOINT".into(), options.s3_endpoint.clone());
+        environment.insert("SQS_ENDPOINT".into(), options.s3_endpoint.clone());
         environment.extend(options.function_env.iter().cloned());
         let name = format!("{}-{}", options.stack_name, function.logical_id);
         let local = LocalFunction::start(
@@ -258,6 +267,10 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
                         .iter()
                         .map(|t| format!("s3://{}/{}*", t.bucket, t.prefix))
                 )
+                .chain(function.sqs_triggers.iter().map(|t| format!(
+                    "sqs {} (batches of {}, {} at once)",
+                    t.queue, t.batch_size, t.max_concurrency
+                )))
                 .chain(function.schedules.iter().map(|s| format!(
                     "schedule every {}s (template: {}s)",
                     if options.tick_seconds == 0 {
@@ -319,6 +332,19 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
             )
             .await
             .map_err(|e| format!("watching s3://{}/{}: {e}", trigger.bucket, trigger.prefix))?;
+        }
+        for trigger in &function.sqs_triggers {
+            let url = queue_urls
+                .get(&trigger.queue)
+                .ok_or_else(|| format!("{}: no queue {}", function.logical_id, trigger.queue))?;
+            triggers::consume_queue(
+                sqs.clone(),
+                trigger.clone(),
+                url.clone(),
+                context.clone(),
+                target.function.clone(),
+                Duration::from_secs(2),
+            );
         }
         for schedule in &function.schedules {
             let every = if options.tick_seconds == 0 {

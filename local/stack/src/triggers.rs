@@ -1,6 +1,6 @@
 //! The asynchronous event sources of `template.yaml`, locally: S3 `ObjectCreated`
-//! notifications for a prefix (the S3 emulator is polled for new object versions) and
-//! EventBridge `rate(...)` schedules.
+//! notifications for a prefix (the S3 emulator is polled for new object versions),
+//! EventBridge `rate(...)` schedules, and SQS event sources (the emulator's queue polled).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 
 use crate::runtime::LocalFunction;
-use crate::template::{S3Trigger, Schedule, StackContext};
+use crate::template::{S3Trigger, Schedule, SqsTrigger, StackContext};
 
 /// Where and how a function's asynchronous events go.
 #[derive(Clone)]
@@ -151,4 +151,146 @@ pub fn schedule(
                 .await;
         }
     });
+}
+
+/// Lambda's SQS event source, locally: `max_concurrency` pollers each receive up to a batch
+/// from the emulator's queue, invoke the function synchronously with it, and delete what
+/// succeeded (every message, or all but the `batchItemFailures` when the function reports
+/// partial failures). What failed comes back after `retry_after` (Lambda leaves it until
+/// the queue's visibility timeout; locally that would stall a run for an hour).
+pub fn consume_queue(
+    client: aws_sdk_sqs::Client,
+    trigger: SqsTrigger,
+    queue_url: String,
+    context: StackContext,
+    function: LocalFunction,
+    retry_after: Duration,
+) {
+    let arn = format!(
+        "arn:aws:sqs:{}:{}:{}",
+        context.region, context.account_id, trigger.queue
+    );
+    for _ in 0..trigger.max_concurrency {
+        let (client, trigger, queue_url, arn, function, region) = (
+            client.clone(),
+            trigger.clone(),
+            queue_url.clone(),
+            arn.clone(),
+            function.clone(),
+            context.region.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let received = client
+                    .receive_message()
+                    .queue_url(&queue_url)
+                    .max_number_of_messages(trigger.batch_size as i32)
+                    .wait_time_seconds(1)
+                    .message_system_attribute_names(
+                        aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+                    )
+                    .send()
+                    .await;
+                let messages = match received {
+                    Ok(output) => output.messages.unwrap_or_default(),
+                    Err(e) => {
+                        eprintln!(
+                            "  ! polling {}: {}",
+                            trigger.queue,
+                            aws_sdk_sqs::error::DisplayErrorContext(e)
+                        );
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if messages.is_empty() {
+                    continue;
+                }
+                deliver(
+                    &client,
+                    &trigger,
+                    &queue_url,
+                    &arn,
+                    &region,
+                    &function,
+                    messages,
+                    retry_after,
+                )
+                .await;
+            }
+        });
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    client: &aws_sdk_sqs::Client,
+    trigger: &SqsTrigger,
+    queue_url: &str,
+    arn: &str,
+    region: &str,
+    function: &LocalFunction,
+    messages: Vec<aws_sdk_sqs::types::Message>,
+    retry_after: Duration,
+) {
+    let batch: Vec<sample_events::aws::QueueMessage<'_>> = messages
+        .iter()
+        .map(|m| sample_events::aws::QueueMessage {
+            message_id: m.message_id().unwrap_or_default(),
+            receipt_handle: m.receipt_handle().unwrap_or_default(),
+            body: m.body().unwrap_or_default(),
+            receive_count: m
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                })
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+        })
+        .collect();
+    let event = sample_events::aws::sqs_batch(arn, region, &batch);
+    let failed: HashSet<String> = match function.invoke(&event).await {
+        Ok(answer) if trigger.partial_failures => answer
+            .get("batchItemFailures")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("itemIdentifier").and_then(serde_json::Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        Ok(_) => HashSet::new(),
+        Err(e) => {
+            eprintln!(
+                "  ! {} failed a batch from {}: {e}",
+                function.name(),
+                trigger.queue
+            );
+            batch.iter().map(|m| m.message_id.to_string()).collect()
+        }
+    };
+    for message in &batch {
+        let request = if failed.contains(message.message_id) {
+            client
+                .change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle)
+                .visibility_timeout(retry_after.as_secs() as i32)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+        } else {
+            client
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+        };
+        if let Err(e) = request {
+            eprintln!("  ! settling a message of {}: {e}", trigger.queue);
+        }
+    }
 }

@@ -181,21 +181,44 @@ fn the_webhooks_function_has_no_bucket_access_and_import_events_reach_the_upload
             "webhooks may {s3:?}: import events only nudge"
         );
     }
-    let events = &doc["Resources"]["CatalogUploaderFunction"]["Properties"]["Events"];
-    let rule = events
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(_, e)| e)
-        .find(|e| e["Type"] == "EventBridgeRule")
-        .expect("the uploader has a rule on the bundle's bus");
+    // The nudges go from the bus to the uploader's feed queue...
+    let rule = &doc["Resources"]["ImportChangedRule"];
     assert_eq!(
-        rule["Properties"]["Pattern"]["detail-type"],
+        rule["Properties"]["EventPattern"]["detail-type"],
         serde_json::json!(["catalog.import.changed"])
     );
     assert_eq!(
         reference(&rule["Properties"]["EventBusName"]),
         "OrderEventBus"
+    );
+    let target = &rule["Properties"]["Targets"][0]["Arn"];
+    assert_eq!(target["Fn::GetAtt"][0], "CatalogFeedQueue", "{target}");
+    // ...which the uploader consumes, at a bounded concurrency that is also the number
+    // of instances its Stripe rate is split over (so the shares add up to the whole).
+    let uploader = &doc["Resources"]["CatalogUploaderFunction"]["Properties"];
+    let source = uploader["Events"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, e)| e)
+        .find(|e| e["Type"] == "SQS")
+        .expect("the uploader consumes a queue");
+    assert_eq!(
+        source["Properties"]["Queue"]["Fn::GetAtt"][0],
+        "CatalogFeedQueue"
+    );
+    let bound = reference(&source["Properties"]["ScalingConfig"]["MaximumConcurrency"]);
+    assert_eq!(bound, "UploaderQueueConcurrency");
+    let variables = &uploader["Environment"]["Variables"];
+    assert_eq!(reference(&variables["STRIPE_RATE_LIMIT_INSTANCES"]), bound);
+    assert_eq!(reference(&variables["FEED_QUEUE_URL"]), "CatalogFeedQueue");
+    assert!(
+        !uploader["Events"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e["Type"] == "EventBridgeRule"),
+        "nudges come through the queue, not straight from the bus"
     );
 }
 

@@ -75,6 +75,21 @@ impl ApiError {
         .param(param)
     }
 
+    /// 429 `code: rate_limit`, never saved for idempotency (docs/stripe.md §7.6). The `type`
+    /// Stripe puts on a 429 is not documented; the documented types are `api_error`,
+    /// `card_error`, `idempotency_error` and `invalid_request_error` (§7.1), and the emulator
+    /// uses `invalid_request_error` rather than invent one (K17). Clients should dispatch on
+    /// the status and `code` (§7.3).
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid_request_error",
+            message,
+        )
+        .code("rate_limit")
+        .not_replayable()
+    }
+
     pub fn code(mut self, code: &str) -> Self {
         self.code = Some(code.to_string());
         self

@@ -81,8 +81,10 @@ impl FaultSpec {
     fn error(&self, status: u16) -> ApiError {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (kind, code, message) = match status.as_u16() {
+            // Which `type` Stripe puts on a 429 is not documented; the emulator keeps to the
+            // documented types (docs/stripe.md §7.1, K17), as `ApiError::rate_limited` does.
             429 => (
-                "rate_limit_error",
+                "invalid_request_error",
                 Some("rate_limit"),
                 "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
             ),
@@ -183,7 +185,7 @@ mod tests {
         let err =
             spec(r#"{"path_prefix":"/v1","status":429,"should_retry":false,"retry_after":2}"#)
                 .error(429);
-        assert_eq!(err.kind, "rate_limit_error");
+        assert_eq!(err.kind, "invalid_request_error");
         assert_eq!(err.code.as_deref(), Some("rate_limit"));
         assert_eq!(err.headers().len(), 2);
         assert_eq!(

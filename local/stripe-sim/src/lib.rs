@@ -8,6 +8,9 @@
 //!   real Stripe, a buyer or a card network would cause (agentic purchases, expiries,
 //!   failed payments, disputes), plus fault injection and webhook inspection (see the `control` module).
 //!
+//! Stripe's API rate limits ([`RateLimits`], off by default) and request statistics are
+//! counted in `state::traffic`, on every authenticated `/v1` and `/v2` request.
+//!
 //! Catalog feeds (v1 import sets, v2 product catalog imports, their processing and thin
 //! events) live in the `catalog` module; the Files API they read from is `api::files`.
 //!
@@ -32,6 +35,7 @@ mod hooks;
 mod idempotency;
 mod ids;
 mod model;
+mod rate_limits;
 mod state;
 mod timestamps;
 mod versions;
@@ -44,6 +48,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use rate_limits::RateLimits;
 pub use webhooks::{sign as sign_payload, signature_header};
 
 #[derive(Clone)]
@@ -81,8 +86,10 @@ pub struct SimConfig {
     /// Minimum time between two imports of the same account and feed (Stripe: 15
     /// minutes); 0 disables the rule.
     pub min_import_interval_ms: u64,
-    /// Files API requests per second before 429 (Stripe: 20); `None` disables it.
-    pub files_rate_per_second: Option<u32>,
+    /// Stripe's API rate limits ([`RateLimits::live`], [`RateLimits::sandbox`] or custom),
+    /// counted per platform over sliding seconds; `None` (the default) turns them off. Also
+    /// settable at run time with `POST /_sim/rate_limits`.
+    pub rate_limits: Option<RateLimits>,
     /// Where v2 thin events are POSTed; `None` records them without delivering.
     pub thin_event_url: Option<String>,
     /// Secret that signs thin-event deliveries (the thin event destination's own).
@@ -150,7 +157,7 @@ impl Default for SimConfig {
             error_file_url_ttl: Duration::from_secs(300),
             upload_url_ttl: Duration::from_secs(3600),
             min_import_interval_ms: 0,
-            files_rate_per_second: None,
+            rate_limits: None,
             thin_event_url: None,
             thin_event_secret: "whsec_test_thin_sim".into(),
             public_base_url: None,

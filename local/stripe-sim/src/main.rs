@@ -5,7 +5,7 @@
 
 use clap::Parser;
 use std::io::Write;
-use stripe_sim::{DeliveryOptions, HooksConfig, SimConfig};
+use stripe_sim::{DeliveryOptions, HooksConfig, RateLimits, SimConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -102,9 +102,15 @@ struct Args {
     /// Minimum milliseconds between two imports of one account and feed (0: no limit).
     #[arg(long, env = "STRIPE_SIM_MIN_IMPORT_INTERVAL_MS", default_value_t = 0)]
     min_import_interval_ms: u64,
-    /// Files API requests per second before 429 (unset: no limit).
-    #[arg(long, env = "STRIPE_SIM_FILES_RATE_PER_SECOND")]
-    files_rate_per_second: Option<u32>,
+    /// Stripe's API rate limits: `live` (100/s global), `sandbox` (25/s global), both with
+    /// 25/s per endpoint and Files 20 reads + 20 writes/s; `off` (the default): none.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_RATE_LIMITS",
+        value_enum,
+        default_value_t = RateLimitsMode::Off
+    )]
+    rate_limits: RateLimitsMode,
     /// Lifetime of v2 error-file download URLs, in seconds.
     #[arg(
         long,
@@ -135,6 +141,23 @@ struct Args {
     /// Put `checkout_session` into finalize_checkout's data (Stripe documents none there).
     #[arg(long, env = "STRIPE_SIM_FINALIZE_SENDS_SESSION")]
     finalize_sends_session: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RateLimitsMode {
+    Off,
+    Live,
+    Sandbox,
+}
+
+impl RateLimitsMode {
+    fn limits(self) -> Option<RateLimits> {
+        match self {
+            Self::Off => None,
+            Self::Live => Some(RateLimits::live()),
+            Self::Sandbox => Some(RateLimits::sandbox()),
+        }
+    }
 }
 
 async fn stop_signal() {
@@ -194,7 +217,7 @@ async fn main() -> std::process::ExitCode {
         import_sets_path: args.import_sets_path,
         processing_delay_ms: args.processing_delay_ms,
         min_import_interval_ms: args.min_import_interval_ms,
-        files_rate_per_second: args.files_rate_per_second,
+        rate_limits: args.rate_limits.limits(),
         error_file_url_ttl: std::time::Duration::from_secs(args.error_file_url_ttl_secs),
         thin_event_url: args.thin_event_url,
         thin_event_secret: args.thin_event_secret,

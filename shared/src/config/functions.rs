@@ -22,9 +22,9 @@ pub struct StripeSettings {
     pub account_sessions_api_version: String,
     pub request_timeout: Duration,
     pub max_network_retries: u32,
-    /// This instance's share of Stripe's rate limits (`crate::stripe::StripeRateLimits`);
+    /// This instance's share of Stripe's rate limits (`StripeRateLimits`);
     /// None: calls are not paced.
-    pub rate_limits: Option<crate::stripe::StripeRateLimits>,
+    pub rate_limits: Option<super::StripeRateLimits>,
 }
 
 impl StripeSettings {
@@ -39,7 +39,7 @@ impl StripeSettings {
             account_sessions_api_version: account_sessions_version(env)?,
             request_timeout: Duration::from_millis(env.parsed_or("STRIPE_TIMEOUT_MS", 10_000u64)?),
             max_network_retries: env.parsed_or("STRIPE_MAX_NETWORK_RETRIES", 2u32)?,
-            rate_limits: crate::stripe::StripeRateLimits::from_env(
+            rate_limits: super::StripeRateLimits::from_env(
                 env,
                 env.bool_or("STRIPE_LIVEMODE", false)?,
             )?,

@@ -13,6 +13,7 @@ mod env;
 mod functions;
 mod livemode;
 mod secrets_extension;
+mod stripe_rate;
 
 pub use env::{Env, secret_names};
 pub use functions::{
@@ -21,6 +22,7 @@ pub use functions::{
 };
 pub use livemode::PUBLISHED_TEST_SECRETS;
 pub use secrets_extension::BuiltWithSecrets;
+pub use stripe_rate::StripeRateLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

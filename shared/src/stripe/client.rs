@@ -7,17 +7,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::{ErrorEnvelope, StripeError};
-use super::pace::Pacer;
+use super::pace::{Host, Pacer};
 use super::retry::{Kind, RetryPolicy, attempt_timeout, can_wait};
 use crate::config::StripeSettings;
 use crate::secret::Secret;
-
-/// Which Stripe host a call goes to: uploads use the files host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Host {
-    Api,
-    Files,
-}
 
 /// Per-call options, like the SDKs' request options.
 ///

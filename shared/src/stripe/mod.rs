@@ -11,7 +11,8 @@ pub mod objects;
 mod pace;
 mod retry;
 
-pub use client::{Host, RequestOptions, StripeClient, http_client, idempotency_key_for, warm_up};
+pub use crate::config::StripeRateLimits;
+pub use client::{RequestOptions, StripeClient, http_client, idempotency_key_for, warm_up};
 pub use error::{ApiErrorBody, StripeError};
-pub use pace::{Pacer, StripeRateLimits};
+pub use pace::{Host, Pacer};
 pub use retry::RetryPolicy;

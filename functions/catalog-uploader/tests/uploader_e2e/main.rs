@@ -18,6 +18,7 @@ use stripe_sim::{SimConfig, SimHandle};
 
 mod imports;
 mod intake;
+mod queue;
 
 const KEY: &str = "sk_test_sim";
 const ACCOUNT: &str = "acct_1CatalogMerchant";
@@ -60,6 +61,16 @@ impl Stack {
         validation: ValidationMode,
         sim_config: SimConfig,
     ) -> Stack {
+        Self::start_with_env(generation, validation, sim_config, Vec::new()).await
+    }
+
+    /// With settings added to the function's environment.
+    async fn start_with_env(
+        generation: ApiGeneration,
+        validation: ValidationMode,
+        sim_config: SimConfig,
+        extra: Vec<(&str, String)>,
+    ) -> Stack {
         let dynamo = testkit::dynamo().await;
         let s3 = testkit::s3().await;
         let merchants_table = testkit::fresh_table(&dynamo, testkit::MERCHANTS).await;
@@ -67,7 +78,7 @@ impl Stack {
         let idempotency_table = testkit::fresh_table(&dynamo, testkit::IDEMPOTENCY).await;
         let bucket = testkit::fresh_bucket(&s3).await;
         let sim = stripe_sim::start(sim_config, 0).await.unwrap();
-        let env = Env::from_map([
+        let env = Env::from_map(extra.into_iter().chain([
             ("STRIPE_SECRET_KEY", KEY.to_string()),
             ("STRIPE_API_BASE", sim.base_url()),
             ("STRIPE_FILES_BASE", sim.base_url()),
@@ -81,7 +92,7 @@ impl Stack {
                 std::env::var("DYNAMODB_ENDPOINT").unwrap(),
             ),
             ("S3_ENDPOINT", std::env::var("S3_ENDPOINT").unwrap()),
-        ]);
+        ]));
         let function = catalog_uploader::init(env).await.unwrap();
         let stack = Stack {
             function,

@@ -5,8 +5,8 @@
 //! Parameters arrive form-encoded (v1), as `multipart/form-data` (`POST /v1/files`) or as
 //! JSON (v2 POSTs); all three end up as the same [`Params`] tree.
 //!
-//! Routing is done by hand rather than with axum's router so that every miss, bad body or
-//! wrong method still answers with a Stripe-shaped error.
+//! Routing is done by hand (the table in `endpoints`) rather than with axum's router so that
+//! every miss, bad body or wrong method still answers with a Stripe-shaped error.
 
 mod account_sessions;
 mod agreements;
@@ -14,6 +14,7 @@ mod auth;
 mod charges;
 mod checkout_sessions;
 mod disputes;
+mod endpoints;
 mod files;
 mod import_sets;
 mod payment_intents;
@@ -34,6 +35,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use endpoints::Route;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -182,10 +184,11 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
     }
     let api_key = auth::authenticate(&parts.headers, &sim.config.api_keys)?;
     let scope = auth::account_scope(&parts.headers, &api_key)?;
-    if path == "/v1/files" || path.starts_with("/v1/files/") {
-        let rate = sim.config.files_rate_per_second;
-        sim.lock().catalog.check_files_rate(rate)?;
-    }
+    // Rate limits: after authentication (the account is known), before faults and
+    // idempotency (a 429 never runs, so it is never saved for replay). Every request counts
+    // against the platform's limits, whatever its scope (`state::traffic`).
+    let endpoint = endpoints::identify(&method, &path, &sim.config.import_sets_path);
+    sim.lock().traffic.admit_now(&endpoint.counted())?;
     let mut upload = None;
     let mut upload_digest = None;
     let params = if method == Method::POST && path == "/v1/files" {
@@ -259,10 +262,9 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
             .map(str::to_string),
         upload,
     };
-    let result = if v2 {
-        route_v2(&ctx, &method, &path).map(Reply::Json)
-    } else {
-        route(&ctx, &method, &path)
+    let result = match endpoint.route {
+        Some(route) => dispatch(&ctx, route, endpoint.id()),
+        None => Err(unrecognized(&method, &path)),
     };
 
     let (status, body, headers, save) = match result {
@@ -307,71 +309,36 @@ async fn process(sim: &Arc<Sim>, request_id: &str, request: Request) -> Result<R
     }
 }
 
-fn route(ctx: &Ctx, method: &Method, path: &str) -> Result<Reply, ApiError> {
-    // The import sets path is configurable (the beta surface has moved before).
-    let import_sets = ctx.sim.config.import_sets_path.trim_end_matches('/');
-    if path == import_sets && method == Method::POST {
-        return import_sets::create(ctx).map(Reply::Json);
-    }
-    if let Some(id) = path
-        .strip_prefix(import_sets)
-        .and_then(|rest| rest.strip_prefix('/'))
-    {
-        if method == Method::GET && !id.is_empty() && !id.contains('/') {
-            return import_sets::retrieve(ctx, id).map(Reply::Json);
-        }
-    }
-    let segments: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
-    // `/v1/charges/` is not a retrieve of the charge with an empty id.
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err(unrecognized(method, path));
-    }
-    if let ("GET", ["files", id, "contents"]) = (method.as_str(), segments.as_slice()) {
-        return files::contents(ctx, id);
-    }
-    let value = match (method.as_str(), segments.as_slice()) {
-        ("POST", ["files"]) => files::create(ctx),
-        ("GET", ["files", id]) => files::retrieve(ctx, id),
-        ("GET", ["checkout", "sessions"]) => checkout_sessions::list(ctx),
-        ("GET", ["checkout", "sessions", id]) => checkout_sessions::retrieve(ctx, id),
-        ("GET", ["checkout", "sessions", id, "line_items"]) => {
-            checkout_sessions::line_items(ctx, id)
-        }
-        ("GET", ["payment_intents"]) => payment_intents::list(ctx),
-        ("GET", ["payment_intents", id]) => payment_intents::retrieve(ctx, id),
-        ("POST", ["payment_intents", id, "capture"]) => payment_intents::capture(ctx, id),
-        ("GET", ["charges", id]) => charges::retrieve(ctx, id),
-        ("POST", ["refunds"]) => refunds::create(ctx),
-        ("GET", ["refunds", id]) => refunds::retrieve(ctx, id),
-        ("GET", ["disputes", id]) => disputes::retrieve(ctx, id),
-        ("POST", ["account_sessions"]) => account_sessions::create(ctx),
-        _ => Err(unrecognized(method, path)),
+/// Serves a route of the table in `endpoints`.
+fn dispatch(ctx: &Ctx, route: Route, id: &str) -> Result<Reply, ApiError> {
+    let value = match route {
+        Route::ImportSetCreate => import_sets::create(ctx),
+        Route::ImportSetRetrieve => import_sets::retrieve(ctx, id),
+        Route::FileCreate => files::create(ctx),
+        Route::FileRetrieve => files::retrieve(ctx, id),
+        // Raw bytes, not JSON.
+        Route::FileContents => return files::contents(ctx, id),
+        Route::SessionList => checkout_sessions::list(ctx),
+        Route::SessionRetrieve => checkout_sessions::retrieve(ctx, id),
+        Route::SessionLineItems => checkout_sessions::line_items(ctx, id),
+        Route::PaymentIntentList => payment_intents::list(ctx),
+        Route::PaymentIntentRetrieve => payment_intents::retrieve(ctx, id),
+        Route::PaymentIntentCapture => payment_intents::capture(ctx, id),
+        Route::ChargeRetrieve => charges::retrieve(ctx, id),
+        Route::RefundCreate => refunds::create(ctx),
+        Route::RefundRetrieve => refunds::retrieve(ctx, id),
+        Route::DisputeRetrieve => disputes::retrieve(ctx, id),
+        Route::AccountSessionCreate => account_sessions::create(ctx),
+        Route::CatalogImportCreate => product_catalog::create(ctx),
+        Route::CatalogImportRetrieve => product_catalog::retrieve(ctx, id),
+        Route::EventRetrieve => retrieve_event(ctx, id),
+        Route::AgreementCreate => agreements::create(ctx),
+        Route::AgreementList => agreements::list(ctx),
+        Route::AgreementRetrieve => agreements::retrieve(ctx, id),
+        Route::AgreementConfirm => agreements::confirm(ctx, id),
+        Route::AgreementTerminate => agreements::terminate(ctx, id),
     };
     value.map(Reply::Json)
-}
-
-fn route_v2(ctx: &Ctx, method: &Method, path: &str) -> ApiResult {
-    let segments: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err(unrecognized(method, path));
-    }
-    match (method.as_str(), segments.as_slice()) {
-        ("POST", ["commerce", "product_catalog", "imports"]) => product_catalog::create(ctx),
-        ("GET", ["commerce", "product_catalog", "imports", id]) => {
-            product_catalog::retrieve(ctx, id)
-        }
-        ("GET", ["core", "events", id]) => retrieve_event(ctx, id),
-        ("POST", ["orchestrated_commerce", "agreements"]) => agreements::create(ctx),
-        ("GET", ["orchestrated_commerce", "agreements"]) => agreements::list(ctx),
-        ("GET", ["orchestrated_commerce", "agreements", id]) => agreements::retrieve(ctx, id),
-        ("POST", ["orchestrated_commerce", "agreements", id, "confirm"]) => {
-            agreements::confirm(ctx, id)
-        }
-        ("POST", ["orchestrated_commerce", "agreements", id, "terminate"]) => {
-            agreements::terminate(ctx, id)
-        }
-        _ => Err(unrecognized(method, path)),
-    }
 }
 
 /// `GET /v2/core/events/{id}`: a thin event in full, only in its own context. Agreement

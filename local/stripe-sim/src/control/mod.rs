@@ -1,5 +1,6 @@
 //! `/_sim/...`: JSON control endpoints (no auth) for things that, on real Stripe, a buyer,
-//! an agent or a card network would cause, plus fault injection and webhook inspection.
+//! an agent or a card network would cause, plus fault injection, webhook inspection, rate
+//! limits and request statistics.
 //!
 //! Event-producing calls accept `deliver` (default true), `delivery` (overrides of the
 //! configured [`crate::DeliveryOptions`]) and `wait_for_delivery`, so a test can assert on
@@ -14,6 +15,7 @@ mod events;
 mod feeds;
 mod hook_settings;
 mod payment_failures;
+mod traffic;
 
 use crate::errors::{ApiError, json_response};
 use crate::faults;
@@ -66,6 +68,12 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route("/_sim/events/{id}/resend", post(events::resend_event))
         .route("/_sim/reset", post(reset))
+        .route(
+            "/_sim/rate_limits",
+            get(traffic::get_rate_limits).post(traffic::set_rate_limits),
+        )
+        .route("/_sim/stats", get(traffic::stats))
+        .route("/_sim/stats/reset", post(traffic::reset_stats))
         .route(
             "/_sim/faults",
             post(add_fault).get(list_faults).delete(clear_faults),

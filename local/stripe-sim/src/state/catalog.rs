@@ -1,5 +1,6 @@
 //! Everything catalog-related the emulator remembers: files, imports, upload and download
-//! tokens, each account's catalog, and the bookkeeping behind Stripe's rate limits.
+//! tokens, each account's catalog, and the bookkeeping behind the minimum import interval.
+//! (The API's rate limits are counted in `super::traffic`.)
 
 use super::Scope;
 use super::files::StoredFile;
@@ -7,9 +8,8 @@ use super::imports::{Feed, Import};
 use crate::SimConfig;
 use crate::errors::ApiError;
 use crate::ids;
-use axum::http::StatusCode;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime};
 
 /// What one account's catalog holds after the imports that finished so far.
@@ -37,8 +37,6 @@ pub struct CatalogStore {
     pub catalogs: HashMap<Scope, Catalog>,
     /// Last import created per account and feed, for the update-interval rule.
     pub last_import: HashMap<(Scope, Feed), (Instant, String)>,
-    /// Recent Files API requests, for its rate limit.
-    pub file_requests: VecDeque<Instant>,
     /// Lifetime of error-file download URLs minted from now on (runtime-settable).
     pub download_ttl: Duration,
     /// The next this many download URLs are minted already expired.
@@ -54,32 +52,9 @@ impl CatalogStore {
             downloads: HashMap::new(),
             catalogs: HashMap::new(),
             last_import: HashMap::new(),
-            file_requests: VecDeque::new(),
             download_ttl: config.error_file_url_ttl,
             expired_downloads: 0,
         }
-    }
-
-    /// The Files API's own rate limit (Stripe: 20 requests per second).
-    pub fn check_files_rate(&mut self, per_second: Option<u32>) -> Result<(), ApiError> {
-        let Some(limit) = per_second else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        while self
-            .file_requests
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-        {
-            self.file_requests.pop_front();
-        }
-        if self.file_requests.len() >= limit as usize {
-            return Err(rate_limited(format!(
-                "Request rate limit exceeded for the Files API: at most {limit} requests per second. Learn more about rate limits here https://stripe.com/docs/rate-limits."
-            )));
-        }
-        self.file_requests.push_back(now);
-        Ok(())
     }
 
     /// Stripe accepts catalog updates every 15 minutes per account and feed; a new import
@@ -98,7 +73,7 @@ impl CatalogStore {
                 let elapsed = now.duration_since(*at);
                 if elapsed < min_interval {
                     let wait = (min_interval - elapsed).as_secs_f64().ceil() as u64;
-                    return Err(rate_limited(format!(
+                    return Err(ApiError::rate_limited(format!(
                         "Catalog updates can be sent at most once every {}: the last {} import for this account ({last_id}) was created {} s ago. Try again in {wait} s.",
                         human(min_interval),
                         feed.as_str(),
@@ -152,12 +127,6 @@ impl CatalogStore {
         }
         self.downloads.len()
     }
-}
-
-pub fn rate_limited(message: String) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message)
-        .code("rate_limit")
-        .not_replayable()
 }
 
 fn human(d: Duration) -> String {

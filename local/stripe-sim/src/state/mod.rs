@@ -5,9 +5,9 @@
 //! single Stripe API call is.
 //!
 //! The child modules hold the data of each area (the event log, catalog feeds,
-//! agreements, faults, hook calls, idempotency keys) and depend on nothing that acts on
-//! it, so the modules that act (`catalog`, `agreements`, `faults`, ...) depend on `state`
-//! and never the other way round.
+//! agreements, faults, hook calls, idempotency keys, API traffic) and depend on nothing
+//! that acts on it, so the modules that act (`catalog`, `agreements`, `faults`, ...) depend
+//! on `state` and never the other way round.
 
 pub mod agreements;
 pub mod catalog;
@@ -17,6 +17,7 @@ pub mod files;
 pub mod hooks;
 pub mod idempotency;
 pub mod imports;
+pub mod traffic;
 
 use crate::model::{
     Charge, CheckoutSession, Dispute, PaymentIntent, Price, Product, Refund, ShippingRate, TaxRate,
@@ -31,6 +32,7 @@ use idempotency::{IdemEntry, IdemKey};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use traffic::Traffic;
 
 /// The connected account an object belongs to; `None` is the platform itself.
 pub type Scope = Option<String>;
@@ -68,6 +70,8 @@ pub struct Store {
     pub hooks: HooksConfig,
     /// Every hook request sent and what came back, oldest first.
     pub hook_calls: Vec<HookCall>,
+    /// Rate limits (from the config, changed by `/_sim/rate_limits`) and request statistics.
+    pub traffic: Traffic,
     seq: u64,
 }
 
@@ -92,6 +96,7 @@ impl Store {
             agreements: AgreementStore::default(),
             hooks: config.hooks.clone().unwrap_or_default(),
             hook_calls: Vec::new(),
+            traffic: Traffic::new(config.rate_limits),
             seq: 0,
         }
     }

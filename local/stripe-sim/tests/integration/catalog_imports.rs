@@ -560,7 +560,8 @@ async fn the_update_interval_is_enforced() {
         .create_catalog_import(Some(ACCT), product_upsert())
         .await;
     assert_eq!(status, 429);
-    assert_eq!(v["error"]["type"], "rate_limit_error");
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert_eq!(v["error"]["code"], "rate_limit");
     assert!(
         v["error"]["message"]
             .as_str()

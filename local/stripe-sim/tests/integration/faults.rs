@@ -61,7 +61,8 @@ async fn rate_limits_match_prefix_and_method_only() {
     )
     .await;
     assert_eq!(status, 429);
-    assert_eq!(v["error"]["type"], "rate_limit_error");
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert_eq!(v["error"]["code"], "rate_limit");
     assert_eq!(
         headers.get("retry-after").and_then(|h| h.to_str().ok()),
         Some("2")

@@ -2,7 +2,7 @@
 
 use crate::common::{ACCT, Env, OTHER, PURPOSE, Upload, body};
 use serde_json::Value;
-use stripe_sim::SimConfig;
+use stripe_sim::{RateLimits, SimConfig};
 
 const CSV: &str = "id,title,price\nSKU-1,\"Shoe, trail\",15.00 USD\n";
 const TSV: &str = "id\ttitle\tprice\nSKU-1\tShoe, trail\t15.00 USD\n";
@@ -256,7 +256,10 @@ async fn uploads_replay_by_digest() {
 #[tokio::test]
 async fn files_api_rate_limit() {
     let env = Env::with(SimConfig {
-        files_rate_per_second: Some(2),
+        rate_limits: Some(RateLimits {
+            files_writes_per_second: 2,
+            ..RateLimits::live()
+        }),
         ..SimConfig::default()
     })
     .await;
@@ -268,8 +271,14 @@ async fn files_api_rate_limit() {
         last = v;
     }
     assert_eq!(statuses, [200, 200, 429]);
-    assert_eq!(last["error"]["type"], "rate_limit_error");
-    // Other endpoints are not counted.
+    assert_eq!(last["error"]["type"], "invalid_request_error");
+    assert_eq!(last["error"]["code"], "rate_limit");
+    let message = last["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("Files API limit of 2 write requests per second"),
+        "{message}"
+    );
+    // Other endpoints are not counted against the Files limits.
     let (status, _, _) = body(
         env.get("/v1/charges/ch_1", Some(ACCT))
             .send()

@@ -293,7 +293,8 @@ async fn the_update_interval_is_enforced_per_account_and_feed() {
         .create_import_set(Some(ACCT), &file, "product_catalog_feed")
         .await;
     assert_eq!(status, 429);
-    assert_eq!(v["error"]["type"], "rate_limit_error");
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert_eq!(v["error"]["code"], "rate_limit");
     let message = v["error"]["message"].as_str().unwrap_or("");
     assert!(
         message.contains("15 minutes") && message.contains(&id(&created)),

@@ -15,5 +15,6 @@ mod agreements;
 mod catalog_imports;
 mod files_api;
 mod import_sets;
+mod rate_limits;
 mod refusals;
 mod sdk_conformance;
