@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks bench-contention bench-faults services-up services-down services-status \
+.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks bench-contention bench-faults bench-scale services-up services-down services-status \
         sam-validate sam-build sam-build-check clean distclean
 
 help: ## Show this help
@@ -76,6 +76,14 @@ bench-contention: services-up ## Oversell acceptance: 500 concurrent finalize ca
 bench-faults: services-up ## Fault acceptance: 100 purchases, 20 uploads under 30% Stripe faults, 10% DynamoDB throttling, lost webhooks
 	@$(CARGO) build --release --workspace --bins --locked
 	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench faults --locked
+
+# BENCH_MERCHANTS (default 10000) merchants each drop a feed at once, through the local stack
+# (release binaries, BENCH_CONCURRENCY instances per function) against stripe-sim enforcing
+# Stripe's live-mode rate limits. Prints time to every import terminal, Stripe's request
+# rates and 429s, Lambda invocations and GB-s, DynamoDB capacity, S3/SQS requests, cost.
+bench-scale: services-up ## Scale acceptance: 10,000 merchants' feeds under Stripe's live rate limits, measured and costed
+	@$(CARGO) build --release --workspace --bins --locked
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench scale --locked
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start

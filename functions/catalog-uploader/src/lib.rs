@@ -285,33 +285,46 @@ fn is_sqs(event: &Value) -> bool {
         == Some("aws:sqs")
 }
 
-/// One SQS batch, its messages moved forward one after another (each feed's own Stripe
-/// calls are paced; running them at once would only queue them behind the pacer). A
-/// message retrying cannot help (malformed, another tenant's) is dropped and logged; a
-/// transient failure sends it back for another try.
+/// One SQS batch, its messages (different feeds: one per feed at a time) moved forward at
+/// once: most of a feed's time is S3 and DynamoDB round trips, and the Stripe calls all
+/// wait for their turn in the one pacer of this instance. A message retrying cannot help
+/// (malformed, another tenant's) is dropped and logged; a transient failure sends it back
+/// for another try.
 async fn handle_queue(app: &App, batch: SqsEvent) -> BatchResponse {
-    let mut response = BatchResponse::default();
-    for message in batch.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let work = match QueuedWork::parse(message.body.as_deref().unwrap_or_default()) {
-            Ok(work) => work,
-            Err(why) => {
-                tracing::warn!(message = %id, error = %why, "queue message dropped");
-                continue;
+    use futures::StreamExt;
+    let failed: Vec<Option<String>> = futures::stream::iter(batch.records)
+        .map(|message| async move {
+            let id = message.message_id.clone().unwrap_or_default();
+            let work = match QueuedWork::parse(message.body.as_deref().unwrap_or_default()) {
+                Ok(work) => work,
+                Err(why) => {
+                    tracing::warn!(message = %id, error = %why, "queue message dropped");
+                    return None;
+                }
+            };
+            match app.on_queued(work).await {
+                Ok(()) => None,
+                Err(UploadError::Permanent(why)) => {
+                    tracing::error!(message = %id, error = %why, "queued work failed; not retried");
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(message = %id, error = %error, "queued work will be retried");
+                    Some(id)
+                }
             }
-        };
-        match app.on_queued(work).await {
-            Ok(()) => {}
-            Err(UploadError::Permanent(why)) => {
-                tracing::error!(message = %id, error = %why, "queued work failed; not retried");
-            }
-            Err(error) => {
-                tracing::warn!(message = %id, error = %error, "queued work will be retried");
-                response.batch_item_failures.push(BatchItemFailure {
-                    item_identifier: id,
-                });
-            }
-        }
+        })
+        .buffer_unordered(QUEUED_AT_ONCE)
+        .collect()
+        .await;
+    BatchResponse {
+        batch_item_failures: failed
+            .into_iter()
+            .flatten()
+            .map(|item_identifier| BatchItemFailure { item_identifier })
+            .collect(),
     }
-    response
 }
+
+/// Messages of one batch worked on at once (a batch holds at most 10).
+const QUEUED_AT_ONCE: usize = 10;

@@ -7,11 +7,15 @@
 //! - `POST /_faults` `{"throttle_percent": 10, "error_percent": 5, "latency_ms": 200,
 //!   "operations": ["TransactWriteItems"]}` (every field optional; see [`Faults`]);
 //! - `DELETE /_faults`: back to plain forwarding;
-//! - `GET /_faults`: the faults in force and what the proxy did (see [`Stats`]), which is
+//! - `GET /_faults`: the faults in force and what the proxy did (see [`Stats`], with the
+//!   capacity DynamoDB says the forwarded requests consumed), which is
 //!   how a test knows a delay was applied without timing anything.
 //!
 //! The operation is the one the request names in `X-Amz-Target`
-//! (`DynamoDB_20120810.TransactWriteItems`); requests without one are always forwarded.
+//! (`DynamoDB_20120810.TransactWriteItems`); requests without one are always forwarded,
+//! and counted by method (`HttpGet`, `HttpPut`, …), so the same proxy in front of the S3
+//! and SQS emulator counts the requests a run made of those (SQS names its operations in
+//! `X-Amz-Target` too: `AmazonSQS.SendMessageBatch`).
 //!
 //! The answers are AWS's (sources, read 2025):
 //! - "Error handling with DynamoDB", Amazon DynamoDB Developer Guide,
@@ -29,6 +33,8 @@
 //!
 //! The AWS SDKs read the exception name after the `#` of `__type`; real DynamoDB may send
 //! `ThrottlingException` under another prefix, which the SDKs read the same way.
+
+mod capacity;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -147,6 +153,9 @@ pub struct Counts {
     pub delay_ms_total: u64,
     /// Passed on to DynamoDB.
     pub forwarded: u64,
+    /// Capacity DynamoDB said the forwarded requests consumed, in thousandths of a unit
+    /// (read units for reads, write units for writes; see `capacity`).
+    pub capacity_milli_units: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +165,9 @@ pub struct Stats {
     pub operations: BTreeMap<String, Counts>,
     /// Requests DynamoDB did not answer (the proxy answered 502).
     pub upstream_failures: u64,
+    /// Consumed capacity in all, in thousandths of a unit.
+    pub read_milli_units: u64,
+    pub write_milli_units: u64,
 }
 
 struct Shared {
@@ -312,6 +324,18 @@ fn operation(headers: &HeaderMap) -> String {
         .to_string()
 }
 
+/// The name a request without an operation is counted under: `HttpGet`, `HttpPut`, …
+fn http_name(method: &axum::http::Method) -> String {
+    let lower = method.as_str().to_ascii_lowercase();
+    let mut name = String::from("Http");
+    let mut chars = lower.chars();
+    if let Some(first) = chars.next() {
+        name.push(first.to_ascii_uppercase());
+        name.extend(chars);
+    }
+    name
+}
+
 /// DynamoDB's error answer: `status`, `__type` and `message`, in its content type.
 pub fn aws_error(status: StatusCode, exception: &str, message: &str) -> Response {
     let body = json!({"__type": format!("{ERROR_PREFIX}{exception}"), "message": message});
@@ -363,7 +387,14 @@ fn decide(shared: &Shared, faults: &Faults) -> Decision {
 
 async fn proxy(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let operation = operation(request.headers());
-    shared.count(&operation, |c| c.requests += 1);
+    // Requests without an operation (S3's REST calls, when the proxy fronts an S3
+    // emulator) are counted by method and never faulted.
+    let counted = if operation.is_empty() {
+        http_name(request.method())
+    } else {
+        operation.clone()
+    };
+    shared.count(&counted, |c| c.requests += 1);
     let faults = shared.faults().clone();
     if !operation.is_empty() && faults.is_active() && faults.applies_to(&operation) {
         if faults.latency_ms > 0 {
@@ -407,9 +438,18 @@ async fn proxy(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             Decision::Forward => {}
         }
     }
-    match forward(&shared, request).await {
-        Ok(response) => {
-            shared.count(&operation, |c| c.forwarded += 1);
+    match forward(&shared, &operation, request).await {
+        Ok((response, milli_units)) => {
+            shared.count(&counted, |c| {
+                c.forwarded += 1;
+                c.capacity_milli_units += milli_units;
+            });
+            let mut stats = shared.stats();
+            if capacity::is_read(&operation) {
+                stats.read_milli_units += milli_units;
+            } else {
+                stats.write_milli_units += milli_units;
+            }
             response
         }
         Err(why) => {
@@ -431,11 +471,21 @@ fn passes(name: &str) -> bool {
     )
 }
 
-async fn forward(shared: &Shared, request: Request) -> Result<Response, String> {
+/// Forwards the request, asking DynamoDB for the capacity it consumes; returns the answer
+/// and that capacity (thousandths of a unit).
+async fn forward(
+    shared: &Shared,
+    operation: &str,
+    request: Request,
+) -> Result<(Response, u64), String> {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|e| format!("reading the request: {e}"))?;
+    // DynamoDB Local does not check request signatures, so the body may change.
+    let body = capacity::ask_for_capacity(operation, &body)
+        .map(Bytes::from)
+        .unwrap_or(body);
     let path = parts
         .uri
         .path_and_query()
@@ -454,6 +504,11 @@ async fn forward(shared: &Shared, request: Request) -> Result<Response, String> 
     let status = answer.status();
     let headers = answer.headers().clone();
     let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
+    let milli_units = if status.is_success() {
+        capacity::consumed_milli_units(&bytes)
+    } else {
+        0
+    };
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     for (name, value) in &headers {
@@ -461,7 +516,7 @@ async fn forward(shared: &Shared, request: Request) -> Result<Response, String> 
             response.headers_mut().append(name, value.clone());
         }
     }
-    Ok(response)
+    Ok((response, milli_units))
 }
 
 #[cfg(test)]
@@ -515,5 +570,11 @@ mod tests {
             HeaderValue::from_static("DynamoDB_20120810.Get../Item"),
         );
         assert_eq!(operation(&headers), "");
+    }
+
+    #[test]
+    fn requests_without_an_operation_are_counted_by_method() {
+        assert_eq!(http_name(&axum::http::Method::PUT), "HttpPut");
+        assert_eq!(http_name(&axum::http::Method::DELETE), "HttpDelete");
     }
 }

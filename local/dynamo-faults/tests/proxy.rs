@@ -313,3 +313,36 @@ async fn the_control_endpoint_sets_shows_and_clears_and_refuses_bad_settings() {
         Throttle::ThrottlingException
     );
 }
+
+/// The capacity the forwarded requests consumed, as DynamoDB Local computes it: a 2.5 KB
+/// item costs 3 write units to put, 1 read unit to read strongly, half eventually.
+#[tokio::test]
+async fn the_capacity_dynamodb_reports_is_summed_by_kind_and_operation() {
+    let proxy = proxy().await;
+    let table = table().await;
+    let client = client(proxy.url()).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("account_id", AttributeValue::S("acct_1Meter".into()))
+        .item("blob", AttributeValue::S("x".repeat(2_500)))
+        .send()
+        .await
+        .unwrap();
+    for consistent in [true, false] {
+        let read = client
+            .get_item()
+            .table_name(&table)
+            .key("account_id", AttributeValue::S("acct_1Meter".into()))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .unwrap();
+        assert!(read.item().is_some(), "the answer still carries the item");
+    }
+    let stats = proxy.stats();
+    assert_eq!(stats.write_milli_units, 3_000);
+    assert_eq!(stats.read_milli_units, 1_500);
+    assert_eq!(stats.operations["PutItem"].capacity_milli_units, 3_000);
+    assert_eq!(stats.operations["GetItem"].capacity_milli_units, 1_500);
+}

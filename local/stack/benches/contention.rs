@@ -390,6 +390,7 @@ async fn main() -> std::process::ExitCode {
         dynamodb_faults: true,
         secrets: boot::LocalSecrets::public(),
         function_env: Vec::new(),
+        template_rates_for: Vec::new(),
     };
     println!(
         "contention: the release binaries in {}, up to {concurrency} instances per function",

@@ -63,6 +63,7 @@ async fn main() -> std::process::ExitCode {
         dynamodb_faults: true,
         secrets: LocalSecrets::public(),
         function_env: vec![("STRIPE_TIMEOUT_MS".into(), STRIPE_TIMEOUT_MS.to_string())],
+        template_rates_for: Vec::new(),
     };
     let stack = match boot::start(&options).await {
         Ok(stack) => stack,

@@ -92,6 +92,9 @@ pub struct Options {
     /// Settings every function gets on top of the template's (e.g. a shorter
     /// `STRIPE_TIMEOUT_MS` for a fault run).
     pub function_env: Vec<(String, String)>,
+    /// Functions (logical ids) whose schedules keep the template's rate when
+    /// `tick_seconds` shortens the others (the scale run keeps the 15-minute reconciler).
+    pub template_rates_for: Vec<String>,
 }
 
 fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
@@ -273,7 +276,9 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
                 )))
                 .chain(function.schedules.iter().map(|s| format!(
                     "schedule every {}s (template: {}s)",
-                    if options.tick_seconds == 0 {
+                    if options.tick_seconds == 0
+                        || options.template_rates_for.contains(&function.logical_id)
+                    {
                         s.every.as_secs()
                     } else {
                         options.tick_seconds
@@ -347,7 +352,9 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
             );
         }
         for schedule in &function.schedules {
-            let every = if options.tick_seconds == 0 {
+            let every = if options.tick_seconds == 0
+                || options.template_rates_for.contains(&function.logical_id)
+            {
                 schedule.every
             } else {
                 Duration::from_secs(options.tick_seconds)

@@ -54,4 +54,23 @@ impl Stack {
             .find(|(id, _)| id == logical_id)
             .map(|(_, f)| f)
     }
+
+    /// Every line of the functions' and stripe-sim's logs that says a thread panicked.
+    pub fn panics_in_logs(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.run_dir) else {
+            return found;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "log") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for line in text.lines().filter(|l| l.contains("panicked")) {
+                found.push(format!("{}: {line}", path.display()));
+            }
+        }
+        found
+    }
 }

@@ -105,6 +105,7 @@ impl Args {
                 None => LocalSecrets::public(),
             },
             function_env: Vec::new(),
+            template_rates_for: Vec::new(),
         }
     }
 }

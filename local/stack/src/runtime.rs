@@ -68,6 +68,10 @@ struct Instance {
     pid: AtomicU32,
     /// Invocations this instance took.
     invocations: AtomicU64,
+    /// When it took the invocation it holds now (Lambda bills from there to the answer).
+    busy_since: Mutex<Option<std::time::Instant>>,
+    /// Time spent on invocations, summed, in microseconds (Lambda's billed duration).
+    busy_micros: AtomicU64,
 }
 
 /// What an instance endpoint's handlers and its supervisor share.
@@ -121,6 +125,8 @@ pub struct InstanceStats {
     /// The pid of its current process, if one started.
     pub pid: Option<u32>,
     pub invocations: u64,
+    /// Time spent on invocations, summed (what Lambda bills).
+    pub busy: Duration,
 }
 
 #[derive(Clone)]
@@ -184,6 +190,11 @@ impl LocalFunction {
         &self.function.name
     }
 
+    /// The memory the template gives it (what Lambda bills GB-seconds by).
+    pub fn memory_mb(&self) -> u64 {
+        self.function.spec.memory_mb
+    }
+
     /// The most instances this function runs at once.
     pub fn concurrency(&self) -> usize {
         self.function.max_instances
@@ -199,6 +210,7 @@ impl LocalFunction {
                 runtime_api: i.runtime_api.clone(),
                 pid: Some(i.pid.load(Ordering::SeqCst)).filter(|p| *p != 0),
                 invocations: i.invocations.load(Ordering::SeqCst),
+                busy: Duration::from_micros(i.busy_micros.load(Ordering::SeqCst)),
             })
             .collect()
     }
@@ -321,6 +333,8 @@ fn add_instance(pool: &mut Pool) -> std::io::Result<(Arc<Instance>, std::net::Tc
         restart: Notify::new(),
         pid: AtomicU32::new(0),
         invocations: AtomicU64::new(0),
+        busy_since: Mutex::new(None),
+        busy_micros: AtomicU64::new(0),
     });
     pool.instances.push(instance.clone());
     pool.current.push(None);
@@ -364,6 +378,18 @@ fn settle(endpoint: &Endpoint, request_id: &str, outcome: Outcome) -> StatusCode
         if pool.current[slot].as_deref() == Some(request_id) {
             pool.current[slot] = None;
             pool.available += 1;
+            let started = endpoint
+                .instance
+                .busy_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(started) = started {
+                endpoint
+                    .instance
+                    .busy_micros
+                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::SeqCst);
+            }
         }
         pool.pending.remove(request_id)
     };
@@ -385,6 +411,11 @@ fn take(endpoint: &Endpoint) -> Option<Invocation> {
             pool.current[endpoint.instance.id] = Some(invocation.request_id.clone());
             pool.available = pool.available.saturating_sub(1);
             endpoint.instance.invocations.fetch_add(1, Ordering::SeqCst);
+            *endpoint
+                .instance
+                .busy_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
             return Some(invocation);
         }
     }

@@ -50,6 +50,7 @@ async fn under_stripe_and_dynamodb_faults_and_lost_webhooks_nothing_is_lost_or_d
         dynamodb_faults: true,
         secrets: LocalSecrets::public(),
         function_env: vec![("STRIPE_TIMEOUT_MS".into(), STRIPE_TIMEOUT_MS.to_string())],
+        template_rates_for: Vec::new(),
     };
     std::env::set_current_dir(&root).unwrap();
     let stack = boot::start(&options).await.expect("the local stack starts");

@@ -11,4 +11,6 @@ pub mod model;
 pub mod sku_rows;
 
 pub use keys::{Feed, FileFormat, IncomingKey};
-pub use model::{FeedSlot, ImportCounts, ImportMode, ImportRecord, ImportStatus, QueuedFile};
+pub use model::{
+    ActiveSlot, FeedSlot, ImportCounts, ImportMode, ImportRecord, ImportStatus, QueuedFile,
+};

@@ -51,6 +51,15 @@ pub struct FeedSlot {
     pub dispatched_at: Option<i64>,
 }
 
+/// A slot with work, as the schedule lists it (from the slots index: no full read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSlot {
+    pub account_id: String,
+    pub feed: Feed,
+    /// The slot's `dispatched_at`: a message for it waits on the queue since then.
+    pub dispatched_at: Option<i64>,
+}
+
 /// How many sent files a slot remembers (about 7 kB of the slot's item).
 pub const SENT_REMEMBERED: usize = 100;
 

@@ -13,7 +13,7 @@ use std::future::Future;
 use crate::agreements::Agreement;
 use crate::dead_letters::DeadLetter;
 use crate::holds::Hold;
-use crate::imports::{Feed, FeedSlot, ImportRecord};
+use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::merchants::Merchant;
 use crate::orders::{DisputeFact, Order, PaymentFact, ReconcileState, RefundFact};
 use crate::skus::{SkuChange, SkuRecord};
@@ -181,7 +181,7 @@ pub trait FeedSlots: Send + Sync {
     fn save_slot(&self, slot: &FeedSlot) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Slots with queued files or an upload in flight, for the schedule.
-    fn active_slots(&self) -> impl Future<Output = Result<Vec<(String, Feed)>, StoreError>> + Send;
+    fn active_slots(&self) -> impl Future<Output = Result<Vec<ActiveSlot>, StoreError>> + Send;
 
     /// Marks the feed as sent to the uploader's queue at `now`, unless a mark newer than
     /// `stale_before` is there already (its message still waits). True when marked. Does

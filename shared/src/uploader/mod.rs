@@ -29,7 +29,7 @@ use futures::StreamExt;
 
 use crate::bucket::{BucketError, ObjectStore};
 use crate::clock::Clock;
-use crate::imports::{Feed, ImportStatus};
+use crate::imports::{ActiveSlot, Feed, ImportStatus};
 use crate::store::{
     FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords, StockHolds, StoreError,
 };
@@ -219,14 +219,20 @@ where
     }
 
     /// Drives every listed feed here, `concurrency` at a time; returns how many failed.
-    async fn drive_all(&self, slots: &[(String, Feed)]) -> usize {
+    async fn drive_all(&self, slots: &[ActiveSlot]) -> usize {
         let results: Vec<Result<(), UploadError>> = futures::stream::iter(slots.iter().cloned())
-            .map(|(account, feed)| async move {
-                let Some(merchant) = self.merchants.merchant(&account).await? else {
-                    return Ok(());
-                };
-                self.drive(&account, feed, &merchant).await
-            })
+            .map(
+                |ActiveSlot {
+                     account_id: account,
+                     feed,
+                     ..
+                 }| async move {
+                    let Some(merchant) = self.merchants.merchant(&account).await? else {
+                        return Ok(());
+                    };
+                    self.drive(&account, feed, &merchant).await
+                },
+            )
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
@@ -240,16 +246,19 @@ where
         failed.len()
     }
 
-    /// Claims and sends every listed feed whose last message was taken; returns how many
-    /// were sent and how many could not be.
-    async fn dispatch_feeds(&self, slots: &[(String, Feed)]) -> (usize, usize) {
+    /// Claims and sends every listed feed whose last message was taken (or is stale);
+    /// returns how many were sent and how many could not be. Feeds whose message still
+    /// waits are skipped from the index alone: no write for them.
+    async fn dispatch_feeds(&self, slots: &[ActiveSlot]) -> (usize, usize) {
         let now = self.clock.now_millis();
-        let claims: Vec<Option<FeedDue>> = futures::stream::iter(slots.iter().cloned())
-            .map(|(account, feed)| async move {
-                match self
-                    .catalog
-                    .claim_dispatch(&account, feed, now, now - fanout::REDISPATCH_AFTER_MILLIS)
-                    .await
+        let stale = now - fanout::REDISPATCH_AFTER_MILLIS;
+        let waiting = slots
+            .iter()
+            .filter(|s| s.dispatched_at.is_none_or(|at| at < stale))
+            .cloned();
+        let claims: Vec<Option<FeedDue>> = futures::stream::iter(waiting)
+            .map(|ActiveSlot { account_id: account, feed, .. }| async move {
+                match self.catalog.claim_dispatch(&account, feed, now, stale).await
                 {
                     Ok(true) => Some(FeedDue {
                         account_id: account,

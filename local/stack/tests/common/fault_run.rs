@@ -449,26 +449,7 @@ pub async fn run(stack: &Stack, plan: &FaultPlan) -> Result<FaultReport, String>
     .await;
     report.reconciled = total("OrdersReconciled");
     report.fallbacks = total("HookFallback");
-    report.panics = panics_in_logs(stack);
+    report.panics = stack.panics_in_logs();
     report.elapsed = started.elapsed();
     Ok(report)
-}
-
-/// Every function log line that says a thread panicked.
-fn panics_in_logs(stack: &Stack) -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&stack.run_dir) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "log") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        for line in text.lines().filter(|l| l.contains("panicked")) {
-            found.push(format!("{}: {line}", path.display()));
-        }
-    }
-    found
 }

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
 use super::{classify, decode, n, s};
-use crate::imports::{Feed, FeedSlot, ImportRecord};
+use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::store::attr::to_item;
 use crate::store::{FeedSlots, ImportLog, StoreError};
 use futures::StreamExt;
@@ -19,8 +19,10 @@ pub struct DynamoCatalog {
     pub(super) table: String,
 }
 
-/// Sparse index of slots with work; the schedule queries it instead of scanning SKUs.
-pub const ACTIVE_INDEX: &str = "active_feeds";
+/// Sparse index of slots with work, with their `dispatched_at`: the schedule queries it
+/// instead of scanning SKUs, and sends only feeds with no message waiting without a
+/// write per feed per tick.
+pub const ACTIVE_INDEX: &str = "feeds_with_work";
 const ACTIVE: &str = "1";
 
 fn slot_key(feed: Feed) -> String {
@@ -151,7 +153,7 @@ impl FeedSlots for DynamoCatalog {
         }
     }
 
-    async fn active_slots(&self) -> Result<Vec<(String, Feed)>, StoreError> {
+    async fn active_slots(&self) -> Result<Vec<ActiveSlot>, StoreError> {
         let mut slots = Vec::new();
         let mut start = None;
         loop {
@@ -173,8 +175,16 @@ impl FeedSlots for DynamoCatalog {
                     .and_then(|v| v.as_s().ok())
                     .and_then(|sk| sk.strip_prefix("FEED#"))
                     .and_then(Feed::parse);
+                let dispatched_at = item
+                    .get("dispatched_at")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok());
                 if let (Some(account), Some(feed)) = (account, feed) {
-                    slots.push((account.clone(), feed));
+                    slots.push(ActiveSlot {
+                        account_id: account.clone(),
+                        feed,
+                        dispatched_at,
+                    });
                 }
             }
             start = output.last_evaluated_key().cloned();

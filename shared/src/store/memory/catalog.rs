@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use super::lock;
 use crate::holds::{Hold, HoldStatus, hold_to_convert};
-use crate::imports::{Feed, FeedSlot, ImportRecord};
+use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::skus::{Availability, SkuChange, SkuRecord};
 use crate::store::{FeedSlots, ImportLog, Placement, SkuRecords, StockHolds, StoreError};
 
@@ -64,12 +64,16 @@ impl FeedSlots for MemoryCatalog {
         Ok(true)
     }
 
-    async fn active_slots(&self) -> Result<Vec<(String, Feed)>, StoreError> {
+    async fn active_slots(&self) -> Result<Vec<ActiveSlot>, StoreError> {
         Ok(lock(&self.tables)
             .slots
             .values()
             .filter(|s| s.is_active())
-            .map(|s| (s.account_id.clone(), s.feed))
+            .map(|s| ActiveSlot {
+                account_id: s.account_id.clone(),
+                feed: s.feed,
+                dispatched_at: s.dispatched_at,
+            })
             .collect())
     }
 
