@@ -27,7 +27,8 @@ pub struct TableArgs {
 pub enum MerchantsCommand {
     /// Create or update a merchant; unset flags keep their current value.
     ///
-    /// A new merchant starts enabled, with --api v1 and --validation lenient.
+    /// A new merchant starts enabled, with --api v1, --validation lenient and
+    /// --incremental true.
     Put {
         /// The merchant's connected account, acct_…
         account: String,
@@ -43,6 +44,12 @@ pub enum MerchantsCommand {
         /// strict: any row error rejects the file; lenient: report and upload the rest.
         #[arg(long)]
         validation: Option<ValidationMode>,
+        /// Incremental catalog uploads (true or false; on for a new merchant): send Stripe
+        /// only the rows that changed since its last accepted upload of the feed (for a
+        /// v2 `.replace.` product file also deletion rows for products it lacks). false
+        /// sends every file whole.
+        #[arg(long)]
+        incremental: Option<bool>,
         /// A JSON file with the checkout settings: shipping_rules, tax_rates, fee_plan,
         /// approval, when_unavailable, paused (see the README for the shape). Replaces
         /// the stored checkout settings as a whole.
@@ -80,7 +87,7 @@ async fn store(args: &TableArgs) -> Result<(DynamoMerchants, Table), String> {
 
 fn line(merchant: &Merchant) -> String {
     format!(
-        "{}  {}{}  api={}  validation={}{}",
+        "{}  {}{}  api={}  validation={}{}{}",
         merchant.account_id,
         if merchant.enabled {
             "enabled "
@@ -94,6 +101,11 @@ fn line(merchant: &Merchant) -> String {
         },
         merchant.api_generation,
         merchant.validation,
+        if merchant.incremental_uploads {
+            ""
+        } else {
+            "  full-uploads"
+        },
         merchant
             .display_name
             .as_deref()
@@ -201,6 +213,7 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             enabled,
             api,
             validation,
+            incremental,
             checkout_settings,
         } => {
             check_account(&account)?;
@@ -232,6 +245,9 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             }
             if let Some(validation) = validation {
                 merchant.validation = validation;
+            }
+            if let Some(incremental) = incremental {
+                merchant.incremental_uploads = incremental;
             }
             if let Some(checkout) = checkout {
                 merchant.checkout = checkout;

@@ -60,6 +60,7 @@ fn record(key: &str, status: ImportStatus, created_at: i64) -> ImportRecord {
         report_keys: vec!["reports/acct_1CliImports/x.csv/stripe-errors.csv".into()],
         created_at,
         updated_at: created_at,
+        incremental: None,
     }
 }
 

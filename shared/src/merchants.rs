@@ -39,6 +39,11 @@ pub struct Merchant {
     pub api_generation: ApiGeneration,
     #[serde(default)]
     pub validation: ValidationMode,
+    /// Send Stripe only the catalog rows that changed since its last accepted upload of
+    /// the feed (new, changed, and for a replace file deleted rows); false sends every
+    /// file whole. On unless turned off (`uploader::incremental`).
+    #[serde(default = "yes")]
+    pub incremental_uploads: bool,
     /// What the checkout hooks do for this merchant.
     #[serde(default, flatten)]
     pub checkout: CheckoutSettings,
@@ -218,6 +223,7 @@ impl Merchant {
             display_name: None,
             api_generation: ApiGeneration::default(),
             validation: ValidationMode::default(),
+            incremental_uploads: true,
             checkout: CheckoutSettings::default(),
         }
     }
@@ -337,6 +343,10 @@ mod tests {
     fn old_records_read_with_defaults() {
         let m: Merchant = serde_json::from_str(r#"{"account_id":"acct_1A"}"#).unwrap();
         assert!(m.enabled);
+        assert!(
+            m.incremental_uploads,
+            "incremental uploads are on by default"
+        );
         assert_eq!(
             (m.api_generation, m.validation),
             (ApiGeneration::V1, ValidationMode::Lenient)

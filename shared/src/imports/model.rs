@@ -187,4 +187,63 @@ pub struct ImportRecord {
     pub report_keys: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// What the incremental pass did (see `imports::snapshot`); None on records written
+    /// before it existed, which went whole and left no snapshot to promote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalUpload>,
+}
+
+impl ImportRecord {
+    /// Whether Stripe was asked to `replace` (delete what the file lacks). An incremental
+    /// upload of a replace file goes as an upsert with explicit deletion rows instead.
+    pub fn stripe_mode(&self) -> ImportMode {
+        match &self.incremental {
+            Some(incremental) if incremental.applied => ImportMode::Upsert,
+            _ => self.mode,
+        }
+    }
+
+    /// The object Stripe got: the delta of an incremental upload (None when it had no row
+    /// to send, and Stripe was not called), else the whole upload.
+    pub fn sent_object(&self) -> Option<&ObjectRef> {
+        match &self.incremental {
+            Some(incremental) if incremental.applied => incremental.delta.as_ref(),
+            _ => Some(&self.upload),
+        }
+    }
+}
+
+/// An upload compared with the snapshot of what Stripe already has for the feed: what was
+/// sent, what was left out, and the snapshot to keep if Stripe accepts the import.
+/// The counts cover the rows of the whole upload (one merged file, or the one source).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncrementalUpload {
+    /// Only new, changed and deleted rows went to Stripe (`delta`); false: the whole file
+    /// went, for the reason in `full_because`.
+    pub applied: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_because: Option<String>,
+    /// Rows whose content Stripe already has.
+    #[serde(default)]
+    pub unchanged: u64,
+    /// Rows whose id Stripe does not have (and rows without an id, always sent).
+    #[serde(default)]
+    pub new: u64,
+    /// Rows whose content differs from what Stripe has (or whose state is unknown).
+    #[serde(default)]
+    pub changed: u64,
+    /// Deletion rows sent: the file's own `delete=true` rows, and for a replace file one
+    /// per product Stripe has that the file lacks.
+    #[serde(default)]
+    pub deleted: u64,
+    #[serde(default)]
+    pub bytes_sent: u64,
+    #[serde(default)]
+    pub bytes_in_file: u64,
+    /// The rows sent, when `applied` and there was at least one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<ObjectRef>,
+    /// The snapshot promoted to the feed's `sent.snapshot` when Stripe accepts the import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<ObjectRef>,
 }

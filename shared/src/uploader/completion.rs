@@ -38,7 +38,7 @@ where
             return Ok(true);
         };
         if record.status == ImportStatus::Uploading {
-            self.upload(record).await?;
+            self.upload(record, merchant).await?;
             return Ok(false);
         }
         if record.status.is_terminal() {
@@ -83,6 +83,9 @@ where
         state: Option<ImportState>,
     ) -> Result<(), UploadError> {
         let mut failed_ids = FailedIds::default();
+        // Whether the rows Stripe failed are all known: they are when it failed none, or
+        // when its error file was read whole.
+        let mut failed_known = status != ImportStatus::SucceededWithErrors;
         if let Some(state) = &state {
             record.stripe_status = Some(state.status.clone());
             record.counts.stripe_successes = state.success_count;
@@ -93,6 +96,7 @@ where
             if let Some(report) = &state.error_report {
                 let copied = self.copy_error_report(&record, report).await?;
                 failed_ids = copied.1;
+                failed_known = copied.2;
                 record.report_keys.extend(copied.0);
             }
         }
@@ -108,8 +112,13 @@ where
                 format!("Stripe failed more than {MAX_FAILED_IDS} rows; the checkout's SKU records were not updated from this import")
             });
         } else if accepted {
+            // From the whole file, as a whole upload would: rows Stripe already had (left
+            // out of an incremental upload) still reset the hooks' stock and price.
             self.update_sku_records(&record, &failed_ids).await?;
         }
+        // Before the import is stored as finished: a failure here is retried by the poll.
+        self.settle_snapshot(&record, status, &failed_ids, failed_known)
+            .await?;
         record.status = status;
         record.updated_at = self.clock.now_millis();
         self.save_and_report(&record).await?;
@@ -124,13 +133,14 @@ where
     }
 
     /// Copies Stripe's error CSV into every source's report folder and returns the ids of
-    /// the failed rows. v2 download URLs expire after minutes: an expired one is refreshed
-    /// by fetching the import again.
+    /// the failed rows (and whether the report could be read as the feed's CSV). v2
+    /// download URLs expire after minutes: an expired one is refreshed by fetching the
+    /// import again.
     async fn copy_error_report(
         &self,
         record: &ImportRecord,
         report: &ErrorReport,
-    ) -> Result<(Vec<String>, FailedIds), UploadError> {
+    ) -> Result<(Vec<String>, FailedIds, bool), UploadError> {
         let mut report = report.clone();
         let mut response = None;
         for _ in 0..3 {
@@ -176,7 +186,7 @@ where
         );
         let first = &record.sources[0];
         let key = report_key(&record.account_id, &first.name, "stripe-errors.csv");
-        let ids = self.stream_report(chunks, &key).await?;
+        let (ids, parsed) = self.stream_report(record.feed, chunks, &key).await?;
         let mut keys = vec![key.clone()];
         for source in record.sources.iter().skip(1) {
             // Streamed object to object: a large report is never held whole.
@@ -201,22 +211,25 @@ where
             writer.finish().await?;
             keys.push(copy);
         }
-        Ok((keys, ids))
+        Ok((keys, ids, parsed))
     }
 
-    /// Streams the error CSV to S3 while collecting the ids of its rows.
+    /// Streams the error CSV to S3 while collecting the ids of its rows, read as the
+    /// import's feed (its key column, its required columns: the report has the file's
+    /// columns, docs/stripe.md §1.3.2); false when it could not be read whole.
     async fn stream_report(
         &self,
+        feed: Feed,
         mut chunks: ByteChunks,
         key: &str,
-    ) -> Result<FailedIds, UploadError> {
+    ) -> Result<(FailedIds, bool), UploadError> {
         use crate::imports::merge::IdCollector;
         let mut writer = self
             .objects
             .writer(&self.settings.bucket, key, "text/csv")
             .await?;
         let mut ids = IdCollector::default();
-        let mut parser = Validator::new(Feed::Product, Limits::v2());
+        let mut parser = Validator::new(feed, Limits::v2());
         let mut parse_ok = true;
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk?;
@@ -226,10 +239,10 @@ where
             writer.write(&chunk).await?;
         }
         if parse_ok {
-            let _ = parser.finish(&mut ids);
+            parse_ok = parser.finish(&mut ids).is_ok();
         }
         writer.finish().await?;
-        Ok(ids.ids)
+        Ok((ids.ids, parse_ok))
     }
 
     async fn update_sku_records(

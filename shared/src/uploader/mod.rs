@@ -15,6 +15,7 @@
 mod completion;
 mod deployed;
 pub mod fanout;
+mod incremental;
 mod intake;
 mod lease;
 pub mod nudge;

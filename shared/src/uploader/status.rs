@@ -7,7 +7,7 @@ use super::{CatalogStore, UploadError, Uploader};
 use crate::bucket::ObjectStore;
 use crate::clock::Clock;
 use crate::imports::keys::report_key;
-use crate::imports::model::{ImportRecord, QueuedFile};
+use crate::imports::model::{ImportRecord, IncrementalUpload, QueuedFile};
 use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::catalog::CatalogApi;
 
@@ -62,6 +62,7 @@ where
             "stripe_errors": record.counts.stripe_errors,
             "failure": record.failure,
             "reports": record.report_keys,
+            "incremental": record.incremental.as_ref().map(incremental_document),
         })
     }
 
@@ -79,4 +80,26 @@ where
         }
         Ok(())
     }
+}
+
+/// What the comparison with Stripe's snapshot did, over the whole upload (every source of
+/// a merged one): `rows` and `rows_with_errors` above still count the source's own rows.
+/// Stripe's error file covers only the rows sent.
+fn incremental_document(incremental: &IncrementalUpload) -> Value {
+    json!({
+        "applied": incremental.applied,
+        "full_because": incremental.full_because,
+        "unchanged": incremental.unchanged,
+        "new": incremental.new,
+        "changed": incremental.changed,
+        "deleted": incremental.deleted,
+        "rows_sent": if incremental.applied {
+            incremental.new + incremental.changed + incremental.deleted
+        } else {
+            incremental.unchanged + incremental.new + incremental.changed + incremental.deleted
+        },
+        "bytes_sent": incremental.bytes_sent,
+        "bytes_in_file": incremental.bytes_in_file,
+        "delta": incremental.delta.as_ref().map(|d| &d.key),
+    })
 }

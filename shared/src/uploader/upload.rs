@@ -132,9 +132,10 @@ where
                         report_keys: Vec::new(),
                         created_at: self.clock.now_millis(),
                         updated_at: self.clock.now_millis(),
+                        incremental: None,
                     };
                     self.catalog.put_import(&record).await?;
-                    self.upload(record).await?;
+                    self.upload(record, merchant).await?;
                 }
             }
         }
@@ -142,12 +143,31 @@ where
     }
 
     /// Sends an `Uploading` import to Stripe. Repeating it is safe: the merged file has a
-    /// fixed key and every Stripe call an idempotency key derived from the import key.
-    pub(super) async fn upload(&self, mut record: ImportRecord) -> Result<(), UploadError> {
-        if record.sources.len() > 1 {
-            record.upload = self.merge(&record).await?;
+    /// fixed key and every Stripe call an idempotency key derived from the import key; the
+    /// comparison with what Stripe has (`incremental`) is stored before anything is sent,
+    /// and a repeat sends what it decided.
+    pub(super) async fn upload(
+        &self,
+        mut record: ImportRecord,
+        merchant: &Merchant,
+    ) -> Result<(), UploadError> {
+        if record.incremental.is_none() {
+            if record.sources.len() > 1 {
+                record.upload = self.merge(&record).await?;
+                self.catalog.put_import(&record).await?;
+            }
+            record.incremental = Some(
+                self.prepare_incremental(&record, merchant.incremental_uploads)
+                    .await?,
+            );
             self.catalog.put_import(&record).await?;
         }
+        let Some(sent) = record.sent_object().cloned() else {
+            // Stripe already has every row: nothing to send, nothing to wait for.
+            tracing::info!(account = %record.account_id, import_key = %record.import_key, "every row is unchanged; Stripe is not called");
+            self.finish(record, ImportStatus::Succeeded, None).await?;
+            return Ok(());
+        };
         let format = record.sources.last().map_or(FileFormat::Csv, |f| f.format);
         let filename = record
             .upload
@@ -159,22 +179,20 @@ where
         let trigger = format!("{}:{}", record.account_id, record.import_key);
         let result = match record.generation {
             ApiGeneration::V1 => {
-                let upload = self
-                    .stream_upload(&record.upload, &filename, format)
-                    .await?;
+                let upload = self.stream_upload(&sent, &filename, format).await?;
                 self.stripe
                     .start_v1(&record.account_id, record.feed, upload, &trigger)
                     .await
                     .map(|(file_id, state)| (Some(file_id), state))
             }
             ApiGeneration::V2 => {
-                let object = record.upload.clone();
+                let object = sent;
                 let filename = filename.clone();
                 self.stripe
                     .start_v2(
                         &record.account_id,
                         record.feed,
-                        record.mode == ImportMode::Replace,
+                        record.stripe_mode() == ImportMode::Replace,
                         &trigger,
                         || async move {
                             self.stream_upload(&object, &filename, format)
@@ -286,7 +304,7 @@ where
         })
     }
 
-    async fn feed_validator<S: RowSink>(
+    pub(super) async fn feed_validator<S: RowSink>(
         &self,
         feed: Feed,
         mut chunks: ByteChunks,

@@ -17,6 +17,7 @@ use shared::uploader::{Uploader, UploaderSettings};
 use stripe_sim::{SimConfig, SimHandle};
 
 mod imports;
+mod incremental;
 mod intake;
 mod queue;
 

@@ -3,6 +3,7 @@
 
 mod bounded;
 mod fanout;
+mod incremental;
 mod lease;
 mod retries;
 
