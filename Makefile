@@ -11,7 +11,7 @@ SCRIPTS := local/scripts
 CARGO ?= cargo
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-hooks bench-contention bench-faults bench-scale services-up services-down services-status \
+.PHONY: help install run test build lint fmt bench bench-upload bench-upload-bad bench-upload-4gb bench-hooks bench-contention bench-faults bench-scale bench-skus services-up services-down services-status \
         sam-validate sam-build sam-build-check clean distclean
 
 help: ## Show this help
@@ -62,6 +62,24 @@ bench-upload: services-up ## Peak RSS of the catalog validate-and-upload path on
 bench-upload-bad: ## Peak RSS of validate-and-upload on a 199 MB file whose every row fails
 	@BENCH_BAD_ROWS=1 BENCH_CATALOG_MB=199 $(MAKE) bench-upload
 
+# A 200 MB v2 catalog imported whole, then dropped again with 1% of its rows changed:
+# bytes sent against the file, time and peak RSS of the drop and of the comparison alone.
+# BENCH_CATALOG_MB (200), BENCH_CHANGED_PERCENT (1).
+.PHONY: bench-incremental
+bench-incremental: services-up ## Incremental upload of a 200 MB catalog with 1% changed: bytes sent, time, peak RSS
+	@$(CARGO) build --release -p stripe-sim
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; \
+	  ./target/release/stripe-sim --port 12198 --processing-delay-ms 3600000 > .local/run/bench-incremental-sim.log 2>&1 & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT; \
+	  for i in $$(seq 100); do curl -sf http://127.0.0.1:12198/_sim/health >/dev/null && break; sleep 0.1; done; \
+	  STRIPE_SIM_URL=http://127.0.0.1:12198 $(CARGO) bench -p catalog-uploader --bench incremental
+
+# The largest feed Stripe takes: a 4 GB v2 product file (rows of about 1 KB, ~4M products)
+# through one invocation: S3 -> validation -> import -> PUT to the upload URL. Needs ~9 GB
+# of free disk (the generated file and the emulator's copy).
+bench-upload-4gb: ## Time and peak RSS of one 4 GB v2 feed, S3 to Stripe's upload URL
+	@BENCH_GENERATION=v2 BENCH_CATALOG_MB=4000 BENCH_ROW_BYTES=1000 $(MAKE) bench-upload
+
 bench-hooks: services-up ## Checkout hooks latency p50/p99: logic, in-process with DynamoDB Local, HTTP end to end
 	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p finalize-checkout --bench hook_latency; $(CARGO) bench -p finalize-checkout --bench cold_start
 
@@ -84,6 +102,11 @@ bench-faults: services-up ## Fault acceptance: 100 purchases, 20 uploads under 3
 bench-scale: services-up ## Scale acceptance: 10,000 merchants' feeds under Stripe's live rate limits, measured and costed
 	@$(CARGO) build --release --workspace --bins --locked
 	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench scale --locked
+
+# BENCH_SKUS (default 100000) product rows applied to SKU records as a finished import does,
+# through the metering proxy: rows per second and DynamoDB write units per row.
+bench-skus: services-up ## SKU records from an import: rows/s and write units per row (DynamoDB Local)
+	@set -e; eval "$$($(SCRIPTS)/services.sh env)"; $(CARGO) bench -p local-stack --bench sku_snapshot --locked
 
 services-up: install ## Start DynamoDB Local + moto S3 on loopback (pids/logs in .local/run)
 	@bash $(SCRIPTS)/services.sh start

@@ -8,6 +8,9 @@
 //! BENCH_BAD_ROWS=1 makes every row fail validation (a price and an availability the spec
 //! refuses, a long description): the hostile case, where the failed rows stream to
 //! `validation.csv` under its row and byte caps (`make bench-upload-bad`).
+//! BENCH_GENERATION=v2 uploads through a v2 import's upload URL instead (files up to 4 GB),
+//! and BENCH_ROW_BYTES pads each row's description to about that many bytes (real feeds'
+//! descriptions run to hundreds of characters): `make bench-upload-4gb`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -33,7 +36,12 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn write_catalog(path: &std::path::Path, target_bytes: u64, bad: bool) -> std::io::Result<u64> {
+fn write_catalog(
+    path: &std::path::Path,
+    target_bytes: u64,
+    bad: bool,
+    row_bytes: usize,
+) -> std::io::Result<u64> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(
         out,
@@ -42,6 +50,8 @@ fn write_catalog(path: &std::path::Path, target_bytes: u64, bad: bool) -> std::i
     let mut written = 0u64;
     let mut i = 0u64;
     let filler = "y".repeat(2_000);
+    // Good rows are about 250 bytes before padding.
+    let padding = " tested".repeat(row_bytes.saturating_sub(250) / 7);
     while written < target_bytes {
         if bad {
             let line = format!(
@@ -57,7 +67,7 @@ fn write_catalog(path: &std::path::Path, target_bytes: u64, bad: bool) -> std::i
             continue;
         }
         let line = format!(
-            "SKU-{i:09},Trail Mug {i},\"Enamel mug, 12 oz, made for camp coffee; dishwasher safe, with a rolled rim and a sturdy handle. Item {i}\",https://shop.example/p/{i},https://shop.example/i/{i}.jpg,Acme Outdoor,{gtin:014},Home > Kitchen > Mugs,in_stock,{q},{p}.{c:02} USD,US:ALL:Standard:3-5:5.00 USD,Blue,M,GRP-{g}\n",
+            "SKU-{i:09},Trail Mug {i},\"Enamel mug, 12 oz, made for camp coffee; dishwasher safe, with a rolled rim and a sturdy handle.{padding} Item {i}\",https://shop.example/p/{i},https://shop.example/i/{i}.jpg,Acme Outdoor,{gtin:014},Home > Kitchen > Mugs,in_stock,{q},{p}.{c:02} USD,US:ALL:Standard:3-5:5.00 USD,Blue,M,GRP-{g}\n",
             gtin = 10_000_000_000_000u64 + i,
             q = i % 500,
             p = 5 + i % 90,
@@ -90,7 +100,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join("bench-catalog.csv");
     let bad = std::env::var("BENCH_BAD_ROWS").is_ok_and(|v| v == "1");
-    let size = write_catalog(&path, megabytes * 1_000_000, bad)?;
+    let row_bytes: usize = std::env::var("BENCH_ROW_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let v2 = std::env::var("BENCH_GENERATION").is_ok_and(|v| v == "v2");
+    let size = write_catalog(&path, megabytes * 1_000_000, bad, row_bytes)?;
 
     let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
     let dynamo =
@@ -120,6 +135,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let merchants = DynamoMerchants::new(dynamo.clone(), &tables[0]);
     let mut merchant = Merchant::new(account);
     merchant.validation = ValidationMode::Lenient;
+    if v2 {
+        merchant.api_generation = shared::merchants::ApiGeneration::V2;
+    }
     merchants.put_merchant(&merchant).await?;
 
     let settings = StripeSettings::from_env(&Env::from_map([
@@ -166,9 +184,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_file(&path);
 
     println!(
-        "validate-and-upload of a {:.1} MB catalog{} (v1: S3 -> validation -> Files API + ImportSet)",
+        "validate-and-upload of a {:.1} MB catalog{} ({})",
         size as f64 / 1e6,
-        if bad { " of failing rows" } else { "" }
+        if bad { " of failing rows" } else { "" },
+        if v2 {
+            "v2: S3 -> validation -> import + upload URL PUT"
+        } else {
+            "v1: S3 -> validation -> Files API + ImportSet"
+        }
     );
     let report = s3
         .head_object()

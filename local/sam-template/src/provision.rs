@@ -62,6 +62,7 @@ pub async fn create_table(
                 .map_err(|e| fail(e.to_string()))?,
         );
     }
+    let mut indexes = Vec::new();
     for index in p["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
         let projection = &index["Projection"];
         let mut built = Projection::builder().projection_type(ProjectionType::from(
@@ -77,14 +78,14 @@ pub async fn create_table(
         {
             built = built.non_key_attributes(attribute.as_str().unwrap_or_default());
         }
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(text(index, "IndexName").map_err(fail)?)
-                .set_key_schema(Some(key_schema(&index["KeySchema"]).map_err(fail)?))
-                .projection(built.build())
-                .build()
-                .map_err(|e| fail(e.to_string()))?,
-        );
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(text(index, "IndexName").map_err(fail)?)
+            .set_key_schema(Some(key_schema(&index["KeySchema"]).map_err(fail)?))
+            .projection(built.build())
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        indexes.push(index.clone());
+        request = request.global_secondary_indexes(index);
     }
     if let Some(view) = p
         .pointer("/StreamSpecification/StreamViewType")
@@ -104,6 +105,10 @@ pub async fn create_table(
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
+            // Kept, with the indexes the template has gained since it was created added.
+            add_missing_indexes(client, &table.name, indexes, &p["AttributeDefinitions"])
+                .await
+                .map_err(fail)?;
             return Ok(false);
         }
         Err(e) => {
@@ -135,6 +140,61 @@ pub async fn create_table(
             })?;
     }
     Ok(true)
+}
+
+/// Adds to an existing table the template's indexes it lacks (one per `UpdateTable`, as
+/// DynamoDB asks); indexes the template dropped stay.
+async fn add_missing_indexes(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    wanted: Vec<GlobalSecondaryIndex>,
+    attributes: &Value,
+) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate};
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    let present: Vec<String> = described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.index_name().map(str::to_string))
+        .collect();
+    for index in wanted {
+        if present.iter().any(|p| p == index.index_name()) {
+            continue;
+        }
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(index.index_name())
+            .set_key_schema(Some(index.key_schema().to_vec()))
+            .set_projection(index.projection().cloned())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut request = client
+            .update_table()
+            .table_name(table)
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            );
+        for attribute in attributes.as_array().into_iter().flatten() {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(text(attribute, "AttributeName")?)
+                    .attribute_type(ScalarAttributeType::from(text(attribute, "AttributeType")?))
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    }
+    Ok(())
 }
 
 /// Creates the bucket (versioned when the template says so); true when it was new.

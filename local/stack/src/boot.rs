@@ -166,8 +166,19 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         bucket.name,
         if created { "created" } else { "kept" }
     );
-    // The template's queues live in the same emulator as the bucket.
-    let sqs = shared::event_bus::SqsOrderEvents::client(Some(&options.s3_endpoint)).await;
+    // The template's queues live in the same emulator as the bucket. Lambda's pollers wait
+    // on a busy queue as long as it takes: no short per-call timeout here.
+    let sqs = aws_sdk_sqs::Client::new(
+        &aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&options.s3_endpoint)
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .load()
+            .await,
+    );
     let mut queue_urls = HashMap::new();
     for queue in template.queues().map_err(|e| e.to_string())? {
         let url = provision::create_queue(&sqs, &queue).await?;
@@ -330,10 +341,10 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         for trigger in &function.s3_triggers {
             triggers::watch_bucket(
                 s3.clone(),
+                sqs.clone(),
                 trigger.clone(),
                 context.clone(),
                 target.clone(),
-                Duration::from_millis(500),
             )
             .await
             .map_err(|e| format!("watching s3://{}/{}: {e}", trigger.bucket, trigger.prefix))?;

@@ -1,5 +1,5 @@
 //! The asynchronous event sources of `template.yaml`, locally: S3 `ObjectCreated`
-//! notifications for a prefix (the S3 emulator is polled for new object versions),
+//! notifications for a prefix (the S3 emulator sends them to a queue of its own),
 //! EventBridge `rate(...)` schedules, and SQS event sources (the emulator's queue polled).
 
 use std::collections::HashSet;
@@ -19,110 +19,232 @@ pub struct Target {
     pub dead_letters: PathBuf,
 }
 
-/// Every (key, version) under the prefix, oldest first.
-async fn versions(
-    client: &Client,
-    trigger: &S3Trigger,
-) -> Result<Vec<(String, String, i64, String)>, String> {
-    let mut found = Vec::new();
-    let mut key_marker: Option<String> = None;
-    let mut version_marker: Option<String> = None;
+/// `%XX` escapes and `+` (a space) in an S3 notification's key, as AWS writes them.
+fn decode_key(raw: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', high, low]) => hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            (b'+', None) => out.push(b' '),
+            (other, None) => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Notifies `target` of every object created under the trigger's prefix from now on, as
+/// S3 does: the bucket's notification configuration sends them to a queue of the
+/// emulator's (`<bucket>-<event>`), which this polls. (Listing the bucket instead costs the
+/// emulator more with every object: at thousands it was all the emulator did.)
+pub async fn watch_bucket(
+    client: Client,
+    sqs: aws_sdk_sqs::Client,
+    trigger: S3Trigger,
+    context: StackContext,
+    target: Target,
+) -> Result<(), String> {
+    let sqs_error = |e: String| format!("the notification queue: {e}");
+    let mut name = format!("{}-{}", trigger.bucket, trigger.event_name);
+    name.truncate(80);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .map_err(|e| sqs_error(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
+        .queue_url()
+        .map(str::to_string)
+        .ok_or_else(|| sqs_error("no URL".into()))?;
+    let queue_arn = format!("arn:aws:sqs:{}:123456789012:{name}", context.region);
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    };
+    // The template has one S3 trigger per bucket, so this configuration is the bucket's
+    // whole (the emulator's answer to reading the current one is not one the SDK parses).
+    let queue = QueueConfiguration::builder()
+        .id(&trigger.event_name)
+        .queue_arn(&queue_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(
+            NotificationConfigurationFilter::builder()
+                .key(
+                    S3KeyFilter::builder()
+                        .filter_rules(
+                            FilterRule::builder()
+                                .name(FilterRuleName::Prefix)
+                                .value(&trigger.prefix)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .put_bucket_notification_configuration()
+        .bucket(&trigger.bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(queue)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+    // What is there already was notified before, or predates the stack.
+    let mut notified = HashSet::new();
+    let mut markers: (Option<String>, Option<String>) = (None, None);
     loop {
         let page = client
             .list_object_versions()
             .bucket(&trigger.bucket)
             .prefix(&trigger.prefix)
-            .set_key_marker(key_marker.clone())
-            .set_version_id_marker(version_marker.clone())
+            .set_key_marker(markers.0.take())
+            .set_version_id_marker(markers.1.take())
             .send()
             .await
             .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
         for version in page.versions() {
-            let (Some(key), Some(id)) = (version.key(), version.version_id()) else {
-                continue;
-            };
-            let modified = version.last_modified().map_or(0, |t| t.as_nanos());
-            found.push((
-                modified,
-                key.to_string(),
-                id.to_string(),
-                version.size().unwrap_or(0),
-                version.e_tag().unwrap_or_default().to_string(),
-            ));
+            if let (Some(key), Some(id)) = (version.key(), version.version_id()) {
+                notified.insert((key.to_string(), id.to_string()));
+            }
         }
         if page.is_truncated() != Some(true) {
             break;
         }
-        key_marker = page.next_key_marker().map(str::to_string);
-        version_marker = page.next_version_id_marker().map(str::to_string);
+        markers = (
+            page.next_key_marker().map(str::to_string),
+            page.next_version_id_marker().map(str::to_string),
+        );
     }
-    found.sort();
-    Ok(found
-        .into_iter()
-        .map(|(_, key, id, size, etag)| (key, id, size, etag))
-        .collect())
-}
-
-/// Notifies `target` of every object version created under the trigger's prefix from now
-/// on (what is there already was notified before, or predates the stack).
-pub async fn watch_bucket(
-    client: Client,
-    trigger: S3Trigger,
-    context: StackContext,
-    target: Target,
-    every: Duration,
-) -> Result<(), String> {
-    let mut seen: HashSet<(String, String)> = versions(&client, &trigger)
-        .await?
-        .into_iter()
-        .map(|(key, id, _, _)| (key, id))
-        .collect();
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
-            let found = match versions(&client, &trigger).await {
-                Ok(found) => found,
+            let received = sqs
+                .receive_message()
+                .queue_url(&queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await;
+            let messages = match received {
+                Ok(output) => output.messages.unwrap_or_default(),
                 Err(e) => {
                     eprintln!(
-                        "  ! watching s3://{}/{}: {e}",
-                        trigger.bucket, trigger.prefix
+                        "  ! watching s3://{}/{}: {}",
+                        trigger.bucket,
+                        trigger.prefix,
+                        aws_sdk_sqs::error::DisplayErrorContext(e)
                     );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
-            for (key, id, size, etag) in found {
-                if !seen.insert((key.clone(), id.clone())) {
-                    continue;
+            for message in messages {
+                let body: serde_json::Value = message
+                    .body()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or_default();
+                for record in body["Records"].as_array().into_iter().flatten() {
+                    let created = record["eventName"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("ObjectCreated"));
+                    let object = &record["s3"]["object"];
+                    let Some(raw_key) = object["key"].as_str().filter(|_| created) else {
+                        continue;
+                    };
+                    let key = decode_key(raw_key);
+                    let e_tag = object["eTag"].as_str().unwrap_or_default();
+                    // The emulator's notifications leave out the version S3 would name.
+                    let version_id = match object["versionId"].as_str() {
+                        Some(v) => Some(v.to_string()),
+                        None => {
+                            version_of(&client, &trigger.bucket, &key, e_tag, &mut notified).await
+                        }
+                    };
+                    let event = sample_events::aws::s3_object_created(
+                        &sample_events::aws::CreatedObject {
+                            bucket: &trigger.bucket,
+                            key: &key,
+                            size: object["size"].as_i64().unwrap_or(0),
+                            e_tag,
+                            version_id: version_id.as_deref(),
+                        },
+                        &context.region,
+                        &trigger.event_name,
+                    );
+                    println!(
+                        "    s3://{}/{key} created -> {}",
+                        trigger.bucket,
+                        target.function.name()
+                    );
+                    let target = target.clone();
+                    tokio::spawn(async move {
+                        target
+                            .function
+                            .invoke_async(event, target.retries, target.dead_letters)
+                            .await;
+                    });
                 }
-                let event = sample_events::aws::s3_object_created(
-                    &sample_events::aws::CreatedObject {
-                        bucket: &trigger.bucket,
-                        key: &key,
-                        size,
-                        e_tag: &etag,
-                        version_id: Some(&id),
-                    },
-                    &context.region,
-                    &trigger.event_name,
-                );
-                println!(
-                    "    s3://{}/{key} created -> {}",
-                    trigger.bucket,
-                    target.function.name()
-                );
-                let target = target.clone();
-                tokio::spawn(async move {
-                    target
-                        .function
-                        .invoke_async(event, target.retries, target.dead_letters)
+                if let Some(receipt) = message.receipt_handle() {
+                    let _ = sqs
+                        .delete_message()
+                        .queue_url(&queue_url)
+                        .receipt_handle(receipt)
+                        .send()
                         .await;
-                });
+                }
             }
         }
     });
     Ok(())
+}
+
+/// The version a notification is about: the oldest version of `key` with its ETag that no
+/// earlier notification named (notifications come in the order of the writes).
+async fn version_of(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    e_tag: &str,
+    notified: &mut HashSet<(String, String)>,
+) -> Option<String> {
+    let listed = client
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(key)
+        .send()
+        .await
+        .ok()?;
+    let mut versions: Vec<_> = listed
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .filter(|v| {
+            v.e_tag()
+                .is_some_and(|t| t.trim_matches('"') == e_tag.trim_matches('"'))
+        })
+        .filter_map(|v| Some((v.last_modified()?.as_nanos(), v.version_id()?.to_string())))
+        .collect();
+    versions.sort();
+    let (_, version) = versions
+        .into_iter()
+        .find(|(_, v)| !notified.contains(&(key.to_string(), v.clone())))?;
+    notified.insert((key.to_string(), version.clone()));
+    Some(version)
 }
 
 /// Sends the function a scheduled event every `every`.
@@ -292,5 +414,18 @@ async fn deliver(
         if let Err(e) = request {
             eprintln!("  ! settling a message of {}: {e}", trigger.queue);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notification_keys_are_decoded() {
+        assert_eq!(
+            super::decode_key("incoming%2Facct_1A%2Fcatalog%2Fspring+sale.csv"),
+            "incoming/acct_1A/catalog/spring sale.csv"
+        );
+        assert_eq!(super::decode_key("a%2"), "a%2");
+        assert_eq!(super::decode_key("caf%C3%A9%zz"), "café%zz");
     }
 }

@@ -47,7 +47,7 @@ async fn two_hundred_merchants_feeds_all_end_without_one_429() {
     );
     assert!(report.dynamo_write_units > 0.0, "capacity is metered");
     assert!(
-        report.aws_requests.get("SendMessageBatch").is_some(),
+        report.aws_requests.contains_key("SendMessageBatch"),
         "{:?}",
         report.aws_requests
     );

@@ -307,7 +307,7 @@ pub async fn run(
         .map(|i| {
             let merchants = merchants.clone();
             async move {
-                let mut merchant = Merchant::new(&merchant_id(i));
+                let mut merchant = Merchant::new(merchant_id(i));
                 merchant.validation = ValidationMode::Lenient;
                 merchant.api_generation = if i % 2 == 0 {
                     ApiGeneration::V1
