@@ -19,31 +19,6 @@ pub struct Target {
     pub dead_letters: PathBuf,
 }
 
-/// `%XX` escapes and `+` (a space) in an S3 notification's key, as AWS writes them.
-fn decode_key(raw: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match bytes.get(i..i + 3) {
-            Some([b'%', high, low]) => hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l),
-            _ => None,
-        };
-        match (bytes[i], escaped) {
-            (_, Some(byte)) => {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-            (b'+', None) => out.push(b' '),
-            (other, None) => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Notifies `target` of every object created under the trigger's prefix from now on, as
 /// S3 does: the bucket's notification configuration sends them to a queue of the
 /// emulator's (`<bucket>-<event>`), which this polls. (Listing the bucket instead costs the
@@ -166,7 +141,11 @@ pub async fn watch_bucket(
                     let Some(raw_key) = object["key"].as_str().filter(|_| created) else {
                         continue;
                     };
-                    let key = decode_key(raw_key);
+                    // The same decoding the uploader applies to S3's events.
+                    let Ok(key) = shared::encoding::decode_s3_event_key(raw_key) else {
+                        eprintln!("  ! a notification with a malformed key: {raw_key}");
+                        continue;
+                    };
                     let e_tag = object["eTag"].as_str().unwrap_or_default();
                     // The emulator's notifications leave out the version S3 would name.
                     let version_id = match object["versionId"].as_str() {
@@ -414,18 +393,5 @@ async fn deliver(
         if let Err(e) = request {
             eprintln!("  ! settling a message of {}: {e}", trigger.queue);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn notification_keys_are_decoded() {
-        assert_eq!(
-            super::decode_key("incoming%2Facct_1A%2Fcatalog%2Fspring+sale.csv"),
-            "incoming/acct_1A/catalog/spring sale.csv"
-        );
-        assert_eq!(super::decode_key("a%2"), "a%2");
-        assert_eq!(super::decode_key("caf%C3%A9%zz"), "café%zz");
     }
 }

@@ -257,7 +257,8 @@ where
     }
 
     /// Moves a feed that just got a file: sends it to the queue's consumers when there is
-    /// a queue (unless a message for it already waits), else drives it here.
+    /// a queue (the tick's claim-and-send, unless a message for it already waits), else
+    /// drives it here.
     async fn start_now(
         &self,
         account_id: &str,
@@ -267,24 +268,17 @@ where
         if !self.dispatch.is_queued() {
             return self.drive(account_id, feed, merchant).await;
         }
-        let now = self.clock.now_millis();
-        let stale = now - super::fanout::REDISPATCH_AFTER_MILLIS;
-        if !self
-            .catalog
-            .claim_dispatch(account_id, feed, now, stale)
-            .await?
-        {
-            return Ok(()); // a message for this feed is already waiting
-        }
-        let due = super::FeedDue {
+        let slot = crate::imports::ActiveSlot {
             account_id: account_id.to_string(),
             feed,
+            dispatched_at: None,
         };
-        if let Some((_, error)) = self.dispatch.send(vec![due]).await.pop() {
-            self.catalog.clear_dispatch(account_id, feed).await?;
-            return Err(UploadError::Transient(error));
+        match self.dispatch_feeds(&[slot]).await {
+            (_, 0) => Ok(()),
+            _ => Err(UploadError::Transient(
+                "the feed could not be put on the queue".into(),
+            )),
         }
-        Ok(())
     }
 
     /// Validates the file as it streams; failed rows stream to `validation.csv` (created

@@ -250,7 +250,7 @@ where
     /// Claims and sends every listed feed whose last message was taken (or is stale);
     /// returns how many were sent and how many could not be. Feeds whose message still
     /// waits are skipped from the index alone: no write for them.
-    async fn dispatch_feeds(&self, slots: &[ActiveSlot]) -> (usize, usize) {
+    pub(super) async fn dispatch_feeds(&self, slots: &[ActiveSlot]) -> (usize, usize) {
         let now = self.clock.now_millis();
         let stale = now - fanout::REDISPATCH_AFTER_MILLIS;
         let waiting = slots
