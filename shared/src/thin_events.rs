@@ -189,6 +189,12 @@ where
 
     /// Import events need no deduplication: moving a feed forward is idempotent.
     async fn import_event(&self, event: &ThinEvent, raw_body: &[u8]) -> HttpAnswer {
+        if event.kind == "v2.commerce.product_catalog.imports.processing" {
+            // Nothing to finish yet: a poll now would only hear `processing` again, and
+            // at scale the polls are what Stripe's per-endpoint limit binds.
+            tracing::info!(event_id = %event.id, event_type = %event.kind, "import processing; nothing to do until it ends");
+            return HttpAnswer::ok(json!({"received": true, "handled": false}));
+        }
         let (Some(account), Some(related)) = (
             event.context.clone().filter(|c| is_account_id(c)),
             event.related_object.clone(),
@@ -374,6 +380,46 @@ mod tests {
         let answer = events.receive(&body, Some(&header)).await;
         assert_eq!(answer.body["outcome"]["stored"], false, "{:?}", answer);
         assert_eq!(stored(&events).await, AgreementStatus::Terminated);
+    }
+
+    /// Records the imports it is told about.
+    #[derive(Default)]
+    struct RecordedImports(Mutex<Vec<String>>);
+
+    impl ImportEvents for RecordedImports {
+        async fn import_changed(&self, _: &str, id: &str) -> Result<Option<String>, String> {
+            self.0.lock().unwrap().push(id.to_string());
+            Ok(Some("succeeded".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn only_an_import_events_end_moves_the_uploader() {
+        let events = ThinEvents {
+            verifier: Verifier::new(vec![Secret::new(SECRET)], 300),
+            livemode: false,
+            agreements: MemoryAgreements::default(),
+            idempotency: MemoryIdempotency::new(3600, 60),
+            stripe: ScriptedAgreements::default(),
+            clock: SystemClock,
+            imports: RecordedImports::default(),
+            dead_letters: MemoryDeadLetters::default(),
+        };
+        for (id, status) in [("evt_1", "processing"), ("evt_2", "succeeded")] {
+            let body = json!({"id": id, "object": "v2.core.event",
+                "type": format!("v2.commerce.product_catalog.imports.{status}"),
+                "created": "2026-11-28T10:00:00.000Z", "livemode": false, "context": ACCOUNT,
+                "related_object": {"id": "pcimprt_1", "type": "v2.commerce.product_catalog_import",
+                    "url": "/v2/commerce/product_catalog/imports/pcimprt_1"}})
+            .to_string()
+            .into_bytes();
+            let header = sign_header(&body, &[SECRET], SystemClock.now_seconds());
+            let answer = events.receive(&body, Some(&header)).await;
+            assert_eq!(answer.status, 200, "{answer:?}");
+            assert_eq!(answer.body["handled"], status == "succeeded", "{answer:?}");
+        }
+        // `processing` has nothing to finish: only the end is worth a call to Stripe.
+        assert_eq!(*events.imports.0.lock().unwrap(), ["pcimprt_1"]);
     }
 
     #[tokio::test]

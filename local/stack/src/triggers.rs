@@ -194,6 +194,13 @@ pub async fn watch_bucket(
 
 /// The version a notification is about: the oldest version of `key` with its ETag that no
 /// earlier notification named (notifications come in the order of the writes).
+///
+/// Usually that is the current version, which a `HeadObject` names. Only when the object
+/// was written again since does this list its versions: the emulator copies every version
+/// in the bucket to answer a listing, whatever the prefix, which at thousands of objects
+/// was most of what it did. (An identical body written twice before the first
+/// notification arrives may have its two notifications name the versions in swapped
+/// order; both are named, and their contents are the same.)
 async fn version_of(
     client: &Client,
     bucket: &str,
@@ -201,6 +208,17 @@ async fn version_of(
     e_tag: &str,
     notified: &mut HashSet<(String, String)>,
 ) -> Option<String> {
+    let same_tag =
+        |tag: Option<&str>| tag.is_some_and(|t| t.trim_matches('"') == e_tag.trim_matches('"'));
+    if let Ok(head) = client.head_object().bucket(bucket).key(key).send().await {
+        if let Some(version) = head.version_id().filter(|_| same_tag(head.e_tag())) {
+            let named = (key.to_string(), version.to_string());
+            if !notified.contains(&named) {
+                notified.insert(named);
+                return Some(version.to_string());
+            }
+        }
+    }
     let listed = client
         .list_object_versions()
         .bucket(bucket)
@@ -212,10 +230,7 @@ async fn version_of(
         .versions()
         .iter()
         .filter(|v| v.key() == Some(key))
-        .filter(|v| {
-            v.e_tag()
-                .is_some_and(|t| t.trim_matches('"') == e_tag.trim_matches('"'))
-        })
+        .filter(|v| same_tag(v.e_tag()))
         .filter_map(|v| Some((v.last_modified()?.as_nanos(), v.version_id()?.to_string())))
         .collect();
     versions.sort();

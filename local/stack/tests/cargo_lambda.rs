@@ -237,6 +237,12 @@ async fn sample_events_go_through_cargo_lambda_watch_and_invoke() {
         "the file went to Stripe: {:?}",
         imports[0]
     );
+    // Stripe's webhook that the import set ended reaches the uploader as the bus's nudge.
+    let mut nudge = testkit::fixture("catalog/import_changed.json");
+    nudge["detail"]["account_id"] = ACCOUNT.into();
+    nudge["detail"]["import_id"] = imports[0].stripe_import_id.clone().unwrap().into();
+    let nudged = watch.invoke("catalog-uploader", &write_event("nudge.json", &nudge));
+    assert_eq!(nudged["import_status"], "succeeded_with_errors", "{nudged}");
     let status = testkit::read_object(
         &s3,
         &bucket,
@@ -245,8 +251,8 @@ async fn sample_events_go_through_cargo_lambda_watch_and_invoke() {
     .await
     .expect("status.json written");
     let status: Value = serde_json::from_slice(&status).unwrap();
-    // stripe-sim processes at once: the import is already finished, its two bad prices
-    // refused by our validation and by Stripe alike.
+    // stripe-sim processes at once: the import is finished, its two bad prices refused by
+    // our validation and by Stripe alike.
     assert_eq!(
         (
             &status["status"],

@@ -15,6 +15,21 @@ use super::model::{FeedSlot, QueuedFile};
 /// The most rows one merged upload takes (about 20 MB of merge state).
 pub const MAX_MERGED_ROWS: u64 = 500_000;
 
+/// The shortest and longest waits between two polls of one import.
+pub const FIRST_POLL_AFTER_MILLIS: i64 = 30_000;
+pub const LONGEST_POLL_WAIT_MILLIS: i64 = 600_000;
+
+/// When Stripe is next asked about an import uploaded at `uploaded_at`, asked (or sent)
+/// at `now`: after as long again as it has taken so far, between 30 seconds and 10
+/// minutes. Stripe announces the end of an import (a v2 thin event, a v1 webhook), and
+/// that event polls at once; these polls are only the fallback for a lost event, so they
+/// back off rather than ask every minute. (At 10 000 imports in flight, a poll a minute
+/// each would be 167 requests a second: more than Stripe's whole live-mode limit.)
+pub fn poll_after(uploaded_at: i64, now: i64) -> i64 {
+    let waited = now.saturating_sub(uploaded_at);
+    now.saturating_add(waited.clamp(FIRST_POLL_AFTER_MILLIS, LONGEST_POLL_WAIT_MILLIS))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum NextStep {
     Nothing,
@@ -37,7 +52,10 @@ pub fn next_step(
     replace_supported: bool,
 ) -> NextStep {
     if let Some(import_key) = &slot.in_flight {
-        return NextStep::Poll(import_key.clone());
+        return match slot.poll_after {
+            Some(after) if now_millis < after => NextStep::WaitUntil(after),
+            _ => NextStep::Poll(import_key.clone()),
+        };
     }
     if slot.queue.is_empty() {
         return NextStep::Nothing;
@@ -134,6 +152,47 @@ mod tests {
         assert_eq!(
             next_step(&slot, 99 * MIN, 15 * MIN, true),
             NextStep::Poll("imp_1".into())
+        );
+    }
+
+    #[test]
+    fn an_import_in_flight_is_polled_when_its_poll_is_due() {
+        let mut slot = FeedSlot::new("acct_1A", Feed::Product);
+        slot.in_flight = Some("imp_1".into());
+        slot.poll_after = Some(2 * MIN);
+        assert_eq!(
+            next_step(&slot, 2 * MIN - 1, 15 * MIN, true),
+            NextStep::WaitUntil(2 * MIN)
+        );
+        assert_eq!(
+            next_step(&slot, 2 * MIN, 15 * MIN, true),
+            NextStep::Poll("imp_1".into())
+        );
+    }
+
+    #[test]
+    fn polls_back_off_with_the_imports_age_within_bounds() {
+        let sec = 1_000;
+        // Just sent: the first poll waits the shortest wait.
+        assert_eq!(poll_after(0, 0), 30 * sec);
+        // Then as long again as the import has taken.
+        assert_eq!(poll_after(0, 30 * sec), 60 * sec);
+        assert_eq!(poll_after(0, 4 * MIN), 8 * MIN);
+        // Never longer than ten minutes.
+        assert_eq!(poll_after(0, 60 * MIN), 70 * MIN);
+        // A clock that went backwards still waits the shortest wait.
+        assert_eq!(poll_after(5 * MIN, 0), 30 * sec);
+        // From an upload an hour ago, polls until the next day are few.
+        let mut at = 0;
+        let mut polls = 0;
+        while at < 24 * 60 * MIN {
+            at = poll_after(0, at);
+            polls += 1;
+        }
+        assert!(polls < 160, "{polls} polls in a day");
+        assert!(
+            polls > 140,
+            "{polls}: the wait is capped, not growing forever"
         );
     }
 

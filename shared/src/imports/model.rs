@@ -49,6 +49,11 @@ pub struct FeedSlot {
     /// (see `uploader::fanout`): while set, the tick does not send another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatched_at: Option<i64>,
+    /// Not before then (ms) is Stripe asked again about the import in flight, but for an
+    /// import event saying it changed (see `cadence::poll_after`): the tick does not send
+    /// the feed until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_after: Option<i64>,
 }
 
 /// A slot with work, as the schedule lists it (from the slots index: no full read).
@@ -58,6 +63,8 @@ pub struct ActiveSlot {
     pub feed: Feed,
     /// The slot's `dispatched_at`: a message for it waits on the queue since then.
     pub dispatched_at: Option<i64>,
+    /// The slot's `poll_after`: its import in flight is not polled before then.
+    pub poll_after: Option<i64>,
 }
 
 /// How many sent files a slot remembers (about 7 kB of the slot's item).
@@ -84,6 +91,7 @@ impl FeedSlot {
             sent: Vec::new(),
             lease: None,
             dispatched_at: None,
+            poll_after: None,
         }
     }
 

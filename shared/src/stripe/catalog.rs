@@ -330,11 +330,8 @@ impl CatalogApi for StripeCatalog {
             .await?;
         let id =
             text(&created, "/id").ok_or_else(|| decode_error("the import has no id".into()))?;
-        // A replayed create shows the first answer: ask for the current state.
-        let current = self.poll_v2(account, &id).await?;
-        if current.status != "awaiting_upload" {
-            return Ok(current);
-        }
+        // A replayed create shows the first answer, so the state and the upload URL come
+        // from one read of the import as it is now.
         let import = self
             .client
             .get(
@@ -346,13 +343,20 @@ impl CatalogApi for StripeCatalog {
                 },
             )
             .await?;
+        let current = v2_import_state(&import);
+        if current.status != "awaiting_upload" {
+            return Ok(current);
+        }
         let url = text(&import, "/status_details/awaiting_upload/upload_url/url")
             .ok_or_else(|| decode_error("the import awaits a file but has no upload URL".into()))?;
         let upload = make_upload().await?;
         self.client
             .put_upload_url(&url, upload.content_type, upload.length, upload.body)
             .await?;
-        self.poll_v2(account, &id).await
+        // Not read again: Stripe processes the file from here, and says when it is done
+        // (the import's events) or is asked later (the uploader's polls). The state is
+        // the last one Stripe gave, `awaiting_upload`.
+        Ok(current)
     }
 
     async fn poll_v1(&self, account: &str, import_id: &str) -> Result<ImportState, StripeError> {

@@ -33,6 +33,7 @@ struct State {
     reports: HashMap<String, Vec<u8>>,
     /// The next start fails with this (once).
     refuse_next_start: Option<StripeError>,
+    polls: usize,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +63,11 @@ fn not_found(id: &str) -> StripeError {
 impl FakeCatalogApi {
     pub fn uploads(&self) -> Vec<FakeUpload> {
         lock(&self.state).uploads.clone()
+    }
+
+    /// How many times an import's state was asked for.
+    pub fn polls(&self) -> usize {
+        lock(&self.state).polls
     }
 
     /// The ids of the imports started so far, oldest first.
@@ -194,10 +200,12 @@ impl CatalogApi for FakeCatalogApi {
     }
 
     async fn poll_v1(&self, _account: &str, import_id: &str) -> Result<ImportState, StripeError> {
+        lock(&self.state).polls += 1;
         self.current(import_id)
     }
 
     async fn poll_v2(&self, _account: &str, import_id: &str) -> Result<ImportState, StripeError> {
+        lock(&self.state).polls += 1;
         self.current(import_id)
     }
 

@@ -8,6 +8,7 @@ use super::{CatalogStore, UploadError, Uploader};
 use crate::bucket::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{Limits, Validator};
 use crate::clock::Clock;
+use crate::imports::cadence::poll_after;
 use crate::imports::keys::{Feed, report_key};
 use crate::imports::model::{FeedSlot, ImportRecord, ImportStatus};
 use crate::imports::sku_rows::{FailedIds, MAX_FAILED_IDS, SkuRowSink};
@@ -38,7 +39,11 @@ where
             return Ok(true);
         };
         if record.status == ImportStatus::Uploading {
-            self.upload(record, merchant).await?;
+            if self.upload(record, merchant).await? {
+                self.release_slot(slot, import_key).await?;
+                return Ok(true);
+            }
+            self.defer_poll(slot, import_key).await?;
             return Ok(false);
         }
         if record.status.is_terminal() {
@@ -59,6 +64,7 @@ where
                 record.updated_at = self.clock.now_millis();
                 self.catalog.put_import(&record).await?;
             }
+            self.defer_poll(slot, import_key).await?;
             return Ok(false);
         }
         let status = match (
@@ -291,7 +297,32 @@ where
         Ok(())
     }
 
-    async fn release_slot(&self, slot: &FeedSlot, import_key: &str) -> Result<(), UploadError> {
+    /// Sets when Stripe is next asked about the import still in flight (`poll_after`).
+    async fn defer_poll(&self, slot: &FeedSlot, import_key: &str) -> Result<(), UploadError> {
+        let now = self.clock.now_millis();
+        let uploaded_at = slot.last_upload_at.unwrap_or(now);
+        let mut current = slot.clone();
+        for _ in 0..20 {
+            if current.in_flight.as_deref() != Some(import_key) {
+                return Ok(());
+            }
+            current.poll_after = Some(poll_after(uploaded_at, now));
+            if self.catalog.save_slot(&current).await? {
+                return Ok(());
+            }
+            let Some(reread) = self.catalog.slot(&slot.account_id, slot.feed).await? else {
+                return Ok(());
+            };
+            current = reread;
+        }
+        Err(UploadError::Transient("the slot kept changing".into()))
+    }
+
+    pub(super) async fn release_slot(
+        &self,
+        slot: &FeedSlot,
+        import_key: &str,
+    ) -> Result<(), UploadError> {
         for _ in 0..20 {
             let Some(mut current) = self.catalog.slot(&slot.account_id, slot.feed).await? else {
                 return Ok(());
@@ -300,6 +331,7 @@ where
                 return Ok(());
             }
             current.in_flight = None;
+            current.poll_after = None;
             if self.catalog.save_slot(&current).await? {
                 return Ok(());
             }

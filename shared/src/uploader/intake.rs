@@ -272,6 +272,7 @@ where
             account_id: account_id.to_string(),
             feed,
             dispatched_at: None,
+            poll_after: None,
         };
         match self.dispatch_feeds(&[slot]).await {
             (_, 0) => Ok(()),

@@ -25,6 +25,7 @@ mod upload;
 pub use deployed::DeployedUploader;
 pub use fanout::{Dispatch, FeedDue, QueuedWork, SqsFeedQueue};
 pub use nudge::{ImportNudge, Nudger};
+pub use upload::PollWhen;
 
 use futures::StreamExt;
 
@@ -182,7 +183,8 @@ where
         else {
             return Ok(None);
         };
-        self.drive(account_id, record.feed, &merchant).await?;
+        self.drive_with(account_id, record.feed, &merchant, PollWhen::Now)
+            .await?;
         Ok(self
             .catalog
             .import(account_id, &record.import_key)
@@ -247,15 +249,16 @@ where
         failed.len()
     }
 
-    /// Claims and sends every listed feed whose last message was taken (or is stale);
-    /// returns how many were sent and how many could not be. Feeds whose message still
-    /// waits are skipped from the index alone: no write for them.
+    /// Claims and sends every listed feed whose last message was taken (or is stale) and
+    /// whose import's next poll is due; returns how many were sent and how many could not
+    /// be. The others are skipped from the index alone: no write for them.
     pub(super) async fn dispatch_feeds(&self, slots: &[ActiveSlot]) -> (usize, usize) {
         let now = self.clock.now_millis();
         let stale = now - fanout::REDISPATCH_AFTER_MILLIS;
         let waiting = slots
             .iter()
             .filter(|s| s.dispatched_at.is_none_or(|at| at < stale))
+            .filter(|s| s.poll_after.is_none_or(|at| at <= now))
             .cloned();
         let claims: Vec<Option<FeedDue>> = futures::stream::iter(waiting)
             .map(|ActiveSlot { account_id: account, feed, .. }| async move {

@@ -9,7 +9,7 @@ use super::{CatalogStore, UploadError, Uploader};
 use crate::bucket::{ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{Limits, RowSink, Validator};
 use crate::clock::Clock;
-use crate::imports::cadence::{NextStep, next_step};
+use crate::imports::cadence::{NextStep, next_step, poll_after};
 use crate::imports::identity::{import_key, object_identity};
 use crate::imports::keys::{Feed, FileFormat};
 use crate::imports::model::{ImportCounts, ImportMode, ImportRecord, ImportStatus};
@@ -17,6 +17,15 @@ use crate::merchants::{ApiGeneration, Merchant};
 use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::StripeError;
 use crate::stripe::catalog::{CatalogApi, Upload};
+
+/// When a drive asks Stripe about the import in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollWhen {
+    /// When its poll is due (`FeedSlot::poll_after`).
+    Due,
+    /// Now: an import event said it changed.
+    Now,
+}
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
@@ -35,8 +44,21 @@ where
         feed: Feed,
         merchant: &Merchant,
     ) -> Result<(), UploadError> {
+        self.drive_with(account_id, feed, merchant, PollWhen::Due)
+            .await
+    }
+
+    pub(super) async fn drive_with(
+        &self,
+        account_id: &str,
+        feed: Feed,
+        merchant: &Merchant,
+        poll: PollWhen,
+    ) -> Result<(), UploadError> {
         let owner = super::lease::owner();
-        let result = self.drive_as(&owner, account_id, feed, merchant).await;
+        let result = self
+            .drive_as(&owner, account_id, feed, merchant, poll)
+            .await;
         self.give_back_lease(account_id, feed, &owner).await;
         result
     }
@@ -47,6 +69,7 @@ where
         account_id: &str,
         feed: Feed,
         merchant: &Merchant,
+        mut poll: PollWhen,
     ) -> Result<(), UploadError> {
         // Each pass makes progress (a poll that ends an import, an upload); a few are enough.
         for _ in 0..4 {
@@ -63,12 +86,21 @@ where
             }
             let replace_supported =
                 merchant.api_generation == ApiGeneration::V2 && feed == Feed::Product;
-            match next_step(
+            let step = match next_step(
                 &slot,
                 self.clock.now_millis(),
                 self.settings.interval_millis,
                 replace_supported,
             ) {
+                // Stripe said the import changed: ask now, once, whenever the next
+                // scheduled poll would be.
+                NextStep::WaitUntil(_) if poll == PollWhen::Now && slot.in_flight.is_some() => {
+                    NextStep::Poll(slot.in_flight.clone().unwrap_or_default())
+                }
+                step => step,
+            };
+            poll = PollWhen::Due;
+            match step {
                 NextStep::Nothing | NextStep::WaitUntil(_) => return Ok(()),
                 NextStep::Poll(import_key) => {
                     let Some(slot) = self.take_lease(slot, owner).await? else {
@@ -96,6 +128,9 @@ where
                     );
                     claimed.in_flight = Some(import_key.clone());
                     claimed.last_upload_at = Some(self.clock.now_millis());
+                    // Not polled in this invocation: Stripe has only just been sent it.
+                    claimed.poll_after =
+                        Some(poll_after(self.clock.now_millis(), self.clock.now_millis()));
                     claimed.lease = Some(super::lease::lease_for(owner, self.clock.now_millis()));
                     if !self.catalog.save_slot(&claimed).await? {
                         continue; // someone else moved the slot: look again
@@ -135,14 +170,19 @@ where
                         incremental: None,
                     };
                     self.catalog.put_import(&record).await?;
-                    self.upload(record, merchant).await?;
+                    if self.upload(record, merchant).await? {
+                        // Ended without Stripe (nothing to send, or refused): free the
+                        // slot now rather than at a poll.
+                        self.release_slot(&claimed, &import_key).await?;
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Sends an `Uploading` import to Stripe. Repeating it is safe: the merged file has a
+    /// Sends an `Uploading` import to Stripe; true when the import ended instead (nothing
+    /// to send, or Stripe refused it for good). Repeating it is safe: the merged file has a
     /// fixed key and every Stripe call an idempotency key derived from the import key; the
     /// comparison with what Stripe has (`incremental`) is stored before anything is sent,
     /// and a repeat sends what it decided.
@@ -150,7 +190,7 @@ where
         &self,
         mut record: ImportRecord,
         merchant: &Merchant,
-    ) -> Result<(), UploadError> {
+    ) -> Result<bool, UploadError> {
         if record.incremental.is_none() {
             if record.sources.len() > 1 {
                 record.upload = self.merge(&record).await?;
@@ -166,7 +206,7 @@ where
             // Stripe already has every row: nothing to send, nothing to wait for.
             tracing::info!(account = %record.account_id, import_key = %record.import_key, "every row is unchanged; Stripe is not called");
             self.finish(record, ImportStatus::Succeeded, None).await?;
-            return Ok(());
+            return Ok(true);
         };
         let format = record.sources.last().map_or(FileFormat::Csv, |f| f.format);
         let filename = record
@@ -213,7 +253,7 @@ where
                 record.updated_at = self.clock.now_millis();
                 self.save_and_report(&record).await?;
                 tracing::info!(account = %record.account_id, import_key = %record.import_key, stripe_import = %state.id, "catalog uploaded to Stripe");
-                Ok(())
+                Ok(false)
             }
             Err(e) if e.is_transient() => {
                 // The import stays Uploading and in flight: the next drive tries again.
@@ -223,7 +263,7 @@ where
             Err(e) => {
                 record.failure = Some(e.to_string());
                 self.finish(record, ImportStatus::Failed, None).await?;
-                Ok(())
+                Ok(true)
             }
         }
     }

@@ -42,7 +42,7 @@ async fn v2_expired_error_file_url_is_refreshed() {
     stack
         .drop_file(&format!("incoming/{ACCOUNT}/catalog/late.csv"), &csv(&rows))
         .await;
-    stack.tick().await;
+    stack.stripe_announces_the_latest_import().await;
     assert_eq!(
         stack.status("late.csv").await["status"],
         "succeeded_with_errors"

@@ -59,7 +59,7 @@ async fn two_drops(stack: &Stack, name: &str) -> Value {
     for body in [base_catalog(), second_catalog()] {
         let outcome = stack.drop_file(&key, &body).await;
         assert_eq!(outcome["files"][0]["outcome"], "queued", "{outcome}");
-        stack.tick().await;
+        stack.stripe_announces_the_latest_import().await;
         let status = stack.status(name).await;
         assert_eq!(status["status"], "succeeded", "{status}");
     }

@@ -224,6 +224,8 @@ async fn files_within_an_interval_are_merged_into_one_upload() {
 
         clock.advance_millis(15 * 60_000);
         uploader.on_schedule().await.unwrap();
+        // The merged upload's first poll is due 30 seconds after it went.
+        clock.advance_millis(shared::imports::cadence::FIRST_POLL_AFTER_MILLIS);
         uploader.on_schedule().await.unwrap();
         let stripe = stack.stripe_catalog(ACCOUNT).await;
         assert_eq!(

@@ -137,6 +137,25 @@ impl Stack {
         self.send(testkit::fixture("catalog/scheduled.json")).await
     }
 
+    /// The nudge the bus delivers when Stripe says the latest import changed (a v2 thin
+    /// event, a v1 webhook; `events/catalog/import_changed.json`): the uploader asks
+    /// Stripe at once. The schedule's own polls of an import back off from 30 seconds.
+    async fn stripe_announces_the_latest_import(&self) -> Value {
+        let latest = self.catalog().imports(ACCOUNT, 1).await.unwrap();
+        let import_id = latest
+            .first()
+            .and_then(|r| r.stripe_import_id.clone())
+            .expect("an import Stripe has");
+        self.send(Self::nudge(&import_id)).await
+    }
+
+    fn nudge(import_id: &str) -> Value {
+        let mut event = testkit::fixture("catalog/import_changed.json");
+        event["detail"]["account_id"] = ACCOUNT.into();
+        event["detail"]["import_id"] = import_id.into();
+        event
+    }
+
     async fn report(&self, name: &str, file: &str) -> Option<Vec<u8>> {
         testkit::read_object(
             &self.s3,
@@ -192,7 +211,7 @@ async fn valid_file_reaches_succeeded(generation: ApiGeneration) {
         )
         .await;
     assert_eq!(outcome["files"][0]["outcome"], "queued", "{outcome}");
-    stack.tick().await;
+    stack.stripe_announces_the_latest_import().await;
 
     let status = stack.status("spring sale.csv").await;
     assert_eq!(status["status"], "succeeded", "{status}");
@@ -242,7 +261,7 @@ async fn bad_rows_come_back_in_stripes_error_file(generation: ApiGeneration) {
     )
     .unwrap();
     assert_eq!(validation.lines().count(), 3, "{validation}");
-    stack.tick().await;
+    stack.stripe_announces_the_latest_import().await;
 
     let status = stack.status("mixed.csv").await;
     assert_eq!(status["status"], "succeeded_with_errors", "{status}");

@@ -19,9 +19,9 @@ pub struct DynamoCatalog {
     pub(super) table: String,
 }
 
-/// Sparse index of slots with work, with their `dispatched_at`: the schedule queries it
-/// instead of scanning SKUs, and sends only feeds with no message waiting without a
-/// write per feed per tick.
+/// Sparse index of slots with work, with their `dispatched_at` and `poll_after`: the
+/// schedule queries it instead of scanning SKUs, and sends only feeds with no message
+/// waiting and no poll deferred, without a write per feed per tick.
 pub const ACTIVE_INDEX: &str = "feeds_with_work";
 const ACTIVE: &str = "1";
 
@@ -175,15 +175,17 @@ impl FeedSlots for DynamoCatalog {
                     .and_then(|v| v.as_s().ok())
                     .and_then(|sk| sk.strip_prefix("FEED#"))
                     .and_then(Feed::parse);
-                let dispatched_at = item
-                    .get("dispatched_at")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok());
+                let number = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok())
+                };
                 if let (Some(account), Some(feed)) = (account, feed) {
                     slots.push(ActiveSlot {
                         account_id: account.clone(),
                         feed,
-                        dispatched_at,
+                        dispatched_at: number("dispatched_at"),
+                        poll_after: number("poll_after"),
                     });
                 }
             }

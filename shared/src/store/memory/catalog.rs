@@ -73,6 +73,7 @@ impl FeedSlots for MemoryCatalog {
                 account_id: s.account_id.clone(),
                 feed: s.feed,
                 dispatched_at: s.dispatched_at,
+                poll_after: s.poll_after,
             })
             .collect())
     }

@@ -77,6 +77,10 @@ async fn the_tick_sends_each_active_feed_once_until_its_message_is_taken_or_stal
 
     h.uploader.on_queued(QueuedWork::Feed(due())).await.unwrap();
     let tick = h.uploader.on_schedule().await.unwrap();
+    assert_eq!(tick.dispatched, 0, "just sent to Stripe: no poll due yet");
+    h.clock
+        .advance_millis(crate::imports::cadence::FIRST_POLL_AFTER_MILLIS);
+    let tick = h.uploader.on_schedule().await.unwrap();
     assert_eq!(tick.dispatched, 1, "in flight: sent again to be polled");
     assert_eq!(take(&sent), vec![due()]);
     assert_eq!(h.uploader.on_schedule().await.unwrap().dispatched, 0);

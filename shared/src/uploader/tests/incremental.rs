@@ -32,12 +32,10 @@ impl Harness {
         assert!(matches!(outcome, FileOutcome::Queued { .. }), "{outcome:?}");
     }
 
-    /// Stripe finishes the latest import; the tick completes it.
+    /// Stripe finishes the latest import and says so; the uploader completes it.
     async fn stripe_finishes(&self, status: &str, successes: u64, errors: Option<&str>) {
-        self.uploader
-            .stripe
-            .finish(&self.last_import_id(), status, successes, errors);
-        self.uploader.on_schedule().await.unwrap();
+        self.stripe_ends(&self.last_import_id(), status, successes, errors)
+            .await;
         assert!(self.slot().await.in_flight.is_none());
     }
 
@@ -383,10 +381,8 @@ async fn rows_another_feed_changed_go_again_with_the_product_feed() {
         "id,availability,inventory_quantity\nSKU-0003,in_stock,1\n",
     )
     .await;
-    h.uploader
-        .stripe
-        .finish(&h.last_import_id(), "succeeded", 1, None);
-    h.uploader.on_schedule().await.unwrap();
+    h.stripe_ends(&h.last_import_id(), "succeeded", 1, None)
+        .await;
     // The same catalog again resets SKU-0003's stock, as a whole upload would.
     h.drop_later("all.csv", &body).await;
     assert_eq!(ids_of(&h.sent_rows().await), ["SKU-0003"]);
@@ -428,13 +424,13 @@ async fn inventory_rows_stripe_failed_keep_their_sku_and_go_again() {
         } else {
             assert_eq!(ids, ["SKU-0001"], "only the row Stripe failed goes again");
         }
-        h.uploader.stripe.finish(
+        h.stripe_ends(
             &h.last_import_id(),
             "succeeded_with_errors",
             2,
             Some(report),
-        );
-        h.uploader.on_schedule().await.unwrap();
+        )
+        .await;
     }
     // The error file is read as an inventory file: the failed row leaves the SKU alone.
     let skus = h.uploader.catalog.sku_records(ACCOUNT);

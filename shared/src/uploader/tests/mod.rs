@@ -122,6 +122,16 @@ impl Harness {
             .expect("a slot")
     }
 
+    /// Stripe ends import `id` and says so (a v2 thin event, a v1 webhook): the uploader
+    /// asks Stripe at once and completes it.
+    async fn stripe_ends(&self, id: &str, status: &str, successes: u64, errors: Option<&str>) {
+        self.uploader.stripe.finish(id, status, successes, errors);
+        self.uploader
+            .on_import_event(ACCOUNT, id)
+            .await
+            .expect("the import event is handled");
+    }
+
     fn last_import_id(&self) -> String {
         self.uploader
             .stripe
@@ -200,9 +210,8 @@ async fn files_inside_the_interval_wait_and_then_go_merged_with_the_last_row_win
     assert_eq!(h.slot().await.queue.len(), 2);
     assert_eq!(h.status("second.csv")["status"], "queued");
 
-    // Stripe finishes; the interval has not passed, so the tick frees the slot only.
-    h.uploader.stripe.finish(&first, "succeeded", 1, None);
-    h.uploader.on_schedule().await.unwrap();
+    // Stripe finishes; the interval has not passed, so completing it frees the slot only.
+    h.stripe_ends(&first, "succeeded", 1, None).await;
     assert_eq!(h.uploader.stripe.uploads().len(), 1);
     assert!(h.slot().await.in_flight.is_none());
 
@@ -234,6 +243,40 @@ async fn files_inside_the_interval_wait_and_then_go_merged_with_the_last_row_win
 }
 
 #[tokio::test]
+async fn without_an_event_the_schedule_polls_an_import_only_as_it_backs_off() {
+    use crate::imports::cadence::FIRST_POLL_AFTER_MILLIS;
+    let h = harness(vec![merchant(ApiGeneration::V2, ValidationMode::Lenient)]);
+    h.drop_file(
+        &format!("incoming/{ACCOUNT}/catalog/all.csv"),
+        &csv(&[row("A", "Mug", 5, "18.00 USD")]),
+    )
+    .await;
+    assert_eq!(h.uploader.stripe.polls(), 0, "just sent: not asked about");
+    // A tick a minute, for twenty minutes; Stripe is still processing.
+    let mut polled_at = Vec::new();
+    for second in (0..20 * 60).step_by(60) {
+        let before = h.uploader.stripe.polls();
+        h.uploader.on_schedule().await.unwrap();
+        if h.uploader.stripe.polls() > before {
+            polled_at.push(second);
+        }
+        h.clock.advance_millis(MINUTE);
+    }
+    // Due at 30 s, then after as long again as it has taken: 1, 2, 4, 8 and 16 minutes.
+    assert_eq!(polled_at, [60, 120, 240, 480, 960], "{polled_at:?}");
+    assert_eq!(FIRST_POLL_AFTER_MILLIS, 30_000);
+    // Stripe ends it; a tick before the next poll is due does not notice...
+    let id = h.last_import_id();
+    h.uploader.stripe.finish(&id, "succeeded", 1, None);
+    h.uploader.on_schedule().await.unwrap();
+    assert!(h.slot().await.in_flight.is_some());
+    // ...but Stripe's event about it is acted on at once.
+    h.uploader.on_import_event(ACCOUNT, &id).await.unwrap();
+    assert!(h.slot().await.in_flight.is_none());
+    assert_eq!(h.status("all.csv")["status"], "succeeded");
+}
+
+#[tokio::test]
 async fn a_finished_import_copies_stripes_report_and_updates_only_accepted_skus() {
     let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
     let body = csv(&[
@@ -247,13 +290,13 @@ async fn a_finished_import_copies_stripes_report_and_updates_only_accepted_skus(
         "stripe_error_message,{HEADER}\nimage could not be fetched,{}\n",
         row("B", "Bowl", 3, "25.00 USD")
     );
-    h.uploader.stripe.finish(
+    h.stripe_ends(
         &h.last_import_id(),
         "succeeded_with_errors",
         2,
         Some(&report),
-    );
-    h.uploader.on_schedule().await.unwrap();
+    )
+    .await;
 
     let status = h.status("all.csv");
     assert_eq!(status["status"], "succeeded_with_errors");
@@ -294,10 +337,7 @@ async fn a_failed_import_changes_no_sku_and_says_why() {
         &csv(&[row("A", "Mug", 5, "18.00 USD")]),
     )
     .await;
-    h.uploader
-        .stripe
-        .finish(&h.last_import_id(), "failed", 0, None);
-    h.uploader.on_schedule().await.unwrap();
+    h.stripe_ends(&h.last_import_id(), "failed", 0, None).await;
     let status = h.status("all.csv");
     assert_eq!(status["status"], "failed");
     assert_eq!(status["failure"], "invalid_file");
@@ -404,10 +444,8 @@ async fn mugs_imported() -> Harness {
         &csv(&[row("A", "Mug", 5, "18.00 USD")]),
     )
     .await;
-    h.uploader
-        .stripe
-        .finish(&h.last_import_id(), "succeeded", 1, None);
-    h.uploader.on_schedule().await.unwrap();
+    h.stripe_ends(&h.last_import_id(), "succeeded", 1, None)
+        .await;
     h
 }
 

@@ -68,6 +68,11 @@ async fn a_queued_file_whose_upload_fails_now_is_queued_and_the_schedule_sends_i
         "the event succeeded: {outcome:?}"
     );
     assert!(h.uploader.stripe.import_ids().is_empty());
+    // The upload is in flight from the claim on, so it is tried again when a poll would be.
+    h.uploader.on_schedule().await.unwrap();
+    assert!(h.uploader.stripe.import_ids().is_empty());
+    h.clock
+        .advance_millis(crate::imports::cadence::FIRST_POLL_AFTER_MILLIS);
     h.uploader.on_schedule().await.unwrap();
     assert_eq!(h.uploader.stripe.import_ids().len(), 1);
     assert!(h.slot().await.lease.is_none());
