@@ -57,11 +57,11 @@ pub fn id_hash(id: &str) -> u128 {
 
 /// Builds the hasher of maps and sets keyed by [`id_hash`] values: the keys are already
 /// hashes, and hashing them again would only cost.
-pub(crate) type IdHashBuild = BuildHasherDefault<PassThrough>;
+pub type IdHashBuild = BuildHasherDefault<PassThrough>;
 
 /// Passes an [`id_hash`] key through as the table hash (its low 64 bits).
 #[derive(Default)]
-pub(crate) struct PassThrough(u64);
+pub struct PassThrough(u64);
 
 impl Hasher for PassThrough {
     fn finish(&self) -> u64 {

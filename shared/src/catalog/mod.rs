@@ -18,7 +18,7 @@
 
 mod columns;
 mod formats;
-mod id_hash;
+pub mod id_hash;
 mod parse;
 mod record;
 mod report;

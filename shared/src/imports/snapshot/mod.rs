@@ -33,7 +33,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::keys::Feed;
 use crate::catalog::{MAX_RECORD_BYTES, id_hash};
@@ -55,28 +54,9 @@ const VERSION: &str = "v1";
 /// every byte escaped, plus the hashes.
 const MAX_LINE: usize = 3 * MAX_RECORD_BYTES + 64;
 
-/// Tables keyed by [`id_hash`] values: the keys are hashes already, so the table takes
-/// their low 64 bits as they are instead of hashing them again.
-pub type IdKeyed = BuildHasherDefault<KeyBits>;
-
-#[derive(Default)]
-pub struct KeyBits(u64);
-
-impl Hasher for KeyBits {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
+/// Tables keyed by [`id_hash`] values take their low 64 bits as the table hash, as the
+/// validator's do.
+pub use crate::catalog::id_hash::IdHashBuild as IdKeyed;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the snapshot is unreadable: {0}")]
