@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::{classify, decode, n, s};
+use super::{classify, decode, n, s, written};
 use crate::agreements::Agreement;
 use crate::store::attr::to_item;
 use crate::store::{AgreementStore, Applied, StoreError};
@@ -35,16 +35,11 @@ impl AgreementStore for DynamoAgreements {
             .expression_attribute_values(":progress", n(agreement.progress))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Applied::Updated),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Applied::Stale)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        Ok(if written(result)? {
+            Applied::Updated
+        } else {
+            Applied::Stale
+        })
     }
 
     async fn agreement(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
-use super::{classify, decode, n, s};
+use super::{classify, decode, n, s, written};
 use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::store::attr::to_item;
 use crate::store::{FeedSlots, ImportLog, StoreError};
@@ -141,16 +141,7 @@ impl FeedSlots for DynamoCatalog {
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", n(slot.version))
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        written(request.send().await)
     }
 
     async fn active_slots(&self) -> Result<Vec<ActiveSlot>, StoreError> {
@@ -217,20 +208,12 @@ impl FeedSlots for DynamoCatalog {
             .expression_attribute_values(":stale", n(stale_before))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        written(result)
     }
 
     async fn clear_dispatch(&self, account_id: &str, feed: Feed) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("account_id", s(account_id))
@@ -238,17 +221,9 @@ impl FeedSlots for DynamoCatalog {
             .update_expression("REMOVE dispatched_at")
             .condition_expression("attribute_exists(account_id)")
             .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-                {
-                    Ok(())
-                } else {
-                    Err(classify(e))
-                }
-            })
+            .await;
+        // A slot that is gone has no claim to clear.
+        written(result).map(|_| ())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::{classify, decode, s};
+use super::{classify, decode, s, written};
 use crate::dead_letters::DeadLetter;
 use crate::store::attr::to_item;
 use crate::store::{DeadLetterStore, StoreError};
@@ -35,17 +35,8 @@ impl DeadLetterStore for DynamoDeadLetters {
             .condition_expression("attribute_not_exists(event_id)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Kept before (a redelivery): nothing to add.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        // Kept before (a redelivery): nothing to add.
+        written(result).map(|_| ())
     }
 
     async fn dead_letters(

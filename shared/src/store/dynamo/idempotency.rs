@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::{classify, n, s};
+use super::{classify, n, s, written};
 use crate::store::{Claim, IdempotencyStore, StoreError};
 
 #[derive(Debug, Clone)]
@@ -116,16 +116,7 @@ impl IdempotencyStore for DynamoIdempotency {
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Completed meanwhile, or already gone: nothing to release.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        // Completed meanwhile, or already gone: nothing to release.
+        written(result).map(|_| ())
     }
 }

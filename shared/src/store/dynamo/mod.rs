@@ -90,6 +90,25 @@ where
     }
 }
 
+/// A conditional write's outcome: true when it was made, false when its condition did not
+/// hold; any other failure sorted by [`classify`].
+pub(super) fn written<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + Debug,
+    R: Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
 pub(super) fn decode<T: DeserializeOwned>(
     item: &HashMap<String, AttributeValue>,
 ) -> Result<T, StoreError> {

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{classify, decode, encode_attr, n, s};
+use super::{classify, decode, encode_attr, n, s, written};
 use crate::clock::{Clock, SystemClock};
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
 use crate::store::attr::to_item;
@@ -90,16 +90,7 @@ impl OrderStore for DynamoOrders {
             .condition_expression("attribute_not_exists(account_id)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        written(result)
     }
 
     async fn get(

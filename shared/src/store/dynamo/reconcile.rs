@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 
-use super::{classify, decode, encode_attr, n, s};
+use super::{classify, decode, encode_attr, n, s, written};
 use crate::orders::ReconcileState;
 use crate::store::{ReconcileProgress, StoreError};
 
@@ -80,15 +80,6 @@ impl ReconcileProgress for DynamoReconcileProgress {
                 .condition_expression("attribute_exists(account_id) AND #r.version = :expected")
                 .expression_attribute_values(":expected", n(expected as i64))
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        written(request.send().await)
     }
 }
