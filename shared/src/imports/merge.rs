@@ -118,22 +118,27 @@ impl FileMerge<'_, '_> {
     }
 
     fn write_field(&mut self, value: &str) {
-        let delimiter = self.writer.delimiter;
-        let needs_quotes = value
-            .bytes()
-            .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
-        if needs_quotes {
-            self.output.push(b'"');
-            for byte in value.bytes() {
-                if byte == b'"' {
-                    self.output.push(b'"');
-                }
-                self.output.push(byte);
+        write_csv_field(&mut self.output, value, self.writer.delimiter);
+    }
+}
+
+/// Writes one field, quoted (with quotes doubled) only when it holds the delimiter, a
+/// quote or a line break.
+pub(crate) fn write_csv_field(out: &mut Vec<u8>, value: &str, delimiter: u8) {
+    if value
+        .bytes()
+        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+    {
+        out.push(b'"');
+        for byte in value.bytes() {
+            if byte == b'"' {
+                out.push(b'"');
             }
-            self.output.push(b'"');
-        } else {
-            self.output.extend_from_slice(value.as_bytes());
+            out.push(byte);
         }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(value.as_bytes());
     }
 }
 

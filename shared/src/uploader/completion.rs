@@ -297,16 +297,22 @@ where
         Ok(())
     }
 
-    /// Sets when Stripe is next asked about the import still in flight (`poll_after`).
+    /// Sets when Stripe is next asked about the import still in flight (`poll_after`), and
+    /// gives back the lease `slot` was taken with in the same write: the invocation does
+    /// nothing more with the feed.
     async fn defer_poll(&self, slot: &FeedSlot, import_key: &str) -> Result<(), UploadError> {
         let now = self.clock.now_millis();
         let uploaded_at = slot.last_upload_at.unwrap_or(now);
+        let owner = slot.lease.as_ref().map(|l| l.owner.as_str());
         let mut current = slot.clone();
         for _ in 0..20 {
             if current.in_flight.as_deref() != Some(import_key) {
                 return Ok(());
             }
             current.poll_after = Some(poll_after(uploaded_at, now));
+            if current.lease.as_ref().map(|l| l.owner.as_str()) == owner {
+                current.lease = None;
+            }
             if self.catalog.save_slot(&current).await? {
                 return Ok(());
             }

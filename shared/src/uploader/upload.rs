@@ -86,21 +86,19 @@ where
             }
             let replace_supported =
                 merchant.api_generation == ApiGeneration::V2 && feed == Feed::Product;
-            let step = match next_step(
+            let mut slot = slot;
+            if poll == PollWhen::Now {
+                // Stripe said the import changed: its poll is due now (once), whatever
+                // the schedule said.
+                slot.poll_after = None;
+                poll = PollWhen::Due;
+            }
+            match next_step(
                 &slot,
                 self.clock.now_millis(),
                 self.settings.interval_millis,
                 replace_supported,
             ) {
-                // Stripe said the import changed: ask now, once, whenever the next
-                // scheduled poll would be.
-                NextStep::WaitUntil(_) if poll == PollWhen::Now && slot.in_flight.is_some() => {
-                    NextStep::Poll(slot.in_flight.clone().unwrap_or_default())
-                }
-                step => step,
-            };
-            poll = PollWhen::Due;
-            match step {
                 NextStep::Nothing | NextStep::WaitUntil(_) => return Ok(()),
                 NextStep::Poll(import_key) => {
                     let Some(slot) = self.take_lease(slot, owner).await? else {
@@ -126,12 +124,12 @@ where
                             .chain(&superseded)
                             .map(|f| object_identity(&f.object)),
                     );
+                    let now = self.clock.now_millis();
                     claimed.in_flight = Some(import_key.clone());
-                    claimed.last_upload_at = Some(self.clock.now_millis());
+                    claimed.last_upload_at = Some(now);
                     // Not polled in this invocation: Stripe has only just been sent it.
-                    claimed.poll_after =
-                        Some(poll_after(self.clock.now_millis(), self.clock.now_millis()));
-                    claimed.lease = Some(super::lease::lease_for(owner, self.clock.now_millis()));
+                    claimed.poll_after = Some(poll_after(now, now));
+                    claimed.lease = Some(super::lease::lease_for(owner, now));
                     if !self.catalog.save_slot(&claimed).await? {
                         continue; // someone else moved the slot: look again
                     }

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 
 use super::keys::Feed;
+use super::merge::write_csv_field;
 use super::snapshot::{BaseSnapshot, DIRTY, Entry, IdKeyed, Kind, SnapshotLines};
 use crate::catalog::{Header, Record, RowError, RowSink, id_hash};
 
@@ -82,12 +83,6 @@ pub struct DeltaCounts {
     pub deleted: u64,
 }
 
-impl DeltaCounts {
-    pub fn sent(&self) -> u64 {
-        self.new + self.changed + self.deleted
-    }
-}
-
 /// The file pass. Without a base (the feed's first upload, or one whose snapshot could not
 /// be used) it only writes the candidate: the whole file goes, as it is.
 pub struct DeltaPass<'a> {
@@ -134,11 +129,6 @@ impl<'a> DeltaPass<'a> {
             candidate: SnapshotLines::new(Kind::Candidate, feed, computed_at),
             counts: DeltaCounts::default(),
         }
-    }
-
-    /// Rows written to the delta so far.
-    pub fn delta_rows(&self) -> u64 {
-        self.delta_rows
     }
 
     /// The delta's bytes since the last call; nothing until a first row is due (a delta
@@ -213,31 +203,13 @@ impl<'a> DeltaPass<'a> {
                 self.delta.push(self.delimiter);
             }
             if Some(i) == self.id_index {
-                write_field(&mut self.delta, id, self.delimiter);
+                write_csv_field(&mut self.delta, id, self.delimiter);
             } else if i == delete {
                 self.delta.extend_from_slice(b"true");
             }
         }
         self.delta.push(b'\n');
         self.delta_rows += 1;
-    }
-}
-
-fn write_field(out: &mut Vec<u8>, value: &str, delimiter: u8) {
-    if value
-        .bytes()
-        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
-    {
-        out.push(b'"');
-        for byte in value.bytes() {
-            if byte == b'"' {
-                out.push(b'"');
-            }
-            out.push(byte);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(value.as_bytes());
     }
 }
 

@@ -161,10 +161,6 @@ impl SnapshotLines {
             .extend_from_slice(format!("end {}\n", self.rows).as_bytes());
     }
 
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
     pub fn pending(&self) -> usize {
         self.out.len()
     }
@@ -246,10 +242,6 @@ pub struct SnapshotReader {
 }
 
 impl SnapshotReader {
-    pub fn header(&self) -> Option<SnapshotHeader> {
-        self.header
-    }
-
     /// Feeds bytes; `each` gets every complete entry.
     pub fn push(
         &mut self,
@@ -389,10 +381,6 @@ impl BaseSnapshot {
         let seen = *value & SEEN != 0;
         *value |= SEEN;
         Some((*value & !SEEN, seen))
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = u128> + '_ {
-        self.entries.keys().copied()
     }
 }
 
