@@ -374,22 +374,8 @@ fn launch(function: &Arc<Function>, (instance, listener): (Arc<Instance>, std::n
 fn settle(endpoint: &Endpoint, request_id: &str, outcome: Outcome) -> StatusCode {
     let waiter = {
         let mut pool = endpoint.function.pool();
-        let slot = endpoint.instance.id;
-        if pool.current[slot].as_deref() == Some(request_id) {
-            pool.current[slot] = None;
-            pool.available += 1;
-            let started = endpoint
-                .instance
-                .busy_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(started) = started {
-                endpoint
-                    .instance
-                    .busy_micros
-                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::SeqCst);
-            }
+        if pool.current[endpoint.instance.id].as_deref() == Some(request_id) {
+            release(&mut pool, &endpoint.instance);
         }
         pool.pending.remove(request_id)
     };
@@ -401,6 +387,24 @@ fn settle(endpoint: &Endpoint, request_id: &str, outcome: Outcome) -> StatusCode
         // Too late (timed out) or unknown: Lambda answers the runtime the same way.
         None => StatusCode::BAD_REQUEST,
     }
+}
+
+/// Frees `instance`'s place in the pool and bills the time since it took its invocation
+/// (Lambda bills up to the answer, the timeout or the crash); returns that invocation.
+fn release(pool: &mut Pool, instance: &Instance) -> Option<String> {
+    let request_id = pool.current[instance.id].take()?;
+    pool.available += 1;
+    let started = instance
+        .busy_since
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(started) = started {
+        instance
+            .busy_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::SeqCst);
+    }
+    Some(request_id)
 }
 
 /// The next invocation for this instance, skipping those whose caller already gave up.
@@ -621,13 +625,8 @@ async fn supervise(endpoint: Endpoint) {
         };
         let waiter = {
             let mut pool = function.pool();
-            match pool.current[instance.id].take() {
-                Some(id) => {
-                    pool.available += 1;
-                    pool.pending.remove(&id)
-                }
-                None => None,
-            }
+            // A timed-out or crashed invocation is billed too.
+            release(&mut pool, instance).and_then(|id| pool.pending.remove(&id))
         };
         if let Some(waiter) = waiter {
             let _ = waiter.send(Outcome::Error(InvokeError::Exited(reason.clone())));
@@ -724,6 +723,9 @@ done
             crashing.invoke(&json!({})).await,
             Err(InvokeError::Exited(_))
         ));
+        // Billed up to the crash, as Lambda bills a crashed or timed-out invocation.
+        let billed: Duration = crashing.instances().iter().map(|i| i.busy).sum();
+        assert!(billed > Duration::ZERO, "{billed:?}");
     }
 
     async fn function_with_script(mode: &str) -> LocalFunction {
