@@ -13,7 +13,7 @@
 //! in S3 and logged, and the invocation succeeds.
 
 use aws_lambda_events::s3::S3Event;
-use aws_lambda_events::sqs::SqsEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::Value;
 use shared::bucket::S3Objects;
 use shared::config::{BuiltWithSecrets, ConfigError, Env, UploaderConfig, stripe_secret_key};
@@ -126,7 +126,7 @@ pub enum Outcome {
         import_status: Option<shared::imports::ImportStatus>,
     },
     /// An SQS batch: the messages to be delivered again (Lambda's partial batch response).
-    Batch(BatchResponse),
+    Batch(SqsBatchResponse),
     Ignored {
         ignored: String,
     },
@@ -264,20 +264,6 @@ async fn handle_s3(app: &App, bucket: &str, event: S3Event) -> Result<Outcome, H
     Ok(Outcome::Files { files })
 }
 
-/// Lambda's partial batch response (`ReportBatchItemFailures`): only these messages come
-/// back; the others are deleted.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<BatchItemFailure>,
-}
-
-#[derive(Debug, serde::Serialize)]
-pub struct BatchItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
 fn is_sqs(event: &Value) -> bool {
     event
         .pointer("/Records/0/eventSource")
@@ -290,7 +276,7 @@ fn is_sqs(event: &Value) -> bool {
 /// wait for their turn in the one pacer of this instance. A message retrying cannot help
 /// (malformed, another tenant's) is dropped and logged; a transient failure sends it back
 /// for another try.
-async fn handle_queue(app: &App, batch: SqsEvent) -> BatchResponse {
+async fn handle_queue(app: &App, batch: SqsEvent) -> SqsBatchResponse {
     use futures::StreamExt;
     let failed: Vec<Option<String>> = futures::stream::iter(batch.records)
         .map(|message| async move {
@@ -317,13 +303,14 @@ async fn handle_queue(app: &App, batch: SqsEvent) -> BatchResponse {
         .buffer_unordered(QUEUED_AT_ONCE)
         .collect()
         .await;
-    BatchResponse {
-        batch_item_failures: failed
-            .into_iter()
-            .flatten()
-            .map(|item_identifier| BatchItemFailure { item_identifier })
-            .collect(),
-    }
+    // Lambda's partial batch response (`ReportBatchItemFailures`): only these messages
+    // come back; the others are deleted.
+    let mut response = SqsBatchResponse::default();
+    failed
+        .into_iter()
+        .flatten()
+        .for_each(|id| response.add_failure(id));
+    response
 }
 
 /// Messages of one batch worked on at once (a batch holds at most 10).
