@@ -22,6 +22,12 @@ const METERED: &[&str] = &[
     "TransactWriteItems",
 ];
 
+/// Whether DynamoDB reports the operation's capacity (when asked): only such answers are
+/// read for it, not, say, the S3 objects the proxy forwards in front of the S3 emulator.
+pub fn is_metered(operation: &str) -> bool {
+    METERED.contains(&operation)
+}
+
 /// Whether the operation reads (its units are read units) or writes.
 pub fn is_read(operation: &str) -> bool {
     matches!(
@@ -33,7 +39,7 @@ pub fn is_read(operation: &str) -> bool {
 /// The request body with `ReturnConsumedCapacity: TOTAL` added, when the operation takes
 /// it and the caller did not set it; otherwise None (forward the body as it is).
 pub fn ask_for_capacity(operation: &str, body: &[u8]) -> Option<Vec<u8>> {
-    if !METERED.contains(&operation) {
+    if !is_metered(operation) {
         return None;
     }
     let mut request: Value = serde_json::from_slice(body).ok()?;

@@ -504,7 +504,7 @@ async fn forward(
     let status = answer.status();
     let headers = answer.headers().clone();
     let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
-    let milli_units = if status.is_success() {
+    let milli_units = if status.is_success() && capacity::is_metered(operation) {
         capacity::consumed_milli_units(&bytes)
     } else {
         0
