@@ -97,6 +97,17 @@ pub struct Options {
     pub template_rates_for: Vec<String>,
 }
 
+impl Options {
+    /// How often a function's schedule fires here: the template's rate, or `tick_seconds`.
+    fn schedule_every(&self, logical_id: &str, template: Duration) -> Duration {
+        if self.tick_seconds == 0 || self.template_rates_for.iter().any(|f| f == logical_id) {
+            template
+        } else {
+            Duration::from_secs(self.tick_seconds)
+        }
+    }
+}
+
 fn local_aws_env(context: &StackContext) -> [(&'static str, String); 4] {
     [
         ("AWS_ACCESS_KEY_ID", "local".to_string()),
@@ -287,13 +298,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
                 )))
                 .chain(function.schedules.iter().map(|s| format!(
                     "schedule every {}s (template: {}s)",
-                    if options.tick_seconds == 0
-                        || options.template_rates_for.contains(&function.logical_id)
-                    {
-                        s.every.as_secs()
-                    } else {
-                        options.tick_seconds
-                    },
+                    options.schedule_every(&function.logical_id, s.every).as_secs(),
                     s.every.as_secs()
                 )))
                 .collect::<Vec<_>>()
@@ -363,13 +368,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
             );
         }
         for schedule in &function.schedules {
-            let every = if options.tick_seconds == 0
-                || options.template_rates_for.contains(&function.logical_id)
-            {
-                schedule.every
-            } else {
-                Duration::from_secs(options.tick_seconds)
-            };
+            let every = options.schedule_every(&function.logical_id, schedule.every);
             triggers::schedule(
                 schedule.clone(),
                 function.logical_id.clone(),

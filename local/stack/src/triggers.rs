@@ -107,27 +107,13 @@ pub async fn watch_bucket(
         );
     }
     tokio::spawn(async move {
+        let what = format!("watching s3://{}/{}", trigger.bucket, trigger.prefix);
         loop {
-            let received = sqs
+            let request = sqs
                 .receive_message()
                 .queue_url(&queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await;
-            let messages = match received {
-                Ok(output) => output.messages.unwrap_or_default(),
-                Err(e) => {
-                    eprintln!(
-                        "  ! watching s3://{}/{}: {}",
-                        trigger.bucket,
-                        trigger.prefix,
-                        aws_sdk_sqs::error::DisplayErrorContext(e)
-                    );
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
+                .max_number_of_messages(10);
+            let messages = receive(request, &what).await;
             for message in messages {
                 let body: serde_json::Value = message
                     .body()
@@ -190,6 +176,22 @@ pub async fn watch_bucket(
         }
     });
     Ok(())
+}
+
+/// One long poll (a second) of the emulator's queue; a failure is logged, waited out and
+/// answered as no messages, so the poller carries on.
+async fn receive(
+    request: aws_sdk_sqs::operation::receive_message::builders::ReceiveMessageFluentBuilder,
+    what: &str,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    match request.wait_time_seconds(1).send().await {
+        Ok(output) => output.messages.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("  ! {what}: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Vec::new()
+        }
+    }
 }
 
 /// The version a notification is about: the oldest version of `key` with its ETag that no
@@ -297,28 +299,14 @@ pub fn consume_queue(
         );
         tokio::spawn(async move {
             loop {
-                let received = client
+                let request = client
                     .receive_message()
                     .queue_url(&queue_url)
                     .max_number_of_messages(trigger.batch_size as i32)
-                    .wait_time_seconds(1)
                     .message_system_attribute_names(
                         aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
-                    )
-                    .send()
-                    .await;
-                let messages = match received {
-                    Ok(output) => output.messages.unwrap_or_default(),
-                    Err(e) => {
-                        eprintln!(
-                            "  ! polling {}: {}",
-                            trigger.queue,
-                            aws_sdk_sqs::error::DisplayErrorContext(e)
-                        );
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
+                    );
+                let messages = receive(request, &format!("polling {}", trigger.queue)).await;
                 if messages.is_empty() {
                     continue;
                 }
