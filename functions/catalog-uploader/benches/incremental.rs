@@ -6,7 +6,7 @@
 //! alone (snapshot load, file pass, carry-over; in process, outputs discarded).
 //!
 //! Each import is finished through stripe-sim's `/_sim/imports/{id}/complete` and then
-//! completed by the uploader, timed on its own: that step writes the SKU records from the
+//! completed by the uploader on Stripe's event about it, timed on its own: that step writes the SKU records from the
 //! whole file (one DynamoDB item per row, as before incremental uploads) and promotes the
 //! snapshot.
 //!
@@ -15,39 +15,16 @@
 //! DYNAMODB_ENDPOINT, S3_ENDPOINT, STRIPE_SIM_URL. BENCH_CATALOG_MB sets the size (200),
 //! BENCH_CHANGED_PERCENT the share of changed rows (1).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use shared::bucket::S3Objects;
 use shared::catalog::{Limits, Validator};
-use shared::clock::SystemClock;
-use shared::config::{Env, StripeSettings};
 use shared::imports::Feed;
 use shared::imports::delta::DeltaPass;
 use shared::imports::snapshot::{BaseLoader, Loaded, SNAPSHOT_MAX_ROWS, SnapshotReader};
 use shared::merchants::{ApiGeneration, Merchant, ValidationMode};
-use shared::secret::Secret;
-use shared::store::MerchantAdmin;
-use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
-use shared::stripe::{StripeClient, http_client};
-use shared::uploader::{Uploader, UploaderSettings};
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Resets the process's RSS high-water mark; returns the RSS now (KiB).
-fn reset_peak() -> u64 {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    status_kib("VmRSS:")
-}
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -151,57 +128,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base_size = write_catalog(&base_path, rows, None)?;
     let changed_size = write_catalog(&changed_path, rows, Some(100 / percent))?;
 
-    let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
-    let dynamo =
-        shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env)?).await;
-    let s3 = S3Objects::client(Some(&s3_endpoint)).await;
-    let suffix = format!(
-        "{}-{:06x}",
-        std::process::id(),
-        fastrand::u32(..) & 0xffffff
-    );
-    let mut tables = Vec::new();
-    for logical_id in [testkit::MERCHANTS, testkit::CATALOG, testkit::IDEMPOTENCY] {
-        tables.push(testkit::fresh_table(&dynamo, logical_id).await);
-    }
-    let bucket = format!("bench-incr-{suffix}");
-    s3.create_bucket().bucket(&bucket).send().await?;
     let account = "acct_1BenchIncremental";
     let name = "bench.replace.csv";
     let key = format!("incoming/{account}/catalog/{name}");
-
-    let merchants = DynamoMerchants::new(dynamo.clone(), &tables[0]);
     let mut merchant = Merchant::new(account);
     merchant.api_generation = ApiGeneration::V2;
     merchant.validation = ValidationMode::Lenient;
-    merchants.put_merchant(&merchant).await?;
-
-    let settings = StripeSettings::from_env(&Env::from_map([
-        ("STRIPE_API_BASE", sim_url.clone()),
-        ("STRIPE_FILES_BASE", sim_url.clone()),
-        ("STRIPE_TIMEOUT_MS", "600000".into()),
-    ]))?;
-    let client = StripeClient::new(
-        http_client(&settings)?,
-        &settings,
-        Secret::new("sk_test_sim"),
-    );
-    let uploader = Uploader {
-        merchants,
-        catalog: DynamoCatalog::new(dynamo.clone(), &tables[1]),
-        idempotency: DynamoIdempotency::new(dynamo.clone(), &tables[2], 3600, 900),
-        objects: S3Objects::new(s3.clone()),
-        stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default())?),
-        clock: SystemClock,
-        metrics: shared::metrics::Metrics::recording("catalog-uploader").0,
-        dispatch: Default::default(),
-        settings: UploaderSettings {
-            bucket: bucket.clone(),
-            interval_millis: 0,
-            concurrency: 4,
-            max_report_rows: 10_000,
-        },
-    };
+    let (uploader, s3, bucket) = common::rig(
+        dynamo_endpoint,
+        &s3_endpoint,
+        &sim_url,
+        &merchant,
+        "bench-incr",
+    )
+    .await?;
     let status = || async {
         let object = s3
             .get_object()
@@ -246,11 +186,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect()
                 .await?
                 .into_bytes();
-            let before = reset_peak();
+            let before = common::reset_peak();
             let started = Instant::now();
             let (delta_bytes, counts) = diff_pass(&snapshot, &changed_path)?;
             let elapsed = started.elapsed();
-            let peak = status_kib("VmHWM:");
+            let peak = common::status_kib("VmHWM:");
             println!(
                 "  comparison alone: {:.2} s ({:.0} MB/s), snapshot {:.1} MB, delta {:.2} MB, {counts}",
                 elapsed.as_secs_f64(),
@@ -271,7 +211,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .body(aws_sdk_s3::primitives::ByteStream::from_path(path).await?)
             .send()
             .await?;
-        let before = reset_peak();
+        let before = common::reset_peak();
         let started = Instant::now();
         let outcome = uploader
             .on_object_created(
@@ -283,9 +223,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .await?;
         let elapsed = started.elapsed();
-        let peak = status_kib("VmHWM:");
+        let peak = common::status_kib("VmHWM:");
         let uploaded = status().await.unwrap_or_default();
-        if let Some(import) = uploaded["stripe_import_id"].as_str() {
+        let import = uploaded["stripe_import_id"].as_str().unwrap_or_default();
+        if !import.is_empty() {
             let done = reqwest::Client::new()
                 .post(format!("{sim_url}/_sim/imports/{import}/complete"))
                 .json(&serde_json::json!({}))
@@ -298,8 +239,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
             }
         }
+        // Stripe's event about the import nudges the uploader, which completes it.
         let started = Instant::now();
-        uploader.drive(account, Feed::Product, &merchant).await?;
+        uploader.on_import_event(account, import).await?;
         let completion = started.elapsed();
         let status = status().await.unwrap_or_default();
         println!("  {label}");

@@ -12,29 +12,12 @@
 //! and BENCH_ROW_BYTES pads each row's description to about that many bytes (real feeds'
 //! descriptions run to hundreds of characters): `make bench-upload-4gb`.
 
+mod common;
+
 use std::io::Write;
 use std::time::Instant;
 
-use shared::bucket::S3Objects;
-use shared::clock::SystemClock;
-use shared::config::{Env, StripeSettings};
 use shared::merchants::{Merchant, ValidationMode};
-use shared::secret::Secret;
-use shared::store::MerchantAdmin;
-use shared::store::dynamo::{DynamoCatalog, DynamoIdempotency, DynamoMerchants};
-use shared::stripe::catalog::{CatalogApiSettings, StripeCatalog};
-use shared::stripe::{StripeClient, http_client};
-use shared::uploader::{Uploader, UploaderSettings};
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn write_catalog(
     path: &std::path::Path,
@@ -107,23 +90,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let v2 = std::env::var("BENCH_GENERATION").is_ok_and(|v| v == "v2");
     let size = write_catalog(&path, megabytes * 1_000_000, bad, row_bytes)?;
 
-    let env = Env::from_map([("DYNAMODB_ENDPOINT", dynamo_endpoint)]);
-    let dynamo =
-        shared::store::dynamo::client(&shared::config::DynamoSettings::from_env(&env)?).await;
-    let s3 = S3Objects::client(Some(&s3_endpoint)).await;
-    let suffix = format!(
-        "{}-{:06x}",
-        std::process::id(),
-        fastrand::u32(..) & 0xffffff
-    );
-    let mut tables = Vec::new();
-    for logical_id in [testkit::MERCHANTS, testkit::CATALOG, testkit::IDEMPOTENCY] {
-        tables.push(testkit::fresh_table(&dynamo, logical_id).await);
-    }
-    let bucket = format!("bench-{suffix}");
-    s3.create_bucket().bucket(&bucket).send().await?;
     let account = "acct_1BenchMerchant";
     let key = format!("incoming/{account}/catalog/bench.csv");
+    let mut merchant = Merchant::new(account);
+    merchant.validation = ValidationMode::Lenient;
+    if v2 {
+        merchant.api_generation = shared::merchants::ApiGeneration::V2;
+    }
+    let (uploader, s3, bucket) =
+        common::rig(dynamo_endpoint, &s3_endpoint, &sim_url, &merchant, "bench").await?;
     let put = s3
         .put_object()
         .bucket(&bucket)
@@ -132,43 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
 
-    let merchants = DynamoMerchants::new(dynamo.clone(), &tables[0]);
-    let mut merchant = Merchant::new(account);
-    merchant.validation = ValidationMode::Lenient;
-    if v2 {
-        merchant.api_generation = shared::merchants::ApiGeneration::V2;
-    }
-    merchants.put_merchant(&merchant).await?;
-
-    let settings = StripeSettings::from_env(&Env::from_map([
-        ("STRIPE_API_BASE", sim_url.clone()),
-        ("STRIPE_FILES_BASE", sim_url),
-        ("STRIPE_TIMEOUT_MS", "600000".into()),
-    ]))?;
-    let client = StripeClient::new(
-        http_client(&settings)?,
-        &settings,
-        Secret::new("sk_test_sim"),
-    );
-    let uploader = Uploader {
-        merchants,
-        catalog: DynamoCatalog::new(dynamo.clone(), &tables[1]),
-        idempotency: DynamoIdempotency::new(dynamo.clone(), &tables[2], 3600, 900),
-        objects: S3Objects::new(s3.clone()),
-        stripe: StripeCatalog::new(client, CatalogApiSettings::from_env(&Env::default())?),
-        clock: SystemClock,
-        metrics: shared::metrics::Metrics::recording("catalog-uploader").0,
-        dispatch: Default::default(),
-        settings: UploaderSettings {
-            bucket: bucket.clone(),
-            interval_millis: 0,
-            concurrency: 4,
-            max_report_rows: 10_000,
-        },
-    };
-
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let before = status_kib("VmRSS:");
+    let before = common::reset_peak();
     let started = Instant::now();
     let outcome = uploader
         .on_object_created(
@@ -180,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let elapsed = started.elapsed();
-    let peak = status_kib("VmHWM:");
+    let peak = common::status_kib("VmHWM:");
     let _ = std::fs::remove_file(&path);
 
     println!(
