@@ -44,13 +44,6 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 /// What one request got.
 struct Sample {
     elapsed: Duration,
@@ -370,27 +363,23 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_else(|_| release_dir());
     let concurrency = setting("BENCH_CONCURRENCY", 8usize);
     let throttle = setting("BENCH_THROTTLE_PERCENT", 10f64);
-    let suffix = format!("{:06x}", fastrand::u32(..0xFF_FFFF));
-    let options = Options {
-        http_port: free_port(),
-        sim_port: free_port(),
-        // The template's schedule (1 minute): the uploader stays out of the way.
-        tick_seconds: 0,
-        feed_interval_seconds: 0,
-        stack_name: format!("acb-bench-{suffix}"),
-        bin_dir: bin_dir.clone(),
-        template: root.join("template.yaml"),
-        python: root.join(".local/venv/bin/python"),
-        run_dir: std::env::temp_dir().join(format!("acb-bench-{suffix}")),
-        demo_dir: root.join("local/demo"),
+    let options = match Options::ephemeral(
+        &root,
+        bin_dir.clone(),
+        "acb-bench",
         dynamodb_endpoint,
         s3_endpoint,
         concurrency,
-        log_requests: false,
-        dynamodb_faults: true,
-        secrets: boot::LocalSecrets::public(),
-        function_env: Vec::new(),
-        template_rates_for: Vec::new(),
+    ) {
+        // The template's schedule (1 minute): the uploader stays out of the way.
+        Ok(options) => Options {
+            tick_seconds: 0,
+            ..options
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
     };
     println!(
         "contention: the release binaries in {}, up to {concurrency} instances per function",

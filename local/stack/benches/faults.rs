@@ -11,21 +11,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fault_run::{FaultPlan, STRIPE_TIMEOUT_MS};
-use local_stack::boot::{self, LocalSecrets, Options};
+use local_stack::boot::{self, Options};
 
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::main]
@@ -44,26 +36,22 @@ async fn main() -> std::process::ExitCode {
         .ok()
         .and_then(|exe| exe.parent()?.parent().map(PathBuf::from))
         .unwrap_or_else(|| root.join("target/release"));
-    let suffix = format!("{:06x}", fastrand::u32(..0xFF_FFFF));
-    let options = Options {
-        http_port: free_port(),
-        sim_port: free_port(),
-        tick_seconds: 2,
-        feed_interval_seconds: 0,
-        stack_name: format!("acb-faults-{suffix}"),
+    let options = match Options::ephemeral(
+        &root,
         bin_dir,
-        template: root.join("template.yaml"),
-        python: root.join(".local/venv/bin/python"),
-        run_dir: std::env::temp_dir().join(format!("acb-faults-{suffix}")),
-        demo_dir: root.join("local/demo"),
+        "acb-faults",
         dynamodb_endpoint,
         s3_endpoint,
-        concurrency: setting("BENCH_CONCURRENCY", 8usize),
-        log_requests: false,
-        dynamodb_faults: true,
-        secrets: LocalSecrets::public(),
-        function_env: vec![("STRIPE_TIMEOUT_MS".into(), STRIPE_TIMEOUT_MS.to_string())],
-        template_rates_for: Vec::new(),
+        setting("BENCH_CONCURRENCY", 8usize),
+    ) {
+        Ok(options) => Options {
+            function_env: vec![("STRIPE_TIMEOUT_MS".into(), STRIPE_TIMEOUT_MS.to_string())],
+            ..options
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
     };
     let stack = match boot::start(&options).await {
         Ok(stack) => stack,

@@ -98,6 +98,47 @@ pub struct Options {
 }
 
 impl Options {
+    /// A throwaway stack for a test or bench run: free loopback ports, a fresh name and
+    /// run folder (`<prefix>-<hex>`), the repository's template, venv and demo, the
+    /// services at the given endpoints behind the DynamoDB fault proxy, a tick every 2
+    /// seconds, no feed interval, the public test secrets, nothing else set.
+    pub fn ephemeral(
+        root: &Path,
+        bin_dir: PathBuf,
+        prefix: &str,
+        dynamodb_endpoint: String,
+        s3_endpoint: String,
+        concurrency: usize,
+    ) -> Result<Options, String> {
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .map_err(|e| format!("no free loopback port: {e}"))
+        };
+        let name = format!("{prefix}-{:06x}", fastrand::u32(..0xFF_FFFF));
+        Ok(Options {
+            http_port: free_port()?,
+            sim_port: free_port()?,
+            tick_seconds: 2,
+            feed_interval_seconds: 0,
+            bin_dir,
+            template: root.join("template.yaml"),
+            python: root.join(".local/venv/bin/python"),
+            run_dir: std::env::temp_dir().join(&name),
+            demo_dir: root.join("local/demo"),
+            stack_name: name,
+            dynamodb_endpoint,
+            s3_endpoint,
+            concurrency,
+            log_requests: false,
+            dynamodb_faults: true,
+            secrets: LocalSecrets::public(),
+            function_env: Vec::new(),
+            template_rates_for: Vec::new(),
+        })
+    }
+
     /// How often a function's schedule fires here: the template's rate, or `tick_seconds`.
     fn schedule_every(&self, logical_id: &str, template: Duration) -> Duration {
         if self.tick_seconds == 0 || self.template_rates_for.iter().any(|f| f == logical_id) {

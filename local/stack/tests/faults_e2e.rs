@@ -9,18 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fault_run::{FaultPlan, STRIPE_TIMEOUT_MS};
-use local_stack::boot::{self, LocalSecrets, Options};
+use local_stack::boot::{self, Options};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -30,27 +22,17 @@ async fn under_stripe_and_dynamodb_faults_and_lost_webhooks_nothing_is_lost_or_d
         .parent()
         .unwrap()
         .to_path_buf();
-    let suffix = format!("{:06x}", fastrand::u32(..0xFF_FFFF));
     let options = Options {
-        http_port: free_port(),
-        sim_port: free_port(),
-        tick_seconds: 2,
-        feed_interval_seconds: 0,
-        stack_name: format!("acb-faults-{suffix}"),
-        bin_dir,
-        template: root.join("template.yaml"),
-        python: root.join(".local/venv/bin/python"),
-        run_dir: std::env::temp_dir().join(format!("acb-faults-{suffix}")),
-        demo_dir: root.join("local/demo"),
-        dynamodb_endpoint: std::env::var("DYNAMODB_ENDPOINT")
-            .expect("DYNAMODB_ENDPOINT: run with `make test`"),
-        s3_endpoint: std::env::var("S3_ENDPOINT").expect("S3_ENDPOINT: run with `make test`"),
-        concurrency: 4,
-        log_requests: false,
-        dynamodb_faults: true,
-        secrets: LocalSecrets::public(),
         function_env: vec![("STRIPE_TIMEOUT_MS".into(), STRIPE_TIMEOUT_MS.to_string())],
-        template_rates_for: Vec::new(),
+        ..Options::ephemeral(
+            &root,
+            bin_dir,
+            "acb-faults",
+            std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT: run with `make test`"),
+            std::env::var("S3_ENDPOINT").expect("S3_ENDPOINT: run with `make test`"),
+            4,
+        )
+        .expect("free ports")
     };
     std::env::set_current_dir(&root).unwrap();
     let stack = boot::start(&options).await.expect("the local stack starts");

@@ -436,12 +436,6 @@ pub async fn start_stack(
     bin_dir: std::path::PathBuf,
     concurrency: usize,
 ) -> Result<(Stack, dynamo_faults::FaultProxy), String> {
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| e.to_string())
-    };
     let dynamodb_endpoint = std::env::var("DYNAMODB_ENDPOINT")
         .map_err(|_| "DYNAMODB_ENDPOINT is not set: run with `make test` / `make bench-scale`")?;
     let s3_endpoint = std::env::var("S3_ENDPOINT")
@@ -452,24 +446,7 @@ pub async fn start_stack(
     )
     .await
     .map_err(|e| format!("the counting proxy cannot listen: {e}"))?;
-    let suffix = format!("{:06x}", fastrand::u32(..0xFF_FFFF));
     let options = local_stack::boot::Options {
-        http_port: free_port()?,
-        sim_port: free_port()?,
-        tick_seconds: 2,
-        feed_interval_seconds: 0,
-        stack_name: format!("acb-scale-{suffix}"),
-        bin_dir,
-        template: root.join("template.yaml"),
-        python: root.join(".local/venv/bin/python"),
-        run_dir: std::env::temp_dir().join(format!("acb-scale-{suffix}")),
-        demo_dir: root.join("local/demo"),
-        dynamodb_endpoint,
-        s3_endpoint,
-        concurrency,
-        log_requests: false,
-        dynamodb_faults: true,
-        secrets: local_stack::boot::LocalSecrets::public(),
         function_env: vec![
             // stripe-sim enforces live-mode limits in the run; the uploader paces to them.
             ("STRIPE_RATE_LIMITS".into(), "live".into()),
@@ -479,6 +456,14 @@ pub async fn start_stack(
         // Its pass lists every merchant's sessions: at the template's 15 minutes, not
         // every tick (what a merchant's upload costs is measured alone).
         template_rates_for: vec!["OrderReconcilerFunction".into()],
+        ..local_stack::boot::Options::ephemeral(
+            root,
+            bin_dir,
+            "acb-scale",
+            dynamodb_endpoint,
+            s3_endpoint,
+            concurrency,
+        )?
     };
     let stack = local_stack::boot::start(&options).await?;
     Ok((stack, aws_proxy))
