@@ -61,6 +61,7 @@ fn record(key: &str, status: ImportStatus, created_at: i64) -> ImportRecord {
         created_at,
         updated_at: created_at,
         incremental: None,
+        sku_rows_applied: None,
     }
 }
 

@@ -78,10 +78,18 @@ pub struct SkuRecord {
     /// The import that last set this record.
     pub source_import: String,
     pub updated_at: i64,
+    /// The product-feed import whose row last wrote the whole record; inventory and pricing
+    /// rows leave it. After a `replace` import, a record another import wrote is one the
+    /// file left out (see `SkuRetirement`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_import: Option<String>,
 }
 
 /// A change to one SKU from one accepted feed row. Inventory and pricing feeds carry part
 /// of a record, so they update those fields and keep the rest.
+// Most changes are whole records, and they live only in batches of a few hundred: boxing
+// them would add an allocation per row to save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SkuChange {
     /// A product-feed row: the whole record.

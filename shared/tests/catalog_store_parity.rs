@@ -9,7 +9,9 @@ use shared::money::parse_price;
 use shared::skus::{Availability, SkuChange, SkuRecord};
 use shared::store::dynamo::{DynamoAgreements, DynamoCatalog};
 use shared::store::memory::{MemoryAgreements, MemoryCatalog};
-use shared::store::{AgreementStore, FeedSlots, Placement, SkuRecords, StockHolds};
+use shared::store::{
+    AgreementStore, FeedSlots, Placement, SkuRecords, SkuRetirement, SkusRetired, StockHolds,
+};
 
 const ACCOUNT: &str = "acct_1Parity";
 
@@ -27,6 +29,7 @@ fn record(sku: &str, quantity: i64, source: &str) -> SkuChange {
         shipping_cost_basis: None,
         source_import: source.into(),
         updated_at: 1,
+        product_import: None,
     })
 }
 
@@ -258,6 +261,131 @@ async fn the_in_memory_catalog_behaves_like_dynamodb() {
         "missing sku {:?}",
         Placement::Short { sku: "Z".into() }
     ));
+}
+
+/// A product row of `product_import`, as a product feed writes it.
+fn product_row(account: &str, sku: &str, product_import: &str) -> SkuChange {
+    let SkuChange::Replace(mut row) = record(sku, 4, product_import) else {
+        unreachable!("record() is a product row")
+    };
+    row.account_id = account.into();
+    row.product_import = Some(product_import.into());
+    SkuChange::Replace(row)
+}
+
+/// What the checkout sees of each SKU after a replace import's sweep.
+async fn retirement_trace<C: SkuRecords + SkuRetirement + StockHolds>(store: &C) -> Vec<String> {
+    const OTHER: &str = "acct_1OtherSeller";
+    let mut trace = Vec::new();
+    let apply = |account: &'static str, source: &'static str, changes: Vec<SkuChange>| async move {
+        store
+            .apply_sku_changes(account, source, 1, &changes)
+            .await
+            .unwrap()
+    };
+    // A and B are in the replace file (imp-1); E and D came from an older one; C only ever
+    // had an inventory row; D has a unit held; another seller's X is not in the file.
+    apply(
+        ACCOUNT,
+        "imp-0",
+        vec![
+            product_row(ACCOUNT, "D", "imp-0"),
+            product_row(ACCOUNT, "E", "imp-0"),
+        ],
+    )
+    .await;
+    apply(
+        ACCOUNT,
+        "imp-1",
+        vec![
+            product_row(ACCOUNT, "A", "imp-1"),
+            product_row(ACCOUNT, "B", "imp-1"),
+        ],
+    )
+    .await;
+    let stock = |sku: &str| SkuChange::Stock {
+        sku: sku.into(),
+        availability: Availability::InStock,
+        quantity: Some(2),
+    };
+    // An inventory row after the product row does not make A left out.
+    apply(ACCOUNT, "inv-1", vec![stock("C"), stock("A")]).await;
+    apply(OTHER, "imp-9", vec![product_row(OTHER, "X", "imp-9")]).await;
+    let placed = store
+        .place(&hold("h1", "fp", &[("D", 1)], 10, None))
+        .await
+        .unwrap();
+    trace.push(format!("placed {placed:?}"));
+
+    for pass in ["first", "again"] {
+        let retired = store
+            .retire_skus_not_in(ACCOUNT, "imp-1", 50)
+            .await
+            .unwrap();
+        trace.push(format!("{pass} {retired:?}"));
+    }
+    for (account, sku) in [
+        (ACCOUNT, "A"),
+        (ACCOUNT, "B"),
+        (ACCOUNT, "C"),
+        (ACCOUNT, "D"),
+        (ACCOUNT, "E"),
+        (OTHER, "X"),
+    ] {
+        let seen = store.sku(account, sku).await.unwrap().map(|r| {
+            (
+                r.availability,
+                r.available,
+                r.held.unwrap_or(0),
+                r.product_import,
+            )
+        });
+        trace.push(format!("{sku} {seen:?}"));
+    }
+    trace
+}
+
+#[tokio::test]
+async fn retiring_what_a_replace_file_left_out_behaves_alike_in_both_stores() {
+    let client = testkit::dynamo().await;
+    let table = testkit::fresh_table(&client, testkit::CATALOG).await;
+    let dynamo = retirement_trace(&DynamoCatalog::new(client, table)).await;
+    let memory = retirement_trace(&MemoryCatalog::default()).await;
+    assert_eq!(memory, dynamo);
+    let first = SkusRetired {
+        deleted: 2,
+        out_of_stock: 1,
+    };
+    let again = SkusRetired {
+        deleted: 0,
+        out_of_stock: 1,
+    };
+    let imp1 = Some("imp-1".to_string());
+    assert_eq!(
+        dynamo,
+        [
+            format!("placed {:?}", Placement::Placed),
+            format!("first {first:?}"),
+            format!("again {again:?}"),
+            format!("A {:?}", Some((Availability::InStock, Some(2), 0, &imp1))),
+            format!("B {:?}", Some((Availability::InStock, Some(4), 0, &imp1))),
+            "C None".to_string(),
+            format!(
+                "D {:?}",
+                Some((
+                    Availability::OutOfStock,
+                    Some(3),
+                    1,
+                    Some("imp-0".to_string())
+                ))
+            ),
+            "E None".to_string(),
+            format!(
+                "X {:?}",
+                Some((Availability::InStock, Some(4), 0, Some("imp-9".to_string())))
+            ),
+        ]
+    );
 }
 
 /// A cart at Stripe's limit of 100 line items (docs/stripe.md), every one a counted SKU:

@@ -31,6 +31,7 @@ fn stock(i: usize, quantity: i64) -> SkuChange {
         shipping_cost_basis: None,
         source_import: "import-1".into(),
         updated_at: 1,
+        product_import: None,
     })
 }
 

@@ -94,6 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 shipping_cost_basis: None,
                 source_import: "bench".into(),
                 updated_at: 0,
+                product_import: None,
             })
         })
         .collect();

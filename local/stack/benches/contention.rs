@@ -166,6 +166,7 @@ async fn seed(stack: &Stack, account: &str, stock: i64) -> Result<(), String> {
                 shipping_cost_basis: None,
                 source_import: "bench".into(),
                 updated_at: 0,
+                product_import: None,
             })],
         )
         .await

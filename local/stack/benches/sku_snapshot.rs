@@ -52,6 +52,7 @@ fn row(account: &str, i: usize) -> SkuChange {
         shipping_cost_basis: None,
         source_import: String::new(),
         updated_at: 0,
+        product_import: None,
     })
 }
 

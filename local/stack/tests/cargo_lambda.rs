@@ -174,6 +174,7 @@ async fn sample_events_go_through_cargo_lambda_watch_and_invoke() {
         shipping_cost_basis: None,
         source_import: "import-0".into(),
         updated_at: 0,
+        product_import: None,
     };
     store
         .apply_sku_changes(ACCOUNT, "import-0", 0, &[SkuChange::Replace(mug)])

@@ -326,6 +326,7 @@ mod tests {
                 shipping_cost_basis: basis.map(str::to_string),
                 source_import: "i".into(),
                 updated_at: 0,
+                product_import: None,
             },
         )
     }

@@ -279,6 +279,7 @@ mod tests {
             shipping_cost_basis: None,
             source_import: "import-1".into(),
             updated_at: 0,
+            product_import: None,
         })
     }
 

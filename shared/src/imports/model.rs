@@ -199,6 +199,11 @@ pub struct ImportRecord {
     /// before it existed, which went whole and left no snapshot to promote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incremental: Option<IncrementalUpload>,
+    /// Rows of the upload already written to SKU records by invocations that ran out of
+    /// time finishing the import (a catalog of millions of products); the next one goes
+    /// on from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_rows_applied: Option<u64>,
 }
 
 impl ImportRecord {

@@ -86,6 +86,10 @@ pub struct SkuRowSink<'a> {
     now: i64,
     failed: &'a FailedIds,
     changes: Vec<SkuChange>,
+    /// Rows seen so far, every row counted, so the count means the same on every pass.
+    rows: u64,
+    /// Rows an earlier pass already applied: seen again, not applied again.
+    skip: u64,
 }
 
 impl<'a> SkuRowSink<'a> {
@@ -103,7 +107,21 @@ impl<'a> SkuRowSink<'a> {
             now,
             failed,
             changes: Vec::new(),
+            rows: 0,
+            skip: 0,
         }
+    }
+
+    /// Goes on from an earlier pass over the same file that applied its first `rows`.
+    pub fn resuming_after(mut self, rows: u64) -> Self {
+        self.skip = rows;
+        self
+    }
+
+    /// Rows seen, including those skipped: once [`take`](Self::take)n changes are written,
+    /// the rows a later pass may resume after.
+    pub fn rows_seen(&self) -> u64 {
+        self.rows
     }
 
     pub fn account_id(&self) -> &str {
@@ -140,8 +158,9 @@ impl RowSink for SkuRowSink<'_> {
         header: &Header,
         _: &[RowError],
     ) -> Result<(), Self::Error> {
+        self.rows += 1;
         // Promotions say nothing about a SKU's stock, price or shipping.
-        if self.feed == Feed::Promotion {
+        if self.rows <= self.skip || self.feed == Feed::Promotion {
             return Ok(());
         }
         let Some(id) = non_empty(record.id()) else {
@@ -191,6 +210,7 @@ impl RowSink for SkuRowSink<'_> {
                 shipping_cost_basis: field("shipping_cost_basis").map(str::to_string),
                 source_import: self.import_key.clone(),
                 updated_at: self.now,
+                product_import: Some(self.import_key.clone()),
             }),
         });
         Ok(())

@@ -246,6 +246,28 @@ pub trait SkuRecords: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// After a `replace` product import, Stripe deletes the products the file left out
+/// (docs/stripe.md 1.1.3); the checkout must stop selling them too.
+pub trait SkuRetirement: Send + Sync {
+    /// Deletes the account's SKU records that no row of `product_import` wrote. A record
+    /// open holds still keep stock in is marked `out_of_stock` instead (`now_millis`), so
+    /// the holds can settle against it; a later replace import removes it.
+    fn retire_skus_not_in(
+        &self,
+        account_id: &str,
+        product_import: &str,
+        now_millis: i64,
+    ) -> impl Future<Output = Result<SkusRetired, StoreError>> + Send;
+}
+
+/// What [`SkuRetirement::retire_skus_not_in`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SkusRetired {
+    pub deleted: u64,
+    /// Kept for their open holds, no longer sold.
+    pub out_of_stock: u64,
+}
+
 /// What placing a hold did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {

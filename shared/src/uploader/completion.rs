@@ -2,19 +2,32 @@
 //! source (re-fetching expired v2 URLs), the SKU records the checkout hooks read updated
 //! from the rows Stripe accepted, and the feed's slot freed for the next upload.
 
+use std::time::Duration;
+
 use futures::{StreamExt, TryStreamExt};
 
-use super::{CatalogStore, UploadError, Uploader};
+use super::upload::Uploaded;
+use super::{CatalogStore, NextPoll, UploadError, Uploader};
 use crate::bucket::{BucketError, ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
+use crate::budget;
 use crate::catalog::{Limits, Validator};
 use crate::clock::Clock;
 use crate::imports::cadence::poll_after;
 use crate::imports::keys::{Feed, report_key};
-use crate::imports::model::{FeedSlot, ImportRecord, ImportStatus};
+use crate::imports::model::{FeedSlot, ImportMode, ImportRecord, ImportStatus};
 use crate::imports::sku_rows::{FailedIds, MAX_FAILED_IDS, SkuRowSink};
 use crate::merchants::{ApiGeneration, Merchant};
+use crate::metrics::Unit;
 use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::catalog::{CatalogApi, ErrorReport, ImportState};
+
+/// Time kept back from writing SKU records for what finishing an import does after them:
+/// the replace sweep, the snapshot, the reports, the slot.
+const AFTER_SKU_WRITES: Duration = Duration::from_secs(90);
+
+fn out_of_time() -> bool {
+    budget::remaining().is_some_and(|left| left < AFTER_SKU_WRITES)
+}
 
 impl<M, C, I, O, A, K> Uploader<M, C, I, O, A, K>
 where
@@ -39,11 +52,15 @@ where
             return Ok(true);
         };
         if record.status == ImportStatus::Uploading {
-            if self.upload(record, merchant).await? {
-                self.release_slot(slot, import_key).await?;
-                return Ok(true);
-            }
-            self.defer_poll(slot, import_key).await?;
+            let next = match self.upload(record, merchant).await? {
+                Uploaded::Ended => {
+                    self.release_slot(slot, import_key).await?;
+                    return Ok(true);
+                }
+                Uploaded::Sent => NextPoll::Backoff,
+                Uploaded::WritingSkus => NextPoll::Now,
+            };
+            self.defer_poll(slot, import_key, next).await?;
             return Ok(false);
         }
         if record.status.is_terminal() {
@@ -64,7 +81,7 @@ where
                 record.updated_at = self.clock.now_millis();
                 self.catalog.put_import(&record).await?;
             }
-            self.defer_poll(slot, import_key).await?;
+            self.defer_poll(slot, import_key, NextPoll::Backoff).await?;
             return Ok(false);
         }
         let status = match (
@@ -75,19 +92,25 @@ where
             (true, true) => ImportStatus::SucceededWithErrors,
             (false, _) => ImportStatus::Failed,
         };
-        self.finish(record, status, Some(state)).await?;
+        if !self.finish(record, status, Some(state)).await? {
+            // Out of time writing SKU records: the next invocation goes on at once.
+            self.defer_poll(slot, import_key, NextPoll::Now).await?;
+            return Ok(false);
+        }
         self.release_slot(slot, import_key).await?;
         Ok(true)
     }
 
     /// Records a terminal import: Stripe's error report copied to S3, `status.json` for
-    /// every source, SKU records for the rows Stripe accepted.
+    /// every source, SKU records for the rows Stripe accepted. False when this invocation
+    /// ran out of time writing SKU records: the record says how far it got, and the import
+    /// is not recorded as finished until a later call has written the rest.
     pub(super) async fn finish(
         &self,
         mut record: ImportRecord,
         status: ImportStatus,
         state: Option<ImportState>,
-    ) -> Result<(), UploadError> {
+    ) -> Result<bool, UploadError> {
         let mut failed_ids = FailedIds::default();
         // Whether the rows Stripe failed are all known: they are when it failed none, or
         // when its error file was read whole.
@@ -120,7 +143,12 @@ where
         } else if accepted {
             // From the whole file, as a whole upload would: rows Stripe already had (left
             // out of an incremental upload) still reset the hooks' stock and price.
-            self.update_sku_records(&record, &failed_ids).await?;
+            if !self.update_sku_records(&mut record, &failed_ids).await? {
+                return Ok(false);
+            }
+            if record.mode == ImportMode::Replace && record.feed == Feed::Product {
+                self.retire_left_out_skus(&record).await?;
+            }
         }
         // Before the import is stored as finished: a failure here is retried by the poll.
         self.settle_snapshot(&record, status, &failed_ids, failed_known)
@@ -135,7 +163,7 @@ where
             .unwrap_or_default();
         self.metrics
             .count("ImportsFinished", &[("Status", &status_name)]);
-        Ok(())
+        Ok(true)
     }
 
     /// Copies Stripe's error CSV into every source's report folder and returns the ids of
@@ -251,30 +279,69 @@ where
         Ok((ids.ids, parse_ok))
     }
 
+    /// Writes the SKU records of the upload's accepted rows, going on after the rows an
+    /// earlier invocation wrote. False when the invocation's time ran short first: the rows
+    /// written so far are saved in the record (a catalog of millions of products takes
+    /// more than one 15-minute invocation at a few thousand writes a second).
     async fn update_sku_records(
         &self,
-        record: &ImportRecord,
+        record: &mut ImportRecord,
         failed: &FailedIds,
-    ) -> Result<(), UploadError> {
+    ) -> Result<bool, UploadError> {
         let (_, mut chunks) = self.objects.read(&record.upload).await?;
+        let resume_after = record.sku_rows_applied.unwrap_or(0);
         let mut sink = SkuRowSink::new(
             &record.account_id,
             record.feed,
             &record.import_key,
             self.clock.now_millis(),
             failed,
-        );
+        )
+        .resuming_after(resume_after);
         let mut validator = Validator::new(record.feed, Limits::v2());
         while let Some(chunk) = chunks.next().await {
             validator
                 .push(&chunk?, &mut sink)
                 .map_err(|e| UploadError::Permanent(e.to_string()))?;
             self.flush_sku_records(&mut sink, 500).await?;
+            // Only once past the earlier invocations' rows: each one writes some.
+            if sink.rows_seen() > resume_after && out_of_time() {
+                self.flush_sku_records(&mut sink, 0).await?;
+                record.sku_rows_applied = Some(sink.rows_seen());
+                record.updated_at = self.clock.now_millis();
+                self.catalog.put_import(record).await?;
+                tracing::info!(account = %record.account_id, import_key = %record.import_key, rows = sink.rows_seen(), "SKU records written up to here; the next invocation goes on");
+                self.metrics.count("SkuWritesContinued", &[]);
+                return Ok(false);
+            }
         }
         validator
             .finish(&mut sink)
             .map_err(|e| UploadError::Permanent(e.to_string()))?;
-        self.flush_sku_records(&mut sink, 0).await
+        self.flush_sku_records(&mut sink, 0).await?;
+        Ok(true)
+    }
+
+    /// A replace file is the whole catalog: Stripe deleted what it left out, so the
+    /// checkout stops selling it. Only after the file's own rows are written, so none of
+    /// them is taken for a left-out product; a retry does it again, harmlessly.
+    async fn retire_left_out_skus(&self, record: &ImportRecord) -> Result<(), UploadError> {
+        let retired = self
+            .catalog
+            .retire_skus_not_in(
+                &record.account_id,
+                &record.import_key,
+                self.clock.now_millis(),
+            )
+            .await?;
+        tracing::info!(account = %record.account_id, import_key = %record.import_key, deleted = retired.deleted, out_of_stock = retired.out_of_stock, "SKU records the replace file left out retired");
+        self.metrics.put(
+            "SkusRetired",
+            Unit::Count,
+            (retired.deleted + retired.out_of_stock) as f64,
+            &[],
+        );
+        Ok(())
     }
 
     async fn flush_sku_records(
@@ -300,16 +367,25 @@ where
     /// Sets when Stripe is next asked about the import still in flight (`poll_after`), and
     /// gives back the lease `slot` was taken with in the same write: the invocation does
     /// nothing more with the feed.
-    async fn defer_poll(&self, slot: &FeedSlot, import_key: &str) -> Result<(), UploadError> {
+    pub(super) async fn defer_poll(
+        &self,
+        slot: &FeedSlot,
+        import_key: &str,
+        next: NextPoll,
+    ) -> Result<(), UploadError> {
         let now = self.clock.now_millis();
         let uploaded_at = slot.last_upload_at.unwrap_or(now);
+        let due = match next {
+            NextPoll::Backoff => poll_after(uploaded_at, now),
+            NextPoll::Now => now,
+        };
         let owner = slot.lease.as_ref().map(|l| l.owner.as_str());
         let mut current = slot.clone();
         for _ in 0..20 {
             if current.in_flight.as_deref() != Some(import_key) {
                 return Ok(());
             }
-            current.poll_after = Some(poll_after(uploaded_at, now));
+            current.poll_after = Some(due);
             if current.lease.as_ref().map(|l| l.owner.as_str()) == owner {
                 current.lease = None;
             }

@@ -33,7 +33,8 @@ use crate::bucket::{BucketError, ObjectStore};
 use crate::clock::Clock;
 use crate::imports::{ActiveSlot, Feed, ImportStatus};
 use crate::store::{
-    FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords, StockHolds, StoreError,
+    FeedSlots, IdempotencyStore, ImportLog, MerchantDirectory, SkuRecords, SkuRetirement,
+    StockHolds, StoreError,
 };
 use crate::stripe::StripeError;
 use crate::stripe::catalog::CatalogApi;
@@ -64,9 +65,17 @@ impl<T: ImportEvents> ImportEvents for Option<T> {
 
 /// Everything the uploader keeps in the Catalog table: feed slots, import records, the SKU
 /// records the hooks read, and the stock holds the schedule expires.
-pub trait CatalogStore: FeedSlots + ImportLog + SkuRecords + StockHolds {}
+/// When an import still in flight is next looked at.
+enum NextPoll {
+    /// As `cadence::poll_after` backs off.
+    Backoff,
+    /// At once: the work is ours, not Stripe's.
+    Now,
+}
 
-impl<T: FeedSlots + ImportLog + SkuRecords + StockHolds> CatalogStore for T {}
+pub trait CatalogStore: FeedSlots + ImportLog + SkuRecords + SkuRetirement + StockHolds {}
+
+impl<T: FeedSlots + ImportLog + SkuRecords + SkuRetirement + StockHolds> CatalogStore for T {}
 
 /// Holds expired per tick at most; the next tick takes the rest.
 const HOLDS_PER_TICK: usize = 500;

@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use serde_json::json;
 
-use super::{CatalogStore, UploadError, Uploader};
+use super::{CatalogStore, NextPoll, UploadError, Uploader};
 use crate::bucket::{ByteChunks, ObjectRef, ObjectStore, ObjectWriter};
 use crate::catalog::{Limits, RowSink, Validator};
 use crate::clock::Clock;
@@ -17,6 +17,17 @@ use crate::merchants::{ApiGeneration, Merchant};
 use crate::store::{IdempotencyStore, MerchantDirectory};
 use crate::stripe::StripeError;
 use crate::stripe::catalog::{CatalogApi, Upload};
+
+/// Where [`Uploader::upload`] left an import.
+pub(super) enum Uploaded {
+    /// With Stripe, to be polled.
+    Sent,
+    /// Finished without Stripe: nothing to send, or refused for good.
+    Ended,
+    /// Nothing to send, but its SKU records took more than this invocation's time: the
+    /// next one goes on at once.
+    WritingSkus,
+}
 
 /// When a drive asks Stripe about the import in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,12 +177,18 @@ where
                         created_at: self.clock.now_millis(),
                         updated_at: self.clock.now_millis(),
                         incremental: None,
+                        sku_rows_applied: None,
                     };
                     self.catalog.put_import(&record).await?;
-                    if self.upload(record, merchant).await? {
+                    match self.upload(record, merchant).await? {
                         // Ended without Stripe (nothing to send, or refused): free the
                         // slot now rather than at a poll.
-                        self.release_slot(&claimed, &import_key).await?;
+                        Uploaded::Ended => self.release_slot(&claimed, &import_key).await?,
+                        Uploaded::Sent => {}
+                        Uploaded::WritingSkus => {
+                            self.defer_poll(&claimed, &import_key, NextPoll::Now)
+                                .await?
+                        }
                     }
                 }
             }
@@ -179,8 +196,8 @@ where
         Ok(())
     }
 
-    /// Sends an `Uploading` import to Stripe; true when the import ended instead (nothing
-    /// to send, or Stripe refused it for good). Repeating it is safe: the merged file has a
+    /// Sends an `Uploading` import to Stripe, or ends it when there is nothing to send or
+    /// Stripe refused it for good. Repeating it is safe: the merged file has a
     /// fixed key and every Stripe call an idempotency key derived from the import key; the
     /// comparison with what Stripe has (`incremental`) is stored before anything is sent,
     /// and a repeat sends what it decided.
@@ -188,7 +205,7 @@ where
         &self,
         mut record: ImportRecord,
         merchant: &Merchant,
-    ) -> Result<bool, UploadError> {
+    ) -> Result<Uploaded, UploadError> {
         if record.incremental.is_none() {
             if record.sources.len() > 1 {
                 record.upload = self.merge(&record).await?;
@@ -203,8 +220,13 @@ where
         let Some(sent) = record.sent_object().cloned() else {
             // Stripe already has every row: nothing to send, nothing to wait for.
             tracing::info!(account = %record.account_id, import_key = %record.import_key, "every row is unchanged; Stripe is not called");
-            self.finish(record, ImportStatus::Succeeded, None).await?;
-            return Ok(true);
+            return Ok(
+                if self.finish(record, ImportStatus::Succeeded, None).await? {
+                    Uploaded::Ended
+                } else {
+                    Uploaded::WritingSkus
+                },
+            );
         };
         let format = record.sources.last().map_or(FileFormat::Csv, |f| f.format);
         let filename = record
@@ -251,7 +273,7 @@ where
                 record.updated_at = self.clock.now_millis();
                 self.save_and_report(&record).await?;
                 tracing::info!(account = %record.account_id, import_key = %record.import_key, stripe_import = %state.id, "catalog uploaded to Stripe");
-                Ok(false)
+                Ok(Uploaded::Sent)
             }
             Err(e) if e.is_transient() => {
                 // The import stays Uploading and in flight: the next drive tries again.
@@ -260,8 +282,9 @@ where
             }
             Err(e) => {
                 record.failure = Some(e.to_string());
+                // A failed import writes no SKU record: it ends here.
                 self.finish(record, ImportStatus::Failed, None).await?;
-                Ok(true)
+                Ok(Uploaded::Ended)
             }
         }
     }

@@ -55,6 +55,7 @@ fn snapshot(sku: &str, quantity: Option<i64>, availability: &str) -> SkuChange {
         shipping_cost_basis: None,
         source_import: "import-1".into(),
         updated_at: 0,
+        product_import: None,
     })
 }
 

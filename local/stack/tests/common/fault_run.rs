@@ -102,6 +102,7 @@ async fn seed_shop(stack: &Stack, stock: i64) -> Result<(), String> {
                 shipping_cost_basis: None,
                 source_import: "fault-run".into(),
                 updated_at: 0,
+                product_import: None,
             })],
         )
         .await

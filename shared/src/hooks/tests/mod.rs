@@ -111,6 +111,7 @@ async fn live_service()
         shipping_cost_basis: None,
         source_import: "import-1".into(),
         updated_at: 0,
+        product_import: None,
     };
     catalog
         .apply_sku_changes("acct_1Unit", "import-1", 0, &[SkuChange::Replace(mug)])

@@ -8,10 +8,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, 
 use futures::StreamExt;
 
 use super::catalog::{DynamoCatalog, sku_key};
-use super::{classify, decode, n, s};
+use super::{classify, decode, n, s, written};
 use crate::skus::{Availability, SkuChange, SkuRecord};
 use crate::store::attr::to_item;
-use crate::store::{SkuRecords, StoreError};
+use crate::store::{SkuRecords, SkuRetirement, SkusRetired, StoreError};
 
 /// Attributes a feed never writes: the keys, and the stock the holds account for.
 const KEPT: [&str; 4] = ["account_id", "sk", "available", "held"];
@@ -120,6 +120,116 @@ impl SkuRecords for DynamoCatalog {
             .collect()
             .await;
         results.into_iter().collect()
+    }
+}
+
+/// A record no row of the import (`:import`) wrote. Records from before `product_import`
+/// existed lack it, and a replace file's own rows all set it.
+const NOT_FROM_IMPORT: &str = "(attribute_not_exists(product_import) OR product_import <> :import)";
+
+impl SkuRetirement for DynamoCatalog {
+    async fn retire_skus_not_in(
+        &self,
+        account_id: &str,
+        product_import: &str,
+        now: i64,
+    ) -> Result<SkusRetired, StoreError> {
+        let mut retired = SkusRetired::default();
+        let mut start = None;
+        loop {
+            // Only the key comes back: the decision is made again, conditionally, per item.
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("account_id = :a AND begins_with(sk, :p)")
+                .filter_expression(NOT_FROM_IMPORT)
+                .projection_expression("sk")
+                .expression_attribute_values(":a", s(account_id))
+                .expression_attribute_values(":p", s(&sku_key("")))
+                .expression_attribute_values(":import", s(product_import))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            let keys: Vec<String> = page
+                .items()
+                .iter()
+                .filter_map(|item| item.get("sk").and_then(|v| v.as_s().ok()).cloned())
+                .collect();
+            let outcomes: Vec<Result<Retired, StoreError>> = futures::stream::iter(keys)
+                .map(|sk| self.retire_sku(account_id, sk, product_import, now))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for outcome in outcomes {
+                match outcome? {
+                    Retired::Deleted => retired.deleted += 1,
+                    Retired::OutOfStock => retired.out_of_stock += 1,
+                    Retired::Kept => {}
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(retired);
+            }
+        }
+    }
+}
+
+enum Retired {
+    Deleted,
+    OutOfStock,
+    /// Written by the import after all, or its holds settled between the two writes (the
+    /// next replace import removes it).
+    Kept,
+}
+
+impl DynamoCatalog {
+    /// Deletes one record left out of the import, or, while holds keep stock in it, stops
+    /// it selling. Both writes are conditional, so a row written meanwhile is never lost.
+    async fn retire_sku(
+        &self,
+        account_id: &str,
+        sk: String,
+        product_import: &str,
+        now: i64,
+    ) -> Result<Retired, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .key("sk", s(&sk))
+            .condition_expression(format!(
+                "{NOT_FROM_IMPORT} AND (attribute_not_exists(held) OR held <= :zero)"
+            ))
+            .expression_attribute_values(":import", s(product_import))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        if written(deleted)? {
+            return Ok(Retired::Deleted);
+        }
+        let stopped = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("account_id", s(account_id))
+            .key("sk", s(&sk))
+            .update_expression("SET availability = :out, updated_at = :now")
+            .condition_expression(format!("{NOT_FROM_IMPORT} AND held > :zero"))
+            .expression_attribute_values(":import", s(product_import))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":out", s(Availability::OutOfStock.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        Ok(if written(stopped)? {
+            Retired::OutOfStock
+        } else {
+            Retired::Kept
+        })
     }
 }
 

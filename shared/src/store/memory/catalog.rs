@@ -10,7 +10,9 @@ use super::lock;
 use crate::holds::{Hold, HoldStatus, hold_to_convert};
 use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::skus::{Availability, SkuChange, SkuRecord};
-use crate::store::{FeedSlots, ImportLog, Placement, SkuRecords, StockHolds, StoreError};
+use crate::store::{
+    FeedSlots, ImportLog, Placement, SkuRecords, SkuRetirement, SkusRetired, StockHolds, StoreError,
+};
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -225,6 +227,32 @@ impl SkuRecords for MemoryCatalog {
     }
 }
 
+impl SkuRetirement for MemoryCatalog {
+    async fn retire_skus_not_in(
+        &self,
+        account_id: &str,
+        product_import: &str,
+        now_millis: i64,
+    ) -> Result<SkusRetired, StoreError> {
+        let mut tables = lock(&self.tables);
+        let mut retired = SkusRetired::default();
+        tables.skus.retain(|(account, _), record| {
+            if account != account_id || record.product_import.as_deref() == Some(product_import) {
+                return true;
+            }
+            if record.held.unwrap_or(0) > 0 {
+                record.availability = Availability::OutOfStock;
+                record.updated_at = now_millis;
+                retired.out_of_stock += 1;
+                return true;
+            }
+            retired.deleted += 1;
+            false
+        });
+        Ok(retired)
+    }
+}
+
 fn bare(account_id: &str, sku: &str, availability: Availability) -> SkuRecord {
     SkuRecord {
         account_id: account_id.to_string(),
@@ -239,6 +267,7 @@ fn bare(account_id: &str, sku: &str, availability: Availability) -> SkuRecord {
         shipping_cost_basis: None,
         source_import: String::new(),
         updated_at: 0,
+        product_import: None,
     }
 }
 

@@ -451,3 +451,84 @@ async fn an_error_file_that_cannot_be_read_leaves_no_snapshot_to_trust() {
     h.drop_later("all.csv", &body).await;
     assert_eq!(h.uploader.stripe.uploads()[1].length, body.len() as u64);
 }
+
+#[tokio::test]
+async fn a_replace_import_stops_the_checkout_selling_what_the_file_left_out() {
+    use crate::holds::{Hold, HoldLine, HoldStatus};
+    use crate::skus::SkuChange;
+    use crate::store::{SkuRecords as _, StockHolds as _};
+
+    // Sent as a delta with deletion rows, or whole as Stripe's `replace`: the same result.
+    for incremental in [true, false] {
+        let mut seller = merchant(ApiGeneration::V2, ValidationMode::Lenient);
+        seller.incremental_uploads = incremental;
+        let h = harness(vec![seller]);
+        h.drop_later("full.replace.csv", &csv(&rows(0..10))).await;
+        h.stripe_finishes("succeeded", 10, None).await;
+        // A SKU only an inventory row named, and two units of SKU-0001 held by a checkout.
+        let now = h.clock.now_millis();
+        h.uploader
+            .catalog
+            .apply_sku_changes(
+                ACCOUNT,
+                "inventory-import",
+                now,
+                &[SkuChange::Stock {
+                    sku: "SKU-0099".into(),
+                    availability: Availability::InStock,
+                    quantity: Some(3),
+                }],
+            )
+            .await
+            .unwrap();
+        let hold = Hold {
+            account_id: ACCOUNT.into(),
+            hold_id: "hold_1".into(),
+            fingerprint: "fp".into(),
+            session_id: None,
+            lines: vec![HoldLine {
+                sku: "SKU-0001".into(),
+                quantity: 2,
+            }],
+            status: HoldStatus::Open,
+            created_at: now,
+            expires_at: now + 30 * MINUTE,
+            order_session: None,
+            placed_lines: None,
+            ending_to: None,
+            ending_moved: None,
+        };
+        h.uploader.catalog.place(&hold).await.unwrap();
+
+        // An upsert file leaves every other product alone.
+        h.drop_later("more.csv", &csv(&rows(10..12))).await;
+        h.stripe_finishes("succeeded", 2, None).await;
+        assert_eq!(h.uploader.catalog.sku_records(ACCOUNT).len(), 13);
+        assert_eq!(h.metrics.sum("SkusRetired", &[]), 0.0);
+
+        // The whole catalog again, without SKU-0000, SKU-0001 and SKU-0099.
+        h.drop_later("full.replace.csv", &csv(&rows(2..12))).await;
+        h.stripe_finishes("succeeded", 10, None).await;
+        let skus = h.uploader.catalog.sku_records(ACCOUNT);
+        let expected: Vec<String> = std::iter::once("SKU-0001".to_string())
+            .chain((2..12).map(|i| format!("SKU-{i:04}")))
+            .collect();
+        assert_eq!(
+            skus.keys().cloned().collect::<Vec<_>>(),
+            expected,
+            "incremental {incremental}"
+        );
+        let held = &skus["SKU-0001"];
+        assert_eq!(
+            (held.availability, held.held),
+            (Availability::OutOfStock, Some(2)),
+            "kept for its hold, not sold: incremental {incremental}"
+        );
+        assert!(
+            skus.values()
+                .filter(|r| r.sku != "SKU-0001")
+                .all(|r| r.availability == Availability::InStock)
+        );
+        assert_eq!(h.metrics.sum("SkusRetired", &[]), 3.0);
+    }
+}

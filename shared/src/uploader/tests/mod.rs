@@ -330,6 +330,67 @@ async fn a_finished_import_copies_stripes_report_and_updates_only_accepted_skus(
 }
 
 #[tokio::test]
+async fn a_catalog_too_large_for_one_invocation_gets_its_sku_records_over_several() {
+    let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
+    let rows: Vec<String> = (0..40)
+        .map(|i| row(&format!("SKU-{i:03}"), "Mug", 5, "18.00 USD"))
+        .collect();
+    h.drop_file(&format!("incoming/{ACCOUNT}/catalog/all.csv"), &csv(&rows))
+        .await;
+    let id = h.last_import_id();
+    h.uploader.stripe.finish(&id, "succeeded", 40, None);
+
+    // Stripe's event arrives in an invocation with less time left than finishing needs.
+    let first_pass_at = h.clock.now_millis();
+    let short = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    crate::budget::within(short, h.uploader.on_import_event(ACCOUNT, &id))
+        .await
+        .expect("running out of time is not an error");
+    let record = h
+        .uploader
+        .catalog
+        .imports(ACCOUNT, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let written = record.sku_rows_applied.expect("how far it got is saved");
+    assert!((1..40).contains(&written), "{written}");
+    assert_eq!(record.status, ImportStatus::Processing, "not finished yet");
+    assert_eq!(
+        h.uploader.catalog.sku_records(ACCOUNT).len(),
+        written as usize
+    );
+    let slot = h.slot().await;
+    assert_eq!(slot.in_flight.as_deref(), Some(record.import_key.as_str()));
+    assert!(
+        slot.poll_after.is_some_and(|at| at <= h.clock.now_millis()),
+        "due at once"
+    );
+    assert!(slot.lease.is_none(), "given back for the next invocation");
+    assert_eq!(h.metrics.sum("SkuWritesContinued", &[]), 1.0);
+
+    // The next tick goes on from there, with time enough, and writes each row once.
+    h.clock.advance_millis(MINUTE);
+    h.uploader.on_schedule().await.unwrap();
+    let record = h
+        .uploader
+        .catalog
+        .imports(ACCOUNT, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(record.status, ImportStatus::Succeeded);
+    let skus = h.uploader.catalog.sku_records(ACCOUNT);
+    assert_eq!(skus.len(), 40);
+    let from_first_pass = skus
+        .values()
+        .filter(|r| r.updated_at == first_pass_at)
+        .count();
+    assert_eq!(from_first_pass as u64, written, "not written again");
+    assert!(h.slot().await.in_flight.is_none());
+}
+
+#[tokio::test]
 async fn a_failed_import_changes_no_sku_and_says_why() {
     let h = harness(vec![merchant(ApiGeneration::V1, ValidationMode::Lenient)]);
     h.drop_file(
