@@ -12,6 +12,7 @@ mod events;
 mod imports;
 mod merchants;
 mod orders;
+mod progress;
 mod simulate;
 
 /// Where the settings come from, shown under `acb --help`.
