@@ -11,10 +11,11 @@ use serde::Serialize;
 use shared::bucket::{BucketError, ObjectStore, ObjectWriter, PART_SIZE, S3Objects};
 use shared::imports::ImportRecord;
 use shared::merchants::is_account_id;
-use shared::store::ImportLog;
 use shared::store::dynamo::{self, DynamoCatalog};
+use shared::store::{ImportLog, ImportPages};
 
 use crate::common::{CATALOG_TABLE, print_json};
+use crate::paging::{Listing, PageArgs, page_size, resume_command};
 use crate::progress::{ClearOnDrop, Progress};
 
 #[derive(Args)]
@@ -33,13 +34,15 @@ pub struct ImportsArgs {
 #[derive(Subcommand)]
 pub enum ImportsCommand {
     /// ACCOUNT's imports, newest first: key, feed, API, status, our row counts and Stripe's,
-    /// source files.
+    /// source files; a page at a time (--cursor, --all).
     List {
         /// The merchant's connected account, acct_…
         account: String,
-        /// Show at most this many imports.
-        #[arg(long, default_value_t = 20)]
+        /// Imports per page (1 to 1000).
+        #[arg(long, default_value_t = LIST_LIMIT, value_parser = page_size)]
         limit: usize,
+        #[command(flatten)]
+        pages: PageArgs,
     },
     /// One import, every field, as JSON (with or without --json).
     Show {
@@ -49,6 +52,8 @@ pub enum ImportsCommand {
         import_key: String,
     },
 }
+
+const LIST_LIMIT: usize = 20;
 
 fn line(record: &ImportRecord) -> String {
     let status = serde_json::to_value(record.status)
@@ -101,18 +106,32 @@ pub async fn run(command: ImportsCommand, args: ImportsArgs) -> Result<(), Strin
         table.name.clone(),
     );
     match command {
-        ImportsCommand::List { account, limit } => {
-            let all = catalog
-                .imports(&account, limit)
-                .await
-                .map_err(|e| table.error(e))?;
-            if args.json {
-                return print_json(&all);
-            }
-            if all.is_empty() {
-                println!("no imports for {account}");
-            }
-            all.iter().for_each(|r| println!("{}", line(r)));
+        ImportsCommand::List {
+            account,
+            limit,
+            pages,
+        } => {
+            let listing = Listing {
+                json: args.json,
+                size: limit,
+                pages,
+                line,
+                empty: format!("no imports for {account}"),
+                command: resume_command(
+                    &["catalog", "imports", "list", &account],
+                    limit,
+                    LIST_LIMIT,
+                ),
+            };
+            let (catalog, table, account) = (&catalog, &table, &account);
+            listing
+                .print(|request| async move {
+                    catalog
+                        .import_page(account, &request)
+                        .await
+                        .map_err(|e| table.error(e))
+                })
+                .await?;
         }
         ImportsCommand::Show {
             account,

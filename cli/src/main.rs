@@ -12,6 +12,7 @@ mod events;
 mod imports;
 mod merchants;
 mod orders;
+mod paging;
 mod progress;
 mod simulate;
 
