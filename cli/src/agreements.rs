@@ -4,12 +4,13 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use shared::agreements::Agreement;
 use shared::merchants::is_account_id;
-use shared::store::AgreementStore;
 use shared::store::dynamo::{self, DynamoAgreements};
+use shared::store::{AgreementPages, AgreementStore};
 use shared::stripe::agreements::{AgreementsApi, StripeAgreements};
 use shared::stripe::{StripeClient, http_client};
 
 use crate::common::{AGREEMENTS_TABLE, print_json, stripe_settings};
+use crate::paging::{Listing, PageArgs, page_size, resume_command};
 
 #[derive(Args)]
 pub struct AgreementArgs {
@@ -26,10 +27,16 @@ pub struct AgreementArgs {
 
 #[derive(Subcommand)]
 pub enum AgreementsCommand {
-    /// The agreements stored for ACCOUNT: id, status, agent, who initiated and terminated.
+    /// The agreements stored for ACCOUNT, by id: id, status, agent, who initiated and
+    /// terminated; a page at a time (--cursor, --all).
     List {
         /// The merchant's connected account, acct_…
         account: String,
+        /// Agreements per page (1 to 1000).
+        #[arg(long, default_value_t = LIST_LIMIT, value_parser = page_size)]
+        limit: usize,
+        #[command(flatten)]
+        pages: PageArgs,
     },
     /// One agreement, re-fetched from Stripe and compared with the stored state.
     ///
@@ -43,6 +50,8 @@ pub enum AgreementsCommand {
         id: String,
     },
 }
+
+const LIST_LIMIT: usize = 50;
 
 fn line(a: &Agreement) -> String {
     format!(
@@ -61,7 +70,9 @@ fn line(a: &Agreement) -> String {
 
 pub async fn run(command: AgreementsCommand, args: AgreementArgs) -> Result<(), String> {
     let account = match &command {
-        AgreementsCommand::List { account } | AgreementsCommand::Show { account, .. } => account,
+        AgreementsCommand::List { account, .. } | AgreementsCommand::Show { account, .. } => {
+            account
+        }
     };
     if !is_account_id(account) {
         return Err(format!(
@@ -74,18 +85,28 @@ pub async fn run(command: AgreementsCommand, args: AgreementArgs) -> Result<(), 
         table.name.clone(),
     );
     match command {
-        AgreementsCommand::List { account } => {
-            let all = store
-                .agreements(&account)
-                .await
-                .map_err(|e| table.error(e))?;
-            if args.json {
-                return print_json(&all);
-            }
-            if all.is_empty() {
-                println!("no agreements stored for {account}");
-            }
-            all.iter().for_each(|a| println!("{}", line(a)));
+        AgreementsCommand::List {
+            account,
+            limit,
+            pages,
+        } => {
+            let listing = Listing {
+                json: args.json,
+                size: limit,
+                pages,
+                line,
+                empty: format!("no agreements stored for {account}"),
+                command: resume_command(&["agreements", "list", &account], limit, LIST_LIMIT),
+            };
+            let (store, table, account) = (&store, &table, &account);
+            listing
+                .print(|request| async move {
+                    store
+                        .agreement_page(account, &request)
+                        .await
+                        .map_err(|e| table.error(e))
+                })
+                .await?;
         }
         AgreementsCommand::Show { account, id } => {
             let (env, settings, key) = stripe_settings()?;

@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::progress::{ClearOnDrop, CountingReader, Progress};
 use clap::{Subcommand, ValueEnum};
 use shared::catalog::{
     ErrorCsvWriter, Fatal, FeedKind, Limits, Summary, ValidationReport, validate_reader,
@@ -39,6 +40,10 @@ pub enum CatalogCommand {
         /// column, like Stripe's error file.
         #[arg(long, value_name = "PATH")]
         errors_csv: Option<PathBuf>,
+        /// No progress bar (one is drawn on stderr only when it is a terminal, and never
+        /// with --json).
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Upload a feed file where a merchant's own drop lands, which starts an import.
     ///
@@ -65,6 +70,10 @@ pub enum CatalogCommand {
         /// the bucket is versioned) and reports_prefix.
         #[arg(long)]
         json: bool,
+        /// No progress bar (one is drawn on stderr only when it is a terminal, and never
+        /// with --json).
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Catalog imports as the uploader recorded them (list, show).
     Imports {
@@ -105,7 +114,18 @@ pub async fn run(command: CatalogCommand) -> ExitCode {
             bucket,
             s3_endpoint,
             json,
-        } => match upload(&file, &account, feed, bucket, s3_endpoint, json).await {
+            no_progress,
+        } => match upload(
+            &file,
+            &account,
+            feed,
+            bucket,
+            s3_endpoint,
+            json,
+            no_progress,
+        )
+        .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 crate::common::print_error(&message);
@@ -128,6 +148,7 @@ pub async fn run(command: CatalogCommand) -> ExitCode {
             json,
             api,
             errors_csv,
+            no_progress,
         } => {
             let format = if json { Format::Json } else { format };
             let feed = feed
@@ -137,7 +158,11 @@ pub async fn run(command: CatalogCommand) -> ExitCode {
                 Api::V1 => Limits::v1(),
                 Api::V2 => Limits::v2(),
             };
-            validate(&file, feed, limits, format, errors_csv.as_deref())
+            let progress = Progress {
+                json: matches!(format, Format::Json),
+                no_progress,
+            };
+            validate(&file, feed, limits, format, errors_csv.as_deref(), progress)
         }
     }
 }
@@ -149,6 +174,7 @@ async fn upload(
     bucket: Option<String>,
     s3_endpoint: Option<String>,
     json: bool,
+    no_progress: bool,
 ) -> Result<(), String> {
     let bucket = bucket
         .map(|b| b.trim().to_string())
@@ -163,8 +189,16 @@ async fn upload(
     let s3_endpoint = s3_endpoint
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty());
-    let uploaded =
-        crate::imports::upload(file, account, feed, &bucket, s3_endpoint.as_deref()).await?;
+    let progress = Progress { json, no_progress };
+    let uploaded = crate::imports::upload(
+        file,
+        account,
+        feed,
+        &bucket,
+        s3_endpoint.as_deref(),
+        progress,
+    )
+    .await?;
     if json {
         return crate::common::print_json(&uploaded);
     }
@@ -192,9 +226,10 @@ fn validate(
     limits: Limits,
     format: Format,
     errors_csv: Option<&Path>,
+    progress: Progress,
 ) -> ExitCode {
     let mut report = ValidationReport::new();
-    let outcome = check(file, feed, limits, errors_csv, &mut report);
+    let outcome = check(file, feed, limits, errors_csv, &mut report, progress);
     report.set_outcome(&outcome);
     let printed = match format {
         Format::Json => print_json(file, feed, &report),
@@ -222,8 +257,15 @@ fn check(
     limits: Limits,
     errors_csv: Option<&Path>,
     report: &mut ValidationReport,
+    progress: Progress,
 ) -> Result<Summary, Fatal> {
     let input = File::open(file).map_err(|e| Fatal::Io(format!("{}: {e}", file.display())))?;
+    // Without a size (a FIFO, /dev/stdin) the bar still shows bytes and rate.
+    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress.bar(size, "validating");
+    let input = CountingReader::new(input, bar.clone());
+    // Cleared before the report is printed, whatever the outcome.
+    let _clear = ClearOnDrop(bar);
     let Some(path) = errors_csv else {
         return validate_reader(feed, limits, input, report);
     };

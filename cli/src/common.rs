@@ -131,6 +131,10 @@ impl Table {
             StoreError::Permanent(m) if m.to_ascii_lowercase().contains("region") => {
                 format!("{text}: no AWS region; set AWS_REGION (or a profile's region)")
             }
+            StoreError::BadCursor(_) => format!(
+                "{text}; pass the cursor that this same listing printed (its `more:` line, or \
+                 next_cursor in JSON), or leave out --cursor to start from the first page"
+            ),
             StoreError::Transient(m)
                 if m.contains("dispatch failure") || m.contains("timed out") =>
             {

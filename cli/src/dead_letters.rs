@@ -5,10 +5,11 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use shared::dead_letters::{DeadLetter, PLATFORM};
 use shared::merchants::is_account_id;
-use shared::store::DeadLetterStore;
 use shared::store::dynamo::{self, DynamoDeadLetters};
+use shared::store::{DeadLetterPages, DeadLetterStore};
 
 use crate::common::{DEAD_LETTERS_TABLE, print_json};
+use crate::paging::{Listing, PageArgs, page_size, resume_command};
 
 #[derive(Args)]
 pub struct DeadLetterArgs {
@@ -25,13 +26,19 @@ pub struct DeadLetterArgs {
 
 #[derive(Subcommand)]
 pub enum DeadLettersCommand {
-    /// The events kept, newest first: when, which event, which account, and why.
+    /// The events kept: when, which event, which account, and why; a page at a time
+    /// (--cursor, --all).
+    ///
+    /// In the table's order, by account and then event id, not by time (the table has no
+    /// index on it): each line starts with when the event arrived, to sort by.
     List {
         /// Only this connected account's (acct_…), or `platform` for events naming none.
         account: Option<String>,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
+        /// Events per page (1 to 1000).
+        #[arg(long, default_value_t = LIST_LIMIT, value_parser = page_size)]
         limit: usize,
+        #[command(flatten)]
+        pages: PageArgs,
     },
     /// One kept event with its payload as Stripe sent it.
     Show {
@@ -41,6 +48,8 @@ pub enum DeadLettersCommand {
         event_id: String,
     },
 }
+
+const LIST_LIMIT: usize = 50;
 
 fn line(letter: &DeadLetter) -> String {
     format!(
@@ -71,21 +80,33 @@ pub async fn run(command: DeadLettersCommand, args: DeadLetterArgs) -> Result<()
         table.name.clone(),
     );
     match command {
-        DeadLettersCommand::List { account, limit } => {
+        DeadLettersCommand::List {
+            account,
+            limit,
+            pages,
+        } => {
             if let Some(account) = &account {
                 check(account)?;
             }
-            let letters = store
-                .dead_letters(account.as_deref(), limit)
-                .await
-                .map_err(|e| table.error(e))?;
-            if args.json {
-                return print_json(&letters);
-            }
-            if letters.is_empty() {
-                println!("no events kept for an operator");
-            }
-            letters.iter().for_each(|l| println!("{}", line(l)));
+            let mut words = vec!["dead-letters", "list"];
+            words.extend(account.as_deref());
+            let listing = Listing {
+                json: args.json,
+                size: limit,
+                pages,
+                line,
+                empty: "no events kept for an operator".to_string(),
+                command: resume_command(&words, limit, LIST_LIMIT),
+            };
+            let (store, table, account) = (&store, &table, account.as_deref());
+            listing
+                .print(|request| async move {
+                    store
+                        .dead_letter_page(account, &request)
+                        .await
+                        .map_err(|e| table.error(e))
+                })
+                .await?;
         }
         DeadLettersCommand::Show { account, event_id } => {
             check(&account)?;

@@ -1,14 +1,22 @@
 //! `acb catalog imports list|show`: catalog imports as the uploader recorded them.
 
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use clap::{Args, Subcommand};
+use indicatif::ProgressBar;
 use serde::Serialize;
+use shared::bucket::{BucketError, ObjectStore, ObjectWriter, PART_SIZE, S3Objects};
 use shared::imports::ImportRecord;
 use shared::merchants::is_account_id;
-use shared::store::ImportLog;
 use shared::store::dynamo::{self, DynamoCatalog};
+use shared::store::{ImportLog, ImportPages};
 
 use crate::common::{CATALOG_TABLE, print_json};
+use crate::paging::{Listing, PageArgs, page_size, resume_command};
+use crate::progress::{ClearOnDrop, Progress};
 
 #[derive(Args)]
 pub struct ImportsArgs {
@@ -26,13 +34,15 @@ pub struct ImportsArgs {
 #[derive(Subcommand)]
 pub enum ImportsCommand {
     /// ACCOUNT's imports, newest first: key, feed, API, status, our row counts and Stripe's,
-    /// source files.
+    /// source files; a page at a time (--cursor, --all).
     List {
         /// The merchant's connected account, acct_…
         account: String,
-        /// Show at most this many imports.
-        #[arg(long, default_value_t = 20)]
+        /// Imports per page (1 to 1000).
+        #[arg(long, default_value_t = LIST_LIMIT, value_parser = page_size)]
         limit: usize,
+        #[command(flatten)]
+        pages: PageArgs,
     },
     /// One import, every field, as JSON (with or without --json).
     Show {
@@ -42,6 +52,8 @@ pub enum ImportsCommand {
         import_key: String,
     },
 }
+
+const LIST_LIMIT: usize = 20;
 
 fn line(record: &ImportRecord) -> String {
     let status = serde_json::to_value(record.status)
@@ -94,18 +106,32 @@ pub async fn run(command: ImportsCommand, args: ImportsArgs) -> Result<(), Strin
         table.name.clone(),
     );
     match command {
-        ImportsCommand::List { account, limit } => {
-            let all = catalog
-                .imports(&account, limit)
-                .await
-                .map_err(|e| table.error(e))?;
-            if args.json {
-                return print_json(&all);
-            }
-            if all.is_empty() {
-                println!("no imports for {account}");
-            }
-            all.iter().for_each(|r| println!("{}", line(r)));
+        ImportsCommand::List {
+            account,
+            limit,
+            pages,
+        } => {
+            let listing = Listing {
+                json: args.json,
+                size: limit,
+                pages,
+                line,
+                empty: format!("no imports for {account}"),
+                command: resume_command(
+                    &["catalog", "imports", "list", &account],
+                    limit,
+                    LIST_LIMIT,
+                ),
+            };
+            let (catalog, table, account) = (&catalog, &table, &account);
+            listing
+                .print(|request| async move {
+                    catalog
+                        .import_page(account, &request)
+                        .await
+                        .map_err(|e| table.error(e))
+                })
+                .await?;
         }
         ImportsCommand::Show {
             account,
@@ -141,11 +167,12 @@ pub struct Uploaded {
 
 /// Puts a local file where a merchant's drop would land.
 pub async fn upload(
-    file: &std::path::Path,
+    file: &Path,
     account: &str,
     feed: Option<shared::catalog::FeedKind>,
     bucket: &str,
     s3_endpoint: Option<&str>,
+    progress: Progress,
 ) -> Result<Uploaded, String> {
     check_account(account)?;
     let name = file
@@ -166,49 +193,118 @@ pub async fn upload(
         return Err(format!("{} is not a file", file.display()));
     }
     let client = shared::bucket::S3Objects::client(s3_endpoint).await;
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
-        .await
-        .map_err(|e| format!("reading {}: {e}", file.display()))?;
-    let put = client
-        .put_object()
-        .bucket(bucket)
-        .key(&key)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            // A service error's code and message say it all; other errors need their causes.
-            let detail = match e.as_service_error() {
-                Some(service) => format!(
-                    "{}: {}",
-                    service.code().unwrap_or("error"),
-                    service.message().unwrap_or("(no message)")
-                ),
-                None => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            };
-            let place = s3_endpoint.map_or("S3 in AWS".to_string(), |e| format!("S3 at {e}"));
-            let hint = if detail.contains("NoSuchBucket") {
-                format!(
-                    "; there is no bucket {bucket:?} in {place}: pass --bucket or set CATALOG_BUCKET (the stack output CatalogBucketName)"
-                )
-            } else if detail.contains("dispatch failure") || detail.contains("timed out") {
-                match s3_endpoint {
-                    Some(_) => format!(
-                        "; could not reach {place}: is it running? (`local/scripts/services.sh start`)"
-                    ),
-                    None => format!(
-                        "; could not reach {place}: check your AWS credentials and AWS_REGION, or set S3_ENDPOINT for the local S3 emulator"
-                    ),
-                }
-            } else {
-                String::new()
-            };
-            format!("uploading to s3://{bucket}/{key}: {detail}{hint}")
-        })?;
+    let size = metadata.len();
+    let bar = progress.bar(size, "uploading");
+    let _clear = ClearOnDrop(bar.clone());
+    let failed = |detail: String| upload_error(&detail, bucket, &key, s3_endpoint);
+    // Small files in one PUT; larger ones in parts, as `aws s3 cp` does: a part that fails
+    // is retried alone, and no request has to carry gigabytes within one timeout.
+    let version_id = if size <= PART_SIZE as u64 {
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
+            .await
+            .map_err(|e| format!("reading {}: {e}", file.display()))?;
+        let put = client
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| failed(sdk_error_detail(e)))?;
+        bar.set_position(size);
+        put.version_id().map(str::to_string)
+    } else {
+        upload_in_parts(S3Objects::new(client), file, bucket, &key, &bar)
+            .await
+            .map_err(|e| match e {
+                PartsFailed::Reading(e) => format!("reading {}: {e}", file.display()),
+                PartsFailed::Sending(e) => failed(e.to_string()),
+            })?
+    };
     Ok(Uploaded {
         bucket: bucket.to_string(),
         reports_prefix: incoming.report_key(""),
         key,
-        version_id: put.version_id().map(str::to_string),
+        version_id,
     })
+}
+
+enum PartsFailed {
+    Reading(std::io::Error),
+    Sending(BucketError),
+}
+
+/// Streams `file` into a multipart upload, one part (8 MiB) in memory at a time, moving
+/// `bar` as S3 acknowledges each part. On failure the upload is aborted, so no parts are
+/// left to pay for (an interrupted `acb` leaves them to the bucket's lifecycle rule).
+async fn upload_in_parts(
+    objects: S3Objects,
+    file: &Path,
+    bucket: &str,
+    key: &str,
+    bar: &ProgressBar,
+) -> Result<Option<String>, PartsFailed> {
+    let mut input = File::open(file).map_err(PartsFailed::Reading)?;
+    let mut writer = objects
+        .writer(bucket, key, "application/octet-stream")
+        .await
+        .map_err(PartsFailed::Sending)?;
+    let mut chunk = vec![0u8; 1024 * 1024];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                writer.abort().await;
+                return Err(PartsFailed::Reading(e));
+            }
+        };
+        if let Err(e) = writer.write(&chunk[..n]).await {
+            writer.abort().await;
+            return Err(PartsFailed::Sending(e));
+        }
+        bar.set_position(writer.bytes_sent());
+    }
+    let completed = writer.complete().await.map_err(PartsFailed::Sending)?;
+    bar.set_position(completed.size);
+    Ok(completed.version_id)
+}
+
+/// A service error's code and message say it all; other errors need their causes.
+fn sdk_error_detail<E, R>(e: aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match e.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("(no message)")
+        ),
+        None => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    }
+}
+
+/// What went wrong uploading, and what to check.
+fn upload_error(detail: &str, bucket: &str, key: &str, s3_endpoint: Option<&str>) -> String {
+    let place = s3_endpoint.map_or("S3 in AWS".to_string(), |e| format!("S3 at {e}"));
+    let hint = if detail.contains("NoSuchBucket") {
+        format!(
+            "; there is no bucket {bucket:?} in {place}: pass --bucket or set CATALOG_BUCKET (the stack output CatalogBucketName)"
+        )
+    } else if detail.contains("dispatch failure") || detail.contains("timed out") {
+        match s3_endpoint {
+            Some(_) => format!(
+                "; could not reach {place}: is it running? (`local/scripts/services.sh start`)"
+            ),
+            None => format!(
+                "; could not reach {place}: check your AWS credentials and AWS_REGION, or set S3_ENDPOINT for the local S3 emulator"
+            ),
+        }
+    } else {
+        String::new()
+    };
+    format!("uploading to s3://{bucket}/{key}: {detail}{hint}")
 }

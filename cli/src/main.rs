@@ -12,6 +12,8 @@ mod events;
 mod imports;
 mod merchants;
 mod orders;
+mod paging;
+mod progress;
 mod simulate;
 
 /// Where the settings come from, shown under `acb --help`.
@@ -31,7 +33,9 @@ Settings (flags win over environment variables):
             purchase), and puts acb on your PATH.
 
 Output: human-readable text; --json prints JSON instead. Money is in the currency's units
-(12.50 USD); amounts you pass (--amount, --unit-amount) are integer minor units (1250).";
+(12.50 USD); amounts you pass (--amount, --unit-amount) are integer minor units (1250).
+Lists come a page at a time (--limit): a page ends with the command for the next one
+(--cursor; next_cursor in JSON), and --all prints every page.";
 
 #[derive(Parser)]
 #[command(

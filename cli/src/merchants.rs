@@ -6,9 +6,10 @@ use shared::merchants::{
     AgreementRequirement, ApiGeneration, Merchant, ValidationMode, is_account_id,
 };
 use shared::store::dynamo::{self, DynamoMerchants};
-use shared::store::{MerchantAdmin, MerchantDirectory};
+use shared::store::{MerchantAdmin, MerchantDirectory, MerchantPages};
 
 use crate::common::{MERCHANTS_TABLE, Table, print_json};
+use crate::paging::{Listing, PageArgs, page_size, resume_command};
 
 #[derive(Args)]
 pub struct TableArgs {
@@ -71,13 +72,17 @@ pub enum MerchantsCommand {
         /// The merchant's connected account, acct_…
         account: String,
     },
-    /// List merchants, one a line.
+    /// List merchants, one a line, a page at a time (--cursor, --all).
     List {
-        /// Show at most this many merchants.
-        #[arg(long, default_value_t = 100)]
+        /// Merchants per page (1 to 1000).
+        #[arg(long, default_value_t = LIST_LIMIT, value_parser = page_size)]
         limit: usize,
+        #[command(flatten)]
+        pages: PageArgs,
     },
 }
+
+const LIST_LIMIT: usize = 100;
 
 async fn store(args: &TableArgs) -> Result<(DynamoMerchants, Table), String> {
     let table = MERCHANTS_TABLE.resolve(args.table.clone(), args.dynamodb_endpoint.clone())?;
@@ -276,20 +281,24 @@ pub async fn run(command: MerchantsCommand, args: TableArgs) -> Result<(), Strin
             println!("{}", line(&merchant));
             println!("{}", checkout_summary(&merchant));
         }
-        MerchantsCommand::List { limit } => {
-            let all = merchants
-                .list_merchants(limit)
-                .await
-                .map_err(|e| table.error(e))?;
-            if args.json {
-                return print_json(&all);
-            }
-            if all.is_empty() {
-                println!("no merchants in the table {}", table.name);
-            }
-            for merchant in &all {
-                println!("{}", line(merchant));
-            }
+        MerchantsCommand::List { limit, pages } => {
+            let listing = Listing {
+                json: args.json,
+                size: limit,
+                pages,
+                line,
+                empty: format!("no merchants in the table {}", table.name),
+                command: resume_command(&["merchants", "list"], limit, LIST_LIMIT),
+            };
+            let (merchants, table) = (&merchants, &table);
+            listing
+                .print(|request| async move {
+                    merchants
+                        .merchant_page(&request)
+                        .await
+                        .map_err(|e| table.error(e))
+                })
+                .await?;
         }
     }
     Ok(())

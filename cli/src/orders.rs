@@ -5,11 +5,12 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use shared::merchants::is_account_id;
 use shared::orders::Order;
-use shared::store::OrderStore;
 use shared::store::dynamo::{self, DynamoOrders};
+use shared::store::{OrderPages, OrderStore};
 use shared::stripe::{RequestOptions, StripeClient, http_client, idempotency_key_for};
 
 use crate::common::{ORDERS_TABLE, print_json, stripe_settings};
+use crate::paging::{Listing, PageArgs, page_size, resume_command};
 use shared::money::{money, money_or_dash};
 
 #[derive(Args)]
@@ -27,13 +28,16 @@ pub struct OrdersArgs {
 
 #[derive(Subcommand)]
 pub enum OrdersCommand {
-    /// The orders of ACCOUNT, one a line: session, total, payment, refund, disputes, lines.
+    /// The orders of ACCOUNT, one a line by session id: session, total, payment, refund,
+    /// disputes, lines; a page at a time (--cursor, --all).
     List {
         /// The merchant's connected account, acct_…
         account: String,
-        /// Show at most this many orders.
-        #[arg(long, default_value_t = 50)]
+        /// Orders per page (1 to 1000).
+        #[arg(long, default_value_t = LIST_LIMIT, value_parser = page_size)]
         limit: usize,
+        #[command(flatten)]
+        pages: PageArgs,
     },
     /// One order, every field, as JSON (with or without --json).
     Show {
@@ -70,6 +74,8 @@ pub enum OrdersCommand {
         amount: Option<i64>,
     },
 }
+
+const LIST_LIMIT: usize = 50;
 
 fn line(order: &Order) -> String {
     let currency = order.currency.as_deref();
@@ -153,18 +159,24 @@ pub async fn run(command: OrdersCommand, args: OrdersArgs) -> Result<(), String>
         }
     };
     match command {
-        OrdersCommand::List { limit, .. } => {
-            let all = orders
-                .list(&account, limit)
-                .await
-                .map_err(|e| table.error(e))?;
-            if args.json {
-                return print_json(&all);
-            }
-            if all.is_empty() {
-                println!("no orders for {account}");
-            }
-            all.iter().for_each(|o| println!("{}", line(o)));
+        OrdersCommand::List { limit, pages, .. } => {
+            let listing = Listing {
+                json: args.json,
+                size: limit,
+                pages,
+                line,
+                empty: format!("no orders for {account}"),
+                command: resume_command(&["orders", "list", &account], limit, LIST_LIMIT),
+            };
+            let (orders, table, account) = (&orders, &table, &account);
+            listing
+                .print(|request| async move {
+                    orders
+                        .order_page(account, &request)
+                        .await
+                        .map_err(|e| table.error(e))
+                })
+                .await?;
         }
         OrdersCommand::Show {
             checkout_session, ..

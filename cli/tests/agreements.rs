@@ -85,7 +85,8 @@ async fn show_compares_the_stored_state_with_stripes() {
     let (ok, out, _) = acb(&env, &["agreements", "list", "acct_1CliShop", "--json"]);
     assert!(ok);
     let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(listed[0]["agreement_id"], id.as_str(), "{listed}");
+    assert_eq!(listed["data"][0]["agreement_id"], id.as_str(), "{listed}");
+    assert_eq!(listed["next_cursor"], serde_json::Value::Null, "{listed}");
     // Without the key, show says which variable to set, before reading anything.
     let (ok, _, err) = acb(&env[..1], &["agreements", "show", "acct_1CliShop", &id]);
     assert!(!ok && err.contains("STRIPE_SECRET_KEY is not set"), "{err}");

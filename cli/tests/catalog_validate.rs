@@ -200,3 +200,37 @@ fn json_is_a_shorthand_for_format_json_and_keeps_the_exit_status() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
+
+/// Tests run with stderr on a pipe, as scripts and CI do: no bar may appear there, and
+/// --no-progress changes nothing.
+#[test]
+fn without_a_terminal_the_output_is_the_same_as_before_progress_bars() {
+    let dir = scratch("no-tty");
+    let path = dir.join("big.csv");
+    let mut body = String::from("id,title,description,link,image_link,availability,price\n");
+    // Several of the validator's 64 KiB reads.
+    for i in 0..20_000 {
+        body.push_str(&format!(
+            "SKU-{i},Mug {i},A mug,https://example.com/{i},https://example.com/{i}.jpg,in_stock,12.00 USD\n"
+        ));
+    }
+    std::fs::write(&path, &body).unwrap();
+    let path = path.to_string_lossy();
+    for format in [&["--format", "text"][..], &["--json"]] {
+        let mut args = vec!["catalog", "validate", path.as_ref()];
+        args.extend_from_slice(format);
+        let plain = acb(&args);
+        args.push("--no-progress");
+        let quiet = acb(&args);
+        assert!(
+            plain.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&plain.stderr)
+        );
+        assert!(quiet.stderr.is_empty());
+        assert_eq!(plain.stdout, quiet.stdout);
+        assert_eq!(plain.status.code(), quiet.status.code());
+        assert!(!plain.stdout.is_empty());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -49,21 +49,28 @@ async fn operators_see_what_was_kept_and_why() {
 
     let (ok, out, err) = acb(&env, &["dead-letters", "list"]);
     assert!(ok, "{err}");
+    // In the table's order: each line says when the event arrived.
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        lines[0].contains("evt_live") && lines[0].contains("serves test mode"),
-        "newest first: {out}"
+        lines
+            .iter()
+            .any(|l| l.starts_with("2000  evt_live") && l.contains("serves test mode")),
+        "{out}"
     );
     assert!(
-        lines[1].contains("platform") && lines[1].contains("not a thin event"),
+        lines
+            .iter()
+            .any(|l| l.contains("platform") && l.contains("not a thin event")),
         "{out}"
     );
 
     let (ok, out, _) = acb(&env, &["dead-letters", "list", "acct_1CliShop", "--json"]);
     assert!(ok);
     let listed: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed["data"][0]["event_id"], "evt_live");
+    assert_eq!(listed["next_cursor"], Value::Null);
 
     let (ok, out, err) = acb(&env, &["dead-letters", "show", "acct_1CliShop", "evt_live"]);
     assert!(ok, "{err}");

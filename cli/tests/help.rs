@@ -108,7 +108,7 @@ fn merchants_help_documents_every_argument() {
     }
     assert_eq!(
         doc(&help(&["merchants", "list"]), "--limit <LIMIT>"),
-        "Show at most this many merchants [default: 100]"
+        "Merchants per page (1 to 1000) [default: 100]"
     );
     for command in ["get", "pause", "resume"] {
         let text = help(&["merchants", command]);
@@ -150,7 +150,7 @@ fn orders_help_explains_amounts_and_sessions() {
     let list = help(&["orders", "list"]);
     assert_eq!(
         doc(&list, "--limit <LIMIT>"),
-        "Show at most this many orders [default: 50]"
+        "Orders per page (1 to 1000) [default: 50]"
     );
     assert_eq!(
         doc(&list, "<ACCOUNT>"),
@@ -185,9 +185,16 @@ fn catalog_help_documents_json_and_the_bucket() {
     let list = help(&["catalog", "imports", "list"]);
     assert_eq!(
         doc(&list, "--limit <LIMIT>"),
-        "Show at most this many imports [default: 20]"
+        "Imports per page (1 to 1000) [default: 20]"
     );
     assert_mentions(&list, &["CATALOG_TABLE", "--json"]);
+    for command in ["validate", "upload"] {
+        let text = help(&["catalog", command]);
+        assert!(
+            doc(&text, "--no-progress").contains("only when it is a terminal"),
+            "{text}"
+        );
+    }
     let show = help(&["catalog", "imports", "show"]);
     assert!(
         doc(&show, "<IMPORT_KEY>").starts_with("The import's key"),
@@ -297,6 +304,28 @@ fn every_command_takes_json() {
         assert!(
             doc(&text, "--json").len() > 10,
             "acb {command:?} has no documented --json:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn every_list_command_pages() {
+    for words in [
+        &["orders", "list"][..],
+        &["merchants", "list"],
+        &["catalog", "imports", "list"],
+        &["agreements", "list"],
+        &["dead-letters", "list"],
+    ] {
+        let text = help(words);
+        assert!(
+            doc(&text, "--limit <LIMIT>").contains("per page (1 to 1000)"),
+            "{text}"
+        );
+        assert!(doc(&text, "--cursor <CURSOR>").contains("more:"), "{text}");
+        assert!(
+            doc(&text, "--all").starts_with("Print every page"),
+            "{text}"
         );
     }
 }

@@ -232,3 +232,66 @@ async fn upload_puts_the_file_where_a_merchant_drop_lands() {
     assert!(!output.status.success());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Above one part (8 MiB) the file goes up in parts, streamed from disk; the object is the
+/// file byte for byte, the version is the completed upload's, and without a terminal no
+/// progress bar reaches stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_upload_goes_in_parts() {
+    let s3 = testkit::s3().await;
+    let bucket = testkit::fresh_bucket(&s3).await;
+    let dir = std::env::temp_dir().join(format!("acb-upload-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.csv");
+    let mut body = b"id,availability,inventory_quantity\n".to_vec();
+    let mut i = 0u64;
+    while body.len() < 20 * 1024 * 1024 + 123 {
+        body.extend_from_slice(format!("SKU-{i},in_stock,{}\n", i % 97).as_bytes());
+        i += 1;
+    }
+    std::fs::write(&file, &body).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_acb"))
+        .args([
+            "catalog",
+            "upload",
+            file.to_str().unwrap(),
+            "--account",
+            "acct_1Up",
+            "--feed",
+            "inventory",
+            "--bucket",
+            &bucket,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let uploaded: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let key = "incoming/acct_1Up/inventory/big.csv";
+    assert_eq!(uploaded["key"], key);
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("the object is there");
+    assert_eq!(
+        uploaded["version_id"].as_str(),
+        Some(head.version_id().expect("a versioned bucket"))
+    );
+    assert!(
+        head.e_tag().is_some_and(|etag| etag.contains("-3")),
+        "three parts: {:?}",
+        head.e_tag()
+    );
+    let stored = testkit::read_object(&s3, &bucket, key)
+        .await
+        .expect("uploaded");
+    assert!(stored == body, "the object is the file, byte for byte");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures::Stream;
 
-pub use s3::{MultipartWriter, S3Objects};
+pub use s3::{CompletedObject, MultipartWriter, PART_SIZE, S3Objects};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BucketError {

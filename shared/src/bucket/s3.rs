@@ -136,8 +136,9 @@ impl ObjectStore for S3Objects {
     }
 }
 
-/// S3's minimum part size (except the last).
-const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Every part but the last: above S3's 5 MiB minimum, and small enough that a 5 GB object
+/// (S3's single-PUT limit, above the v2 feed's 4 GB) is 640 parts, well under its 10,000.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Buffers at most one part (8 MiB) before sending it.
 pub struct MultipartWriter {
@@ -160,12 +161,27 @@ impl ObjectWriter for MultipartWriter {
         Ok(())
     }
 
+    async fn finish(self) -> Result<u64, BucketError> {
+        self.complete().await.map(|completed| completed.size)
+    }
+}
+
+/// What a completed multipart upload stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedObject {
+    pub size: u64,
+    /// The object's version, when the bucket is versioned.
+    pub version_id: Option<String>,
+}
+
+impl MultipartWriter {
     /// Sends the last part and completes the object.
-    async fn finish(mut self) -> Result<u64, BucketError> {
+    pub async fn complete(mut self) -> Result<CompletedObject, BucketError> {
         if !self.buffer.is_empty() || self.parts.is_empty() {
             self.flush_part().await?;
         }
-        self.client
+        let output = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
@@ -178,13 +194,19 @@ impl ObjectWriter for MultipartWriter {
             .send()
             .await
             .map_err(s3_error)?;
-        Ok(self.written)
+        Ok(CompletedObject {
+            size: self.written,
+            version_id: output.version_id().map(str::to_string),
+        })
     }
-}
 
-impl MultipartWriter {
     pub fn bytes_written(&self) -> u64 {
         self.written
+    }
+
+    /// What S3 has acknowledged: every byte written but the part still being filled.
+    pub fn bytes_sent(&self) -> u64 {
+        self.written - self.buffer.len() as u64
     }
 
     async fn flush_part(&mut self) -> Result<(), BucketError> {

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod dynamo;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod page;
 
 use std::future::Future;
 
@@ -18,6 +19,8 @@ use crate::merchants::Merchant;
 use crate::orders::{DisputeFact, Order, PaymentFact, ReconcileState, RefundFact};
 use crate::skus::{SkuChange, SkuRecord};
 
+pub use page::{Cursor, Page, PageRequest};
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// Throttling, timeouts, service errors: the operation may succeed later.
@@ -28,6 +31,9 @@ pub enum StoreError {
     Permanent(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A page cursor that this listing did not hand out (or altered, or another account's).
+    #[error("the page cursor is not valid: {0}")]
+    BadCursor(String),
 }
 
 impl StoreError {
@@ -67,6 +73,7 @@ pub trait OrderStore: Send + Sync {
         payment_intent_id: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
+    /// The first `limit` orders of [`OrderPages::order_page`].
     fn list(
         &self,
         account_id: &str,
@@ -93,6 +100,15 @@ pub trait OrderStore: Send + Sync {
         checkout_session_id: &str,
         fact: &DisputeFact,
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+/// An account's orders a page at a time, by checkout session id.
+pub trait OrderPages: Send + Sync {
+    fn order_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Order>, StoreError>> + Send;
 }
 
 /// Per merchant, how far the reconciliation of its orders has come (kept on the Merchants
@@ -162,10 +178,14 @@ pub trait MerchantAdmin: MerchantDirectory {
         &self,
         merchant: &Merchant,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn list_merchants(
+}
+
+/// Every merchant a page at a time, in the table's order.
+pub trait MerchantPages: Send + Sync {
+    fn merchant_page(
         &self,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<Merchant>, StoreError>> + Send;
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Merchant>, StoreError>> + Send;
 }
 
 /// Per account and feed: what is queued, what is in flight, when the last upload went.
@@ -213,12 +233,21 @@ pub trait ImportLog: Send + Sync {
         account_id: &str,
         import_key: &str,
     ) -> impl Future<Output = Result<Option<ImportRecord>, StoreError>> + Send;
-    /// Newest first.
+    /// The newest `limit`: the first of [`ImportPages::import_page`].
     fn imports(
         &self,
         account_id: &str,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<ImportRecord>, StoreError>> + Send;
+}
+
+/// An account's imports a page at a time, newest first.
+pub trait ImportPages: Send + Sync {
+    fn import_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page<ImportRecord>, StoreError>> + Send;
 }
 
 pub trait SkuRecords: Send + Sync {
@@ -374,6 +403,15 @@ pub trait AgreementStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Agreement>, StoreError>> + Send;
 }
 
+/// An account's stored agreements a page at a time, by agreement id.
+pub trait AgreementPages: Send + Sync {
+    fn agreement_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Agreement>, StoreError>> + Send;
+}
+
 /// Without an Agreements table there are no agreements to require.
 impl<T: AgreementStore> AgreementStore for Option<T> {
     async fn put_if_newer(&self, agreement: &Agreement) -> Result<Applied, StoreError> {
@@ -413,6 +451,16 @@ pub trait DeadLetterStore: Send + Sync {
         account_id: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
+}
+
+/// Kept events a page at a time, in the table's order (not by time: the table has no index
+/// on it): one account's by event id, or every account's when `account_id` is None.
+pub trait DeadLetterPages: Send + Sync {
+    fn dead_letter_page(
+        &self,
+        account_id: Option<&str>,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page<DeadLetter>, StoreError>> + Send;
 }
 
 /// Without a dead-letter table nothing can be kept: the event is answered 5xx, so Stripe

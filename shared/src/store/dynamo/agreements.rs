@@ -2,10 +2,12 @@
 
 use aws_sdk_dynamodb::Client;
 
+use super::page::{decode_page, read_page};
 use super::{classify, decode, n, s, written};
 use crate::agreements::Agreement;
 use crate::store::attr::to_item;
-use crate::store::{AgreementStore, Applied, StoreError};
+use crate::store::page::AGREEMENTS;
+use crate::store::{AgreementPages, AgreementStore, Applied, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct DynamoAgreements {
@@ -71,5 +73,35 @@ impl AgreementStore for DynamoAgreements {
             .await
             .map_err(classify)?;
         output.items().iter().map(decode).collect()
+    }
+}
+
+impl AgreementPages for DynamoAgreements {
+    async fn agreement_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> Result<Page<Agreement>, StoreError> {
+        let page = read_page(
+            &AGREEMENTS,
+            request,
+            Some(account_id),
+            |start, limit| async move {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("account_id = :a")
+                    .expression_attribute_values(":a", s(account_id))
+                    .set_exclusive_start_key(start)
+                    .limit(limit)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+            },
+        )
+        .await?;
+        decode_page(page)
     }
 }

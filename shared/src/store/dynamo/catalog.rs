@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
+use super::page::{decode_page, read_page};
 use super::{classify, decode, n, s, written};
 use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::store::attr::to_item;
-use crate::store::{FeedSlots, ImportLog, StoreError};
+use crate::store::page::IMPORTS;
+use crate::store::{FeedSlots, ImportLog, ImportPages, Page, PageRequest, StoreError};
 use futures::StreamExt;
 
 #[derive(Debug, Clone)]
@@ -257,18 +259,41 @@ impl ImportLog for DynamoCatalog {
         account_id: &str,
         limit: usize,
     ) -> Result<Vec<ImportRecord>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("account_id = :a AND begins_with(sk, :p)")
-            .expression_attribute_values(":a", s(account_id))
-            .expression_attribute_values(":p", s("IMPORT#"))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(classify)?;
-        output.items().iter().map(decode).collect()
+        let page = self
+            .import_page(account_id, &PageRequest::first(limit))
+            .await?;
+        Ok(page.items)
+    }
+}
+
+impl ImportPages for DynamoCatalog {
+    async fn import_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> Result<Page<ImportRecord>, StoreError> {
+        let page = read_page(
+            &IMPORTS,
+            request,
+            Some(account_id),
+            |start, limit| async move {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("account_id = :a AND begins_with(sk, :p)")
+                    .expression_attribute_values(":a", s(account_id))
+                    .expression_attribute_values(":p", s(IMPORTS.sort_prefix))
+                    .scan_index_forward(false)
+                    .set_exclusive_start_key(start)
+                    .limit(limit)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+            },
+        )
+        .await?;
+        decode_page(page)
     }
 }

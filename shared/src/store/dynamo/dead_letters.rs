@@ -3,10 +3,12 @@
 
 use aws_sdk_dynamodb::Client;
 
+use super::page::{decode_page, read_page};
 use super::{classify, decode, s, written};
 use crate::dead_letters::DeadLetter;
 use crate::store::attr::to_item;
-use crate::store::{DeadLetterStore, StoreError};
+use crate::store::page::DEAD_LETTERS;
+use crate::store::{DeadLetterPages, DeadLetterStore, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct DynamoDeadLetters {
@@ -85,5 +87,52 @@ impl DeadLetterStore for DynamoDeadLetters {
         letters.sort_by_key(|l| std::cmp::Reverse(l.received_at));
         letters.truncate(limit);
         Ok(letters)
+    }
+}
+
+impl DeadLetterPages for DynamoDeadLetters {
+    async fn dead_letter_page(
+        &self,
+        account_id: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Page<DeadLetter>, StoreError> {
+        let page = read_page(
+            &DEAD_LETTERS,
+            request,
+            account_id,
+            |start, limit| async move {
+                let (items, last_evaluated) = match account_id {
+                    Some(account) => {
+                        let output = self
+                            .client
+                            .query()
+                            .table_name(&self.table)
+                            .key_condition_expression("account_id = :a")
+                            .expression_attribute_values(":a", s(account))
+                            .set_exclusive_start_key(start)
+                            .limit(limit)
+                            .send()
+                            .await
+                            .map_err(classify)?;
+                        (output.items, output.last_evaluated_key)
+                    }
+                    None => {
+                        let output = self
+                            .client
+                            .scan()
+                            .table_name(&self.table)
+                            .set_exclusive_start_key(start)
+                            .limit(limit)
+                            .send()
+                            .await
+                            .map_err(classify)?;
+                        (output.items, output.last_evaluated_key)
+                    }
+                };
+                Ok((items.unwrap_or_default(), last_evaluated))
+            },
+        )
+        .await?;
+        decode_page(page)
     }
 }

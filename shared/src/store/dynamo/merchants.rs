@@ -2,10 +2,14 @@
 
 use aws_sdk_dynamodb::Client;
 
+use super::page::{decode_page, read_page};
 use super::{classify, decode, s};
 use crate::merchants::Merchant;
 use crate::store::attr::to_item;
-use crate::store::{MerchantAdmin, MerchantDirectory, StoreError};
+use crate::store::page::MERCHANTS;
+use crate::store::{
+    MerchantAdmin, MerchantDirectory, MerchantPages, Page, PageRequest, StoreError,
+};
 
 /// The attribute the order reconciler keeps on a merchant's item (`dynamo::reconcile`).
 const KEPT_BY_OTHERS: &str = "reconcile";
@@ -70,28 +74,23 @@ impl MerchantAdmin for DynamoMerchants {
             .map_err(classify)?;
         Ok(())
     }
+}
 
-    async fn list_merchants(&self, limit: usize) -> Result<Vec<Merchant>, StoreError> {
-        let mut merchants = Vec::new();
-        let mut start = None;
-        loop {
+impl MerchantPages for DynamoMerchants {
+    async fn merchant_page(&self, request: &PageRequest) -> Result<Page<Merchant>, StoreError> {
+        let page = read_page(&MERCHANTS, request, None, |start, limit| async move {
             let output = self
                 .client
                 .scan()
                 .table_name(&self.table)
                 .set_exclusive_start_key(start)
+                .limit(limit)
                 .send()
                 .await
                 .map_err(classify)?;
-            for item in output.items() {
-                merchants.push(decode(item)?);
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() || merchants.len() >= limit {
-                break;
-            }
-        }
-        merchants.truncate(limit);
-        Ok(merchants)
+            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        })
+        .await?;
+        decode_page(page)
     }
 }

@@ -8,6 +8,7 @@ mod holds;
 mod idempotency;
 mod merchants;
 mod orders;
+mod page;
 mod reconcile;
 mod skus;
 

@@ -3,11 +3,13 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
+use super::page::{decode_page, read_page};
 use super::{classify, decode, encode_attr, n, s, written};
 use crate::clock::{Clock, SystemClock};
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
 use crate::store::attr::to_item;
-use crate::store::{Applied, OrderStore, StoreError};
+use crate::store::page::ORDERS;
+use crate::store::{Applied, OrderPages, OrderStore, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
@@ -72,6 +74,36 @@ impl DynamoOrders {
                 _ => Err(classify(e)),
             },
         }
+    }
+}
+
+impl OrderPages for DynamoOrders {
+    async fn order_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let page = read_page(
+            &ORDERS,
+            request,
+            Some(account_id),
+            |start, limit| async move {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("account_id = :a")
+                    .expression_attribute_values(":a", s(account_id))
+                    .set_exclusive_start_key(start)
+                    .limit(limit)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+            },
+        )
+        .await?;
+        decode_page(page)
     }
 }
 
@@ -140,17 +172,10 @@ impl OrderStore for DynamoOrders {
     }
 
     async fn list(&self, account_id: &str, limit: usize) -> Result<Vec<Order>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("account_id = :a")
-            .expression_attribute_values(":a", s(account_id))
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(classify)?;
-        output.items().iter().map(decode).collect()
+        let page = self
+            .order_page(account_id, &PageRequest::first(limit))
+            .await?;
+        Ok(page.items)
     }
 
     async fn apply_payment(

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use super::lock;
 use crate::agreements::Agreement;
-use crate::store::{AgreementStore, Applied, StoreError};
+use crate::store::page::{AGREEMENTS, Position, page_of};
+use crate::store::{AgreementPages, AgreementStore, Applied, Page, PageRequest, StoreError};
 
 #[derive(Debug, Default)]
 pub struct MemoryAgreements {
@@ -43,5 +44,32 @@ impl AgreementStore for MemoryAgreements {
             .filter(|a| a.account_id == account_id)
             .cloned()
             .collect())
+    }
+}
+
+impl AgreementPages for MemoryAgreements {
+    async fn agreement_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> Result<Page<Agreement>, StoreError> {
+        let agreements = lock(&self.agreements);
+        let ordered = agreements
+            .iter()
+            .filter(|((account, _), _)| account == account_id)
+            .map(|((account, id), agreement)| {
+                let position = Position {
+                    partition: account.clone(),
+                    sort: Some(id.clone()),
+                };
+                (position, agreement.clone())
+            });
+        page_of(
+            ordered,
+            &AGREEMENTS,
+            request,
+            Some(account_id),
+            |p, after| p > after,
+        )
     }
 }

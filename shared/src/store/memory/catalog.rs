@@ -10,8 +10,10 @@ use super::lock;
 use crate::holds::{Hold, HoldStatus, hold_to_convert};
 use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::skus::{Availability, SkuChange, SkuRecord};
+use crate::store::page::{IMPORTS, Position, page_of};
 use crate::store::{
-    FeedSlots, ImportLog, Placement, SkuRecords, SkuRetirement, SkusRetired, StockHolds, StoreError,
+    FeedSlots, ImportLog, ImportPages, Page, PageRequest, Placement, SkuRecords, SkuRetirement,
+    SkusRetired, StockHolds, StoreError,
 };
 
 #[derive(Debug, Default)]
@@ -137,15 +139,37 @@ impl ImportLog for MemoryCatalog {
         account_id: &str,
         limit: usize,
     ) -> Result<Vec<ImportRecord>, StoreError> {
-        // Import keys start with the zero-padded arrival time: reverse key order is newest first.
-        Ok(lock(&self.tables)
+        let page = self
+            .import_page(account_id, &PageRequest::first(limit))
+            .await?;
+        Ok(page.items)
+    }
+}
+
+impl ImportPages for MemoryCatalog {
+    async fn import_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> Result<Page<ImportRecord>, StoreError> {
+        let tables = lock(&self.tables);
+        // Import keys start with the zero-padded arrival time: reverse key order is newest
+        // first, as the DynamoDB adapter's reverse query over `IMPORT#<key>`.
+        let ordered = tables
             .imports
             .iter()
             .rev()
             .filter(|((account, _), _)| account == account_id)
-            .take(limit.clamp(1, 1000))
-            .map(|(_, record)| record.clone())
-            .collect())
+            .map(|((account, key), record)| {
+                let position = Position {
+                    partition: account.clone(),
+                    sort: Some(format!("{}{key}", IMPORTS.sort_prefix)),
+                };
+                (position, record.clone())
+            });
+        page_of(ordered, &IMPORTS, request, Some(account_id), |p, after| {
+            p < after
+        })
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use super::lock;
 use crate::dead_letters::DeadLetter;
-use crate::store::{DeadLetterStore, StoreError};
+use crate::store::page::{DEAD_LETTERS, Position, page_of};
+use crate::store::{DeadLetterPages, DeadLetterStore, Page, PageRequest, StoreError};
 
 #[derive(Debug, Default)]
 pub struct MemoryDeadLetters {
@@ -33,5 +34,28 @@ impl DeadLetterStore for MemoryDeadLetters {
         letters.sort_by_key(|l| std::cmp::Reverse(l.received_at));
         letters.truncate(limit);
         Ok(letters)
+    }
+}
+
+impl DeadLetterPages for MemoryDeadLetters {
+    async fn dead_letter_page(
+        &self,
+        account_id: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Page<DeadLetter>, StoreError> {
+        let letters = lock(&self.letters);
+        let ordered = letters
+            .iter()
+            .filter(|((account, _), _)| account_id.is_none_or(|a| account == a))
+            .map(|((account, event), letter)| {
+                let position = Position {
+                    partition: account.clone(),
+                    sort: Some(event.clone()),
+                };
+                (position, letter.clone())
+            });
+        page_of(ordered, &DEAD_LETTERS, request, account_id, |p, after| {
+            p > after
+        })
     }
 }

@@ -5,7 +5,10 @@ use std::sync::Mutex;
 
 use super::lock;
 use crate::merchants::Merchant;
-use crate::store::{MerchantAdmin, MerchantDirectory, StoreError};
+use crate::store::page::{MERCHANTS, Position, page_of};
+use crate::store::{
+    MerchantAdmin, MerchantDirectory, MerchantPages, Page, PageRequest, StoreError,
+};
 
 #[derive(Debug, Default)]
 pub struct MemoryMerchants {
@@ -36,12 +39,18 @@ impl MerchantAdmin for MemoryMerchants {
         lock(&self.merchants).insert(merchant.account_id.clone(), merchant.clone());
         Ok(())
     }
+}
 
-    async fn list_merchants(&self, limit: usize) -> Result<Vec<Merchant>, StoreError> {
-        Ok(lock(&self.merchants)
-            .values()
-            .take(limit)
-            .cloned()
-            .collect())
+impl MerchantPages for MemoryMerchants {
+    async fn merchant_page(&self, request: &PageRequest) -> Result<Page<Merchant>, StoreError> {
+        let merchants = lock(&self.merchants);
+        let ordered = merchants.iter().map(|(account, merchant)| {
+            let position = Position {
+                partition: account.clone(),
+                sort: None,
+            };
+            (position, merchant.clone())
+        });
+        page_of(ordered, &MERCHANTS, request, None, |p, after| p > after)
     }
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
-use crate::store::{Applied, OrderStore, StoreError};
+use crate::store::page::{ORDERS, Position, page_of};
+use crate::store::{Applied, OrderPages, OrderStore, Page, PageRequest, StoreError};
 
 #[derive(Debug, Default)]
 pub struct MemoryOrders {
@@ -33,6 +34,29 @@ impl MemoryOrders {
                 }
             }
         }
+    }
+}
+
+impl OrderPages for MemoryOrders {
+    async fn order_page(
+        &self,
+        account_id: &str,
+        request: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let orders = super::lock(&self.orders);
+        let ordered = orders
+            .iter()
+            .filter(|((account, _), _)| account == account_id)
+            .map(|((account, session), order)| {
+                let position = Position {
+                    partition: account.clone(),
+                    sort: Some(session.clone()),
+                };
+                (position, order.clone())
+            });
+        page_of(ordered, &ORDERS, request, Some(account_id), |p, after| {
+            p > after
+        })
     }
 }
 
@@ -72,12 +96,10 @@ impl OrderStore for MemoryOrders {
     }
 
     async fn list(&self, account_id: &str, limit: usize) -> Result<Vec<Order>, StoreError> {
-        Ok(super::lock(&self.orders)
-            .values()
-            .filter(|o| o.account_id == account_id)
-            .take(limit)
-            .cloned()
-            .collect())
+        let page = self
+            .order_page(account_id, &PageRequest::first(limit))
+            .await?;
+        Ok(page.items)
     }
 
     async fn apply_payment(
