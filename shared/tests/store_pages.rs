@@ -168,6 +168,7 @@ fn import(account: &str, key: &str) -> ImportRecord {
         created_at: 1,
         updated_at: 1,
         incremental: None,
+        sku_rows_applied: None,
     }
 }
 
