@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::page::{decode_page, read_page};
+use super::page::{SortOrder, account_page};
 use super::{classify, decode, n, s, written};
 use crate::agreements::Agreement;
 use crate::store::attr::to_item;
@@ -82,26 +82,14 @@ impl AgreementPages for DynamoAgreements {
         account_id: &str,
         request: &PageRequest,
     ) -> Result<Page<Agreement>, StoreError> {
-        let page = read_page(
+        account_page(
+            &self.client,
+            &self.table,
             &AGREEMENTS,
+            account_id,
             request,
-            Some(account_id),
-            |start, limit| async move {
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("account_id = :a")
-                    .expression_attribute_values(":a", s(account_id))
-                    .set_exclusive_start_key(start)
-                    .limit(limit)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
-            },
+            SortOrder::KeyOrder,
         )
-        .await?;
-        decode_page(page)
+        .await
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
-use super::page::{decode_page, read_page};
+use super::page::{SortOrder, account_page};
 use super::{classify, decode, n, s, written};
 use crate::imports::{ActiveSlot, Feed, FeedSlot, ImportRecord};
 use crate::store::attr::to_item;
@@ -272,28 +272,14 @@ impl ImportPages for DynamoCatalog {
         account_id: &str,
         request: &PageRequest,
     ) -> Result<Page<ImportRecord>, StoreError> {
-        let page = read_page(
+        account_page(
+            &self.client,
+            &self.table,
             &IMPORTS,
+            account_id,
             request,
-            Some(account_id),
-            |start, limit| async move {
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("account_id = :a AND begins_with(sk, :p)")
-                    .expression_attribute_values(":a", s(account_id))
-                    .expression_attribute_values(":p", s(IMPORTS.sort_prefix))
-                    .scan_index_forward(false)
-                    .set_exclusive_start_key(start)
-                    .limit(limit)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
-            },
+            SortOrder::Reversed,
         )
-        .await?;
-        decode_page(page)
+        .await
     }
 }

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::page::{decode_page, read_page};
+use super::page::{SortOrder, account_page, decode_page, read_page};
 use super::{classify, decode, s, written};
 use crate::dead_letters::DeadLetter;
 use crate::store::attr::to_item;
@@ -96,42 +96,29 @@ impl DeadLetterPages for DynamoDeadLetters {
         account_id: Option<&str>,
         request: &PageRequest,
     ) -> Result<Page<DeadLetter>, StoreError> {
-        let page = read_page(
-            &DEAD_LETTERS,
-            request,
-            account_id,
-            |start, limit| async move {
-                let (items, last_evaluated) = match account_id {
-                    Some(account) => {
-                        let output = self
-                            .client
-                            .query()
-                            .table_name(&self.table)
-                            .key_condition_expression("account_id = :a")
-                            .expression_attribute_values(":a", s(account))
-                            .set_exclusive_start_key(start)
-                            .limit(limit)
-                            .send()
-                            .await
-                            .map_err(classify)?;
-                        (output.items, output.last_evaluated_key)
-                    }
-                    None => {
-                        let output = self
-                            .client
-                            .scan()
-                            .table_name(&self.table)
-                            .set_exclusive_start_key(start)
-                            .limit(limit)
-                            .send()
-                            .await
-                            .map_err(classify)?;
-                        (output.items, output.last_evaluated_key)
-                    }
-                };
-                Ok((items.unwrap_or_default(), last_evaluated))
-            },
-        )
+        if let Some(account) = account_id {
+            return account_page(
+                &self.client,
+                &self.table,
+                &DEAD_LETTERS,
+                account,
+                request,
+                SortOrder::KeyOrder,
+            )
+            .await;
+        }
+        let page = read_page(&DEAD_LETTERS, request, None, |start, limit| async move {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .limit(limit)
+                .send()
+                .await
+                .map_err(classify)?;
+            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        })
         .await?;
         decode_page(page)
     }

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::page::{decode_page, read_page};
+use super::page::{SortOrder, account_page};
 use super::{classify, decode, encode_attr, n, s, written};
 use crate::clock::{Clock, SystemClock};
 use crate::orders::{DisputeFact, Order, PaymentFact, RefundFact};
@@ -83,27 +83,15 @@ impl OrderPages for DynamoOrders {
         account_id: &str,
         request: &PageRequest,
     ) -> Result<Page<Order>, StoreError> {
-        let page = read_page(
+        account_page(
+            &self.client,
+            &self.table,
             &ORDERS,
+            account_id,
             request,
-            Some(account_id),
-            |start, limit| async move {
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("account_id = :a")
-                    .expression_attribute_values(":a", s(account_id))
-                    .set_exclusive_start_key(start)
-                    .limit(limit)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
-            },
+            SortOrder::KeyOrder,
         )
-        .await?;
-        decode_page(page)
+        .await
     }
 }
 

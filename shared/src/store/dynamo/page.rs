@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{decode, s};
+use super::{classify, decode, s};
 use crate::store::StoreError;
 use crate::store::page::{KeySchema, Page, PageRequest, Position};
 
@@ -58,6 +59,49 @@ where
         next: last.map(|position| schema.cursor(&position)),
         items,
     })
+}
+
+/// Which way an account's items come: by their sort key, or the other way round.
+#[derive(Clone, Copy)]
+pub(super) enum SortOrder {
+    KeyOrder,
+    /// Newest first, where the sort key grows with time (import keys start with one).
+    Reversed,
+}
+
+/// One page of one account's items in a table keyed by account (the schema's sort prefix,
+/// if any, picks the listing's items out of others in the same partition).
+pub(super) async fn account_page<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    schema: &KeySchema,
+    account_id: &str,
+    request: &PageRequest,
+    order: SortOrder,
+) -> Result<Page<T>, StoreError> {
+    let condition = match schema.sort.filter(|_| !schema.sort_prefix.is_empty()) {
+        Some(sort) => format!("{} = :a AND begins_with({sort}, :p)", schema.partition),
+        None => format!("{} = :a", schema.partition),
+    };
+    let page = read_page(schema, request, Some(account_id), |start, limit| {
+        let mut query = client
+            .query()
+            .table_name(table)
+            .key_condition_expression(&condition)
+            .expression_attribute_values(":a", s(account_id))
+            .scan_index_forward(matches!(order, SortOrder::KeyOrder))
+            .set_exclusive_start_key(start)
+            .limit(limit);
+        if !schema.sort_prefix.is_empty() {
+            query = query.expression_attribute_values(":p", s(schema.sort_prefix));
+        }
+        async move {
+            let output = query.send().await.map_err(classify)?;
+            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        }
+    })
+    .await?;
+    decode_page(page)
 }
 
 pub(super) fn decode_page<T: serde::de::DeserializeOwned>(
