@@ -74,6 +74,28 @@ fn assert_refused<T: std::fmt::Debug>(result: Result<Page<T>, StoreError>, why: 
     }
 }
 
+/// A listing of one account refuses its cursors altered in any way, and another
+/// account's cursor (`page(account, request)` reads one page).
+async fn refuses_altered_and_foreign_cursors<T, F, Fut>(page: F)
+where
+    T: std::fmt::Debug,
+    F: Fn(&'static str, PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let theirs = page(THEIRS, PageRequest::first(1))
+        .await
+        .unwrap()
+        .next
+        .expect("two of theirs");
+    for cursor in tampered(&theirs) {
+        assert_refused(page(THEIRS, PageRequest::after(PAGE, cursor)).await, "");
+    }
+    assert_refused(
+        page(MINE, PageRequest::after(PAGE, theirs)).await,
+        "another account",
+    );
+}
+
 fn order(account: &str, session: &str) -> Order {
     let mut session_object: CheckoutSession =
         serde_json::from_str(include_str!("fixtures/checkout_session_expanded.json")).unwrap();
@@ -101,31 +123,10 @@ async fn orders_page_through<S: OrderStore + OrderPages>(store: &S) {
     let expected: Vec<String> = (0..ITEMS).map(|i| format!("cs_test_{i}")).collect();
     assert_eq!(paged, expected, "each once, by session id, only mine");
 
-    let first = store
-        .order_page(MINE, &PageRequest::first(PAGE))
-        .await
-        .unwrap();
-    let next = first.next.expect("more than a page");
-    for cursor in tampered(&next) {
-        assert_refused(
-            store
-                .order_page(MINE, &PageRequest::after(PAGE, cursor))
-                .await,
-            "",
-        );
-    }
-    let theirs = store
-        .order_page(THEIRS, &PageRequest::first(1))
-        .await
-        .unwrap()
-        .next
-        .expect("two of theirs");
-    assert_refused(
-        store
-            .order_page(MINE, &PageRequest::after(PAGE, theirs))
-            .await,
-        "another account",
-    );
+    refuses_altered_and_foreign_cursors(
+        |account, r| async move { store.order_page(account, &r).await },
+    )
+    .await;
 }
 
 fn import(account: &str, key: &str) -> ImportRecord {
@@ -199,32 +200,10 @@ async fn imports_page_through<S: ImportLog + ImportPages>(store: &S) {
         "the first page, as the uploader reads it"
     );
 
-    let next = store
-        .import_page(MINE, &PageRequest::first(PAGE))
-        .await
-        .unwrap()
-        .next
-        .expect("more than a page");
-    for cursor in tampered(&next) {
-        assert_refused(
-            store
-                .import_page(MINE, &PageRequest::after(PAGE, cursor))
-                .await,
-            "",
-        );
-    }
-    let theirs = store
-        .import_page(THEIRS, &PageRequest::first(1))
-        .await
-        .unwrap()
-        .next
-        .expect("two of theirs");
-    assert_refused(
-        store
-            .import_page(MINE, &PageRequest::after(PAGE, theirs))
-            .await,
-        "another account",
-    );
+    refuses_altered_and_foreign_cursors(|account, r| async move {
+        store.import_page(account, &r).await
+    })
+    .await;
 }
 
 async fn agreements_page_through<S: AgreementStore + AgreementPages>(store: &S) {
@@ -259,26 +238,10 @@ async fn agreements_page_through<S: AgreementStore + AgreementPages>(store: &S) 
         paged,
         (0..ITEMS).map(|i| format!("orca_{i}")).collect::<Vec<_>>()
     );
-    let theirs = store
-        .agreement_page(THEIRS, &PageRequest::first(1))
-        .await
-        .unwrap()
-        .next
-        .expect("two of theirs");
-    for cursor in tampered(&theirs) {
-        assert_refused(
-            store
-                .agreement_page(THEIRS, &PageRequest::after(PAGE, cursor))
-                .await,
-            "",
-        );
-    }
-    assert_refused(
-        store
-            .agreement_page(MINE, &PageRequest::after(PAGE, theirs))
-            .await,
-        "another account",
-    );
+    refuses_altered_and_foreign_cursors(|account, r| async move {
+        store.agreement_page(account, &r).await
+    })
+    .await;
 }
 
 async fn dead_letters_page_through<S: DeadLetterStore + DeadLetterPages>(store: &S) {
@@ -325,26 +288,10 @@ async fn dead_letters_page_through<S: DeadLetterStore + DeadLetterPages>(store: 
     assert_eq!(at_once.len(), ITEMS + 2);
     assert_eq!(all(PAGE).await, at_once);
 
-    let theirs = store
-        .dead_letter_page(Some(THEIRS), &PageRequest::first(1))
-        .await
-        .unwrap()
-        .next
-        .expect("two of theirs");
-    for cursor in tampered(&theirs) {
-        assert_refused(
-            store
-                .dead_letter_page(None, &PageRequest::after(PAGE, cursor))
-                .await,
-            "",
-        );
-    }
-    assert_refused(
-        store
-            .dead_letter_page(Some(MINE), &PageRequest::after(PAGE, theirs))
-            .await,
-        "another account",
-    );
+    refuses_altered_and_foreign_cursors(|account, r| async move {
+        store.dead_letter_page(Some(account), &r).await
+    })
+    .await;
 }
 
 async fn merchants_page_through<S: MerchantAdmin + MerchantPages>(store: &S) {

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::page::{SortOrder, account_page, decode_page, read_page};
+use super::page::{SortOrder, account_page, table_page};
 use super::{classify, decode, s, written};
 use crate::dead_letters::DeadLetter;
 use crate::store::attr::to_item;
@@ -107,19 +107,6 @@ impl DeadLetterPages for DynamoDeadLetters {
             )
             .await;
         }
-        let page = read_page(&DEAD_LETTERS, request, None, |start, limit| async move {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .limit(limit)
-                .send()
-                .await
-                .map_err(classify)?;
-            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
-        })
-        .await?;
-        decode_page(page)
+        table_page(&self.client, &self.table, &DEAD_LETTERS, request).await
     }
 }

@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::page::{decode_page, read_page};
+use super::page::table_page;
 use super::{classify, decode, s};
 use crate::merchants::Merchant;
 use crate::store::attr::to_item;
@@ -78,19 +78,6 @@ impl MerchantAdmin for DynamoMerchants {
 
 impl MerchantPages for DynamoMerchants {
     async fn merchant_page(&self, request: &PageRequest) -> Result<Page<Merchant>, StoreError> {
-        let page = read_page(&MERCHANTS, request, None, |start, limit| async move {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .limit(limit)
-                .send()
-                .await
-                .map_err(classify)?;
-            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
-        })
-        .await?;
-        decode_page(page)
+        table_page(&self.client, &self.table, &MERCHANTS, request).await
     }
 }

@@ -20,7 +20,7 @@ pub(super) type Fetched = (Vec<Item>, Option<Item>);
 /// instead of handing out a cursor to an empty page as a bare `LastEvaluatedKey` would.
 /// Calls repeat while DynamoDB stops early (its 1 MB per call), so every page but the
 /// last is full.
-pub(super) async fn read_page<F, Fut>(
+async fn read_page<F, Fut>(
     schema: &KeySchema,
     request: &PageRequest,
     account: Option<&str>,
@@ -104,9 +104,29 @@ pub(super) async fn account_page<T: serde::de::DeserializeOwned>(
     decode_page(page)
 }
 
-pub(super) fn decode_page<T: serde::de::DeserializeOwned>(
-    page: Page<Item>,
+/// One page of a whole table, in the table's own order (a scan).
+pub(super) async fn table_page<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    schema: &KeySchema,
+    request: &PageRequest,
 ) -> Result<Page<T>, StoreError> {
+    let page = read_page(schema, request, None, |start, limit| {
+        let scan = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .limit(limit);
+        async move {
+            let output = scan.send().await.map_err(classify)?;
+            Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+        }
+    })
+    .await?;
+    decode_page(page)
+}
+
+fn decode_page<T: serde::de::DeserializeOwned>(page: Page<Item>) -> Result<Page<T>, StoreError> {
     Ok(Page {
         items: page.items.iter().map(decode).collect::<Result<_, _>>()?,
         next: page.next,
