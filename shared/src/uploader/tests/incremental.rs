@@ -4,22 +4,13 @@
 //! feeds' changes all fall back to what a whole upload does.
 
 use super::*;
-use crate::imports::model::{ImportMode, ImportRecord};
+use crate::imports::model::ImportMode;
 use crate::uploader::incremental::{ROW_CAP, sent_snapshot_key};
 
 fn rows(ids: impl IntoIterator<Item = usize>) -> Vec<String> {
     ids.into_iter()
         .map(|i| row(&format!("SKU-{i:04}"), &format!("Mug {i}"), 5, "18.00 USD"))
         .collect()
-}
-
-async fn latest(h: &Harness) -> ImportRecord {
-    h.uploader
-        .catalog
-        .imports(ACCOUNT, 1)
-        .await
-        .unwrap()
-        .remove(0)
 }
 
 impl Harness {
@@ -41,7 +32,7 @@ impl Harness {
 
     /// The rows (without header) of the object Stripe got for the latest import.
     async fn sent_rows(&self) -> Vec<String> {
-        let record = latest(self).await;
+        let record = self.latest_import().await;
         let sent = record.sent_object().expect("something was sent");
         let body = String::from_utf8(self.bucket.get(BUCKET, &sent.key).unwrap()).unwrap();
         body.lines().skip(1).map(str::to_string).collect()
@@ -96,7 +87,7 @@ async fn one_percent_changed_sends_those_rows_only(generation: ApiGeneration) {
 
     let uploads = h.uploader.stripe.uploads();
     assert_eq!(uploads.len(), 2);
-    let record = latest(&h).await;
+    let record = h.latest_import().await;
     let delta = record.sent_object().expect("a delta").clone();
     assert!(delta.key.ends_with(".delta.csv"), "{}", delta.key);
     assert_eq!(uploads[1].length, delta.size, "Stripe got the delta");
@@ -174,7 +165,7 @@ async fn a_replace_file_goes_as_an_upsert_of_its_new_rows_and_deletions() {
         "an upsert, or Stripe would delete every row left out: {:?}",
         uploads[1]
     );
-    let record = latest(&h).await;
+    let record = h.latest_import().await;
     assert_eq!(record.mode, ImportMode::Replace, "what the merchant asked");
     let delta = h
         .bucket
@@ -297,7 +288,7 @@ async fn an_unchanged_redrop_calls_no_stripe_and_succeeds() {
         ),
         (Some(30), Some(0), Some(0), Value::Null)
     );
-    let record = latest(&h).await;
+    let record = h.latest_import().await;
     assert_eq!(record.status, ImportStatus::Succeeded);
     assert!(
         !h.bucket.keys().iter().any(|k| k.contains(".delta.")),
@@ -407,7 +398,7 @@ async fn inventory_rows_stripe_failed_keep_their_sku_and_go_again() {
     for round in 0..2 {
         h.clock.advance_millis(16 * MINUTE);
         h.drop_file(&key, stock).await;
-        let record = latest(&h).await;
+        let record = h.latest_import().await;
         let sent = String::from_utf8(
             h.bucket
                 .get(BUCKET, &record.sent_object().expect("sent").key)

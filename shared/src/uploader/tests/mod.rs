@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::*;
 use crate::bucket::memory::MemoryBucket;
 use crate::clock::ManualClock;
-use crate::imports::model::FeedSlot;
+use crate::imports::model::{FeedSlot, ImportRecord};
 use crate::merchants::{ApiGeneration, Merchant, ValidationMode};
 use crate::skus::Availability;
 use crate::store::memory::{MemoryCatalog, MemoryIdempotency, MemoryMerchants};
@@ -132,6 +132,16 @@ impl Harness {
             .expect("the import event is handled");
     }
 
+    /// The newest import record.
+    async fn latest_import(&self) -> ImportRecord {
+        self.uploader
+            .catalog
+            .imports(ACCOUNT, 1)
+            .await
+            .unwrap()
+            .remove(0)
+    }
+
     fn last_import_id(&self) -> String {
         self.uploader
             .stripe
@@ -220,13 +230,7 @@ async fn files_inside_the_interval_wait_and_then_go_merged_with_the_last_row_win
     assert_eq!((tick.feeds, tick.failed), (1, 0));
     let uploads = h.uploader.stripe.uploads();
     assert_eq!(uploads.len(), 2, "the queued files went as one upload");
-    let record = h
-        .uploader
-        .catalog
-        .imports(ACCOUNT, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let record = h.latest_import().await;
     assert_eq!(record.sources.len(), 2);
     let merged = String::from_utf8(h.bucket.get(BUCKET, &record.upload.key).unwrap()).unwrap();
     let ids: Vec<&str> = merged
@@ -346,13 +350,7 @@ async fn a_catalog_too_large_for_one_invocation_gets_its_sku_records_over_severa
     crate::budget::within(short, h.uploader.on_import_event(ACCOUNT, &id))
         .await
         .expect("running out of time is not an error");
-    let record = h
-        .uploader
-        .catalog
-        .imports(ACCOUNT, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let record = h.latest_import().await;
     let written = record.sku_rows_applied.expect("how far it got is saved");
     assert!((1..40).contains(&written), "{written}");
     assert_eq!(record.status, ImportStatus::Processing, "not finished yet");
@@ -372,13 +370,7 @@ async fn a_catalog_too_large_for_one_invocation_gets_its_sku_records_over_severa
     // The next tick goes on from there, with time enough, and writes each row once.
     h.clock.advance_millis(MINUTE);
     h.uploader.on_schedule().await.unwrap();
-    let record = h
-        .uploader
-        .catalog
-        .imports(ACCOUNT, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let record = h.latest_import().await;
     assert_eq!(record.status, ImportStatus::Succeeded);
     let skus = h.uploader.catalog.sku_records(ACCOUNT);
     assert_eq!(skus.len(), 40);
@@ -526,13 +518,7 @@ async fn completing_an_import_again_never_gives_away_held_stock() {
     };
     assert_eq!(sku(&h), (Some(3), Some(2)));
     // The completion runs again (a retried invocation): the feed's 5, less the 2 held.
-    let record = h
-        .uploader
-        .catalog
-        .imports(ACCOUNT, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let record = h.latest_import().await;
     h.uploader
         .finish(record, ImportStatus::Succeeded, None)
         .await
