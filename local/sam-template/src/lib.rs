@@ -6,8 +6,8 @@
 pub mod provision;
 pub mod template;
 
-pub use provision::{create_bucket, create_queue, create_table};
+pub use provision::{create_bucket, create_event_bus, create_queue, create_rule, create_table};
 pub use template::{
-    Bucket, Queue, SqsTrigger, StackContext, Table, Template, TemplateError, load, parse_rate,
-    render_yaml,
+    Bucket, EventRule, Queue, SqsTrigger, StackContext, Table, Template, TemplateError, load,
+    parse_rate, render_yaml,
 };

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use serde_json::Value;
 
-use crate::template::{Bucket, Queue, Table};
+use crate::template::{Bucket, EventRule, Queue, Table};
 
 fn text<'a>(value: &'a Value, field: &str) -> Result<&'a str, String> {
     value
@@ -262,4 +262,68 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, queue: &Queue) -> Result
         .queue_url()
         .map(str::to_string)
         .ok_or_else(|| format!("queue {}: the emulator gave no URL", queue.name))
+}
+
+/// Creates the bus `name` in the emulator; one already there is kept.
+pub async fn create_event_bus(
+    client: &aws_sdk_eventbridge::Client,
+    name: &str,
+) -> Result<(), String> {
+    match client.create_event_bus().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.meta().code())
+                == Some("ResourceAlreadyExistsException") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "event bus {name}: {}",
+            aws_sdk_eventbridge::error::DisplayErrorContext(e)
+        )),
+    }
+}
+
+/// Puts `rule` on its bus with its queue targets (`queue_arn(name)` gives a queue's ARN in
+/// the emulator); other targets are left out, and the caller says so.
+pub async fn create_rule(
+    client: &aws_sdk_eventbridge::Client,
+    rule: &EventRule,
+    queue_arn: impl Fn(&str) -> String,
+) -> Result<(), String> {
+    let fail = |e: String| format!("event rule {} ({}): {e}", rule.logical_id, rule.name);
+    client
+        .put_rule()
+        .name(&rule.name)
+        .event_bus_name(&rule.bus)
+        .event_pattern(rule.pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| fail(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
+    if rule.queue_targets.is_empty() {
+        return Ok(());
+    }
+    let targets = rule
+        .queue_targets
+        .iter()
+        .map(|(id, queue)| {
+            aws_sdk_eventbridge::types::Target::builder()
+                .id(id)
+                .arn(queue_arn(queue))
+                .build()
+                .map_err(|e| fail(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let output = client
+        .put_targets()
+        .rule(&rule.name)
+        .event_bus_name(&rule.bus)
+        .set_targets(Some(targets))
+        .send()
+        .await
+        .map_err(|e| fail(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
+    match output.failed_entry_count() {
+        0 => Ok(()),
+        n => Err(fail(format!("{n} targets refused"))),
+    }
 }

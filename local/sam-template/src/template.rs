@@ -42,6 +42,21 @@ pub struct Table {
     pub properties: Value,
 }
 
+/// An EventBridge rule on one of the template's buses (schedules are read with the
+/// functions), with the SQS queues among its targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRule {
+    pub logical_id: String,
+    pub name: String,
+    pub bus: String,
+    /// `EventPattern`, resolved.
+    pub pattern: Value,
+    /// The queue targets: (target id, queue name).
+    pub queue_targets: Vec<(String, String)>,
+    /// Targets other than queues, by id: a local stack cannot deliver to them.
+    pub other_targets: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Bucket {
     pub name: String,
@@ -212,6 +227,62 @@ impl Template {
                 })
             })
             .collect()
+    }
+
+    /// The names of the template's EventBridge buses.
+    pub fn event_buses(&self) -> Result<Vec<String>, TemplateError> {
+        self.resources_of("AWS::Events::EventBus")?
+            .map(|(id, _)| self.physical_name(id))
+            .collect()
+    }
+
+    /// Every rule with an event pattern on one of the template's buses.
+    pub fn event_rules(&self) -> Result<Vec<EventRule>, TemplateError> {
+        let queues: HashMap<String, String> = self
+            .resources_of("AWS::SQS::Queue")?
+            .map(|(id, _)| {
+                let arn = self.get_att(id, "Arn")?;
+                Ok((arn, self.queue_name(id)))
+            })
+            .collect::<Result<_, TemplateError>>()?;
+        let mut rules = Vec::new();
+        for (id, resource) in self.resources_of("AWS::Events::Rule")? {
+            let properties = self.resolve(resource.get("Properties").unwrap_or(&Value::Null))?;
+            let (Some(bus), Some(pattern)) = (
+                properties.get("EventBusName").and_then(Value::as_str),
+                properties.get("EventPattern"),
+            ) else {
+                continue;
+            };
+            let mut rule = EventRule {
+                logical_id: id.clone(),
+                name: format!("{}-{id}", self.context.stack_name),
+                bus: bus.to_string(),
+                pattern: pattern.clone(),
+                queue_targets: Vec::new(),
+                other_targets: Vec::new(),
+            };
+            for target in properties
+                .get("Targets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let target_id = target.get("Id").and_then(Value::as_str).unwrap_or_default();
+                let arn = target
+                    .get("Arn")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match queues.get(arn) {
+                    Some(queue) => rule
+                        .queue_targets
+                        .push((target_id.to_string(), queue.clone())),
+                    None => rule.other_targets.push(target_id.to_string()),
+                }
+            }
+            rules.push(rule);
+        }
+        Ok(rules)
     }
 
     fn queue_name(&self, logical_id: &str) -> String {
@@ -395,6 +466,11 @@ impl Template {
                 c.account_id,
                 self.queue_name(logical_id)
             ),
+            // A bus's Ref is its name.
+            Some("AWS::Events::EventBus") => match resource.pointer("/Properties/Name") {
+                Some(name) => scalar_text(&self.resolve(name)?)?,
+                None => format!("{}-{logical_id}", c.stack_name),
+            },
             Some("AWS::SecretsManager::Secret") => format!(
                 "arn:aws:secretsmanager:{}:{}:secret:{}-{logical_id}",
                 c.region, c.account_id, c.stack_name
@@ -617,6 +693,40 @@ mod tests {
             }),
             context(),
         )
+    }
+
+    #[test]
+    fn a_bus_is_named_by_its_name_and_its_rules_keep_their_queue_targets() {
+        let template = Template::new(
+            json!({"Resources": {
+                "Bus": {"Type": "AWS::Events::EventBus",
+                    "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-orders"}}},
+                "Feed": {"Type": "AWS::SQS::Queue"},
+                "Nudges": {"Type": "AWS::Events::Rule", "Properties": {
+                    "EventBusName": {"Ref": "Bus"},
+                    "EventPattern": {"source": [{"Fn::Sub": "app.${AWS::StackName}"}]},
+                    "Targets": [
+                        {"Id": "ToFeed", "Arn": {"Fn::GetAtt": ["Feed", "Arn"]}},
+                        {"Id": "ToLambda", "Arn": "arn:aws:lambda:us-east-1:1:function:x"}
+                    ]}},
+                "Tick": {"Type": "AWS::Events::Rule",
+                    "Properties": {"ScheduleExpression": "rate(1 minute)"}}
+            }}),
+            context(),
+        );
+        assert_eq!(template.event_buses().unwrap(), ["acb-local-orders"]);
+        assert_eq!(
+            template.event_rules().unwrap(),
+            [EventRule {
+                logical_id: "Nudges".into(),
+                name: "acb-local-Nudges".into(),
+                bus: "acb-local-orders".into(),
+                pattern: json!({"source": ["app.acb-local"]}),
+                queue_targets: vec![("ToFeed".into(), "acb-local-Feed".into())],
+                other_targets: vec!["ToLambda".into()],
+            }],
+            "the schedule is not a bus rule"
+        );
     }
 
     #[test]

@@ -237,6 +237,33 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         println!("  queue  {:<40} ready", queue.name);
         queue_urls.insert(queue.name.clone(), url);
     }
+    // The template's buses and their rules to queues, in the same emulator: the webhooks
+    // function's import nudges reach the uploader's queue as they do on AWS.
+    let events = aws_sdk_eventbridge::Client::new(
+        &aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&options.s3_endpoint)
+            .load()
+            .await,
+    );
+    for bus in template.event_buses().map_err(|e| e.to_string())? {
+        provision::create_event_bus(&events, &bus).await?;
+        println!("  bus    {bus:<40} ready");
+    }
+    for rule in template.event_rules().map_err(|e| e.to_string())? {
+        provision::create_rule(&events, &rule, |queue| {
+            triggers::emulator_queue_arn(&context, queue)
+        })
+        .await?;
+        let to: Vec<&str> = rule.queue_targets.iter().map(|(_, q)| q.as_str()).collect();
+        println!("  rule   {:<40} -> {}", rule.logical_id, to.join(", "));
+        if !rule.other_targets.is_empty() {
+            println!(
+                "    ! {} not delivered locally (not a queue): {}",
+                rule.logical_id,
+                rule.other_targets.join(", ")
+            );
+        }
+    }
 
     // One secret per value, each served the way the Lambda extension serves it, under the id
     // the template gives the functions that use it.
@@ -300,6 +327,8 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
         environment.insert("DYNAMODB_ENDPOINT".into(), functions_dynamodb.clone());
         environment.insert("S3_ENDPOINT".into(), options.s3_endpoint.clone());
         environment.insert("SQS_ENDPOINT".into(), options.s3_endpoint.clone());
+        // Order events and import nudges go to the emulator's bus (and its dead-letter queue).
+        environment.insert("ORDER_EVENTS_ENDPOINT".into(), options.s3_endpoint.clone());
         environment.extend(options.function_env.iter().cloned());
         let name = format!("{}-{}", options.stack_name, function.logical_id);
         let local = LocalFunction::start(

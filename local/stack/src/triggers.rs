@@ -19,6 +19,11 @@ pub struct Target {
     pub dead_letters: PathBuf,
 }
 
+/// A queue's ARN in the emulator, which keeps everything under its default account.
+pub fn emulator_queue_arn(context: &StackContext, queue: &str) -> String {
+    format!("arn:aws:sqs:{}:123456789012:{queue}", context.region)
+}
+
 /// Notifies `target` of every object created under the trigger's prefix from now on, as
 /// S3 does: the bucket's notification configuration sends them to a queue of the
 /// emulator's (`<bucket>-<event>`), which this polls. (Listing the bucket instead costs the
@@ -42,7 +47,7 @@ pub async fn watch_bucket(
         .queue_url()
         .map(str::to_string)
         .ok_or_else(|| sqs_error("no URL".into()))?;
-    let queue_arn = format!("arn:aws:sqs:{}:123456789012:{name}", context.region);
+    let queue_arn = emulator_queue_arn(&context, &name);
     use aws_sdk_s3::types::{
         Event, FilterRule, FilterRuleName, NotificationConfiguration,
         NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,

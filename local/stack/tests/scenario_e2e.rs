@@ -156,6 +156,21 @@ async fn the_scenario_passes_and_its_summary_matches_dynamodb_and_s3() {
         );
     }
 
+    // Stripe's import-set webhook finished the import through the bus, as on AWS: the
+    // webhooks function's nudge went bus -> ImportChangedRule -> the feed queue.
+    let nudged = run.logs_containing("import nudge handled");
+    assert!(
+        nudged
+            .iter()
+            .any(|log| log.ends_with("CatalogUploaderFunction.log")),
+        "{nudged:?}"
+    );
+    assert!(
+        run.stdout.contains("rule   ImportChangedRule"),
+        "{}",
+        run.stdout
+    );
+
     let agreement_id = summary["agreement"]["id"].as_str().unwrap();
     let agreement = DynamoAgreements::new(dynamo.clone(), table("AgreementsTable"))
         .agreement(account, agreement_id)
