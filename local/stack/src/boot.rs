@@ -220,17 +220,17 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
     );
     // The template's queues live in the same emulator as the bucket. Lambda's pollers wait
     // on a busy queue as long as it takes: no short per-call timeout here.
-    let sqs = aws_sdk_sqs::Client::new(
-        &aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&options.s3_endpoint)
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .build(),
-            )
-            .load()
-            .await,
-    );
+    // Buses and rules (below) live there too: one configuration for both clients.
+    let emulator = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&options.s3_endpoint)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&emulator);
     let mut queue_urls = HashMap::new();
     for queue in template.queues().map_err(|e| e.to_string())? {
         let url = provision::create_queue(&sqs, &queue).await?;
@@ -239,12 +239,7 @@ pub async fn start(options: &Options) -> Result<Stack, String> {
     }
     // The template's buses and their rules to queues, in the same emulator: the webhooks
     // function's import nudges reach the uploader's queue as they do on AWS.
-    let events = aws_sdk_eventbridge::Client::new(
-        &aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&options.s3_endpoint)
-            .load()
-            .await,
-    );
+    let events = aws_sdk_eventbridge::Client::new(&emulator);
     for bus in template.event_buses().map_err(|e| e.to_string())? {
         provision::create_event_bus(&events, &bus).await?;
         println!("  bus    {bus:<40} ready");
