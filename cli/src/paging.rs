@@ -125,15 +125,13 @@ impl<T: Serialize> Listing<T> {
 /// `serde_json::to_string_pretty` would print for the whole object.
 #[derive(Default)]
 struct JsonPages {
-    started: bool,
     items: usize,
 }
 
 impl JsonPages {
     fn item(&mut self, out: &mut impl Write, item: &impl Serialize) -> io::Result<()> {
-        if !self.started {
+        if self.items == 0 {
             out.write_all(b"{\n  \"data\": [")?;
-            self.started = true;
         }
         let text = serde_json::to_string_pretty(item).map_err(io::Error::other)?;
         // JSON strings escape their newlines: every newline here is between tokens.
@@ -145,10 +143,9 @@ impl JsonPages {
     }
 
     fn end(self, out: &mut impl Write, next: Option<&Cursor>) -> io::Result<()> {
-        if !self.started {
+        if self.items == 0 {
             out.write_all(b"{\n  \"data\": [")?;
-        }
-        if self.items > 0 {
+        } else {
             out.write_all(b"\n  ")?;
         }
         let next = serde_json::to_string(&next.map(Cursor::as_str)).map_err(io::Error::other)?;
